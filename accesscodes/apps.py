@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AccesscodesConfig(AppConfig):
+    name = "accesscodes"
+    verbose_name = "Access codes"

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""locksync's two commands, needing nothing but Python 3.11+.
+
+python3 dev.py run     set up, migrate, load the demo, run web + worker + beat
+python3 dev.py test    set up and run the whole test suite (extra args go to pytest)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+STAMP = VENV / ".installed"
+HOST, PORT = "127.0.0.1", os.environ.get("PORT", "8000")
+
+# pytest's exit code when it collected no test: a marker selection may legitimately be empty.
+PYTEST_NO_TESTS = 5
+
+
+def setup() -> None:
+    """Create .venv and install the pinned dependencies when pyproject.toml changed."""
+    if sys.version_info < (3, 11):  # noqa: UP036 (dev.py may be started by an older python3)
+        sys.exit("locksync needs Python 3.11 or newer")
+    if not PYTHON.exists():
+        print("Creating .venv …", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return
+    print("Installing dependencies …", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "install", f"{ROOT}[dev]"], check=True)
+    STAMP.write_text(digest)
+
+
+def manage(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([str(PYTHON), "manage.py", *args], cwd=ROOT, check=True, **kwargs)
+
+
+def run() -> int:
+    setup()
+    (ROOT / "var").mkdir(exist_ok=True)
+    manage("migrate", "--no-input", "-v", "0")
+    manage("demo")
+    processes = [
+        subprocess.Popen([str(PYTHON), "manage.py", "runserver", f"{HOST}:{PORT}"], cwd=ROOT),
+        subprocess.Popen(
+            [
+                str(PYTHON),
+                "-m",
+                "celery",
+                "-A",
+                "locksync",
+                "worker",
+                "-B",
+                "-l",
+                "INFO",
+                "--concurrency",
+                "2",
+            ],
+            cwd=ROOT,
+        ),
+    ]
+    time.sleep(2)
+    print(
+        f"\n  locksync is running at http://{HOST}:{PORT}/\n"
+        "  log in as demo@locksync.test with password 'locksync-demo'\n"
+        f"  the admin is at http://{HOST}:{PORT}/admin/ (support@locksync.test, same password)\n"
+        "  press Ctrl-C to stop\n",
+        flush=True,
+    )
+    try:
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return 0
+
+
+def test(args: list[str]) -> int:
+    setup()
+    code = subprocess.run([str(PYTHON), "-m", "pytest", *args], cwd=ROOT).returncode
+    if code == PYTEST_NO_TESTS:
+        print("pytest collected no tests for this selection; that is not a failure")
+        return 0
+    return code
+
+
+def main() -> int:
+    command, *args = sys.argv[1:] or ["help"]
+    if command == "run":
+        return run()
+    if command == "test":
+        return test(args)
+    if command == "setup":
+        setup()
+        return 0
+    print(__doc__)
+    return 0 if command == "help" else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""The `simulator` vendor: locks kept in the database that behave like a real vendor's.
+
+It has what real clouds have, as switches on SimulatedDevice: online/offline, battery,
+capacity, code rules, name length, latency, asynchronous confirmation (a write stays
+`setting` until `confirm_delay_seconds` have passed), and a fault plan: the next N writes
+fail with a reason, are applied but answered with a timeout, or are acknowledged and never
+applied. The demo and the tests use it; nothing in it is test-only.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accesscodes.pin import pin_violations, pins_collide
+from integrations.base import (
+    Adapter,
+    CodeSpec,
+    CodeStatus,
+    Feature,
+    LockInfo,
+    Reason,
+    RemoteCode,
+    VendorError,
+)
+from integrations.models import SimulatedAccount, SimulatedCode, SimulatedDevice
+
+
+class SimulatorAdapter(Adapter):
+    key = "simulator"
+    label = "Simulator"
+    features = frozenset({Feature.LIST_CODES, Feature.ASYNC_WRITES, Feature.UPDATE_WINDOW})
+    credential_fields = {"api_key": "Simulator account key"}
+
+    # -- plumbing --
+
+    def _account(self) -> SimulatedAccount:
+        api_key = str(self.credentials.get("api_key", ""))
+        account = SimulatedAccount.objects.filter(api_key=api_key).first() if api_key else None
+        if account is None or account.revoked:
+            raise VendorError(Reason.ACCOUNT_DISCONNECTED, "the simulator account key is not valid")
+        return account
+
+    def _device(self, lock_remote_id: str, *, for_update: bool = False) -> SimulatedDevice:
+        account = self._account()
+        devices = SimulatedDevice.objects.filter(account=account, device_id=lock_remote_id)
+        if for_update:
+            devices = devices.select_for_update()
+        device = devices.first()
+        if device is None:
+            raise VendorError(Reason.VENDOR_ERROR, f"device {lock_remote_id} not found")
+        return device
+
+    def _call(self, lock_remote_id: str) -> SimulatedDevice:
+        """Start a call: wait the device's latency, refuse an offline lock, take a planned fault."""
+        device = self._device(lock_remote_id)
+        if device.latency_ms:
+            time.sleep(device.latency_ms / 1000)
+        return device
+
+    @staticmethod
+    def _visible_codes(device: SimulatedDevice) -> list[SimulatedCode]:
+        return list(device.codes.filter(never_applies=False).order_by("id"))
+
+    @staticmethod
+    def _remote(code: SimulatedCode) -> RemoteCode:
+        status = CodeStatus.SETTING if code.applies_at > timezone.now() else CodeStatus.SET
+        return RemoteCode(
+            remote_id=code.code_id,
+            pin=code.pin,
+            name=code.name,
+            status=status,
+            starts_at=code.starts_at,
+            ends_at=code.ends_at,
+        )
+
+    def _take_fault(self, device: SimulatedDevice) -> str | None:
+        """Consume one planned fault; return its mode, raising at once for plain failures."""
+        if device.fault_count <= 0 or not device.fault_reason:
+            return None
+        # A conditional decrement outside the write's transaction, so a raised fault stays used.
+        taken = SimulatedDevice.objects.filter(pk=device.pk, fault_count__gt=0).update(
+            fault_count=F("fault_count") - 1
+        )
+        if not taken:
+            return None
+        if device.fault_mode == SimulatedDevice.FaultMode.FAIL:
+            raise VendorError(Reason(device.fault_reason), "simulated failure")
+        return device.fault_mode
+
+    def _check_writable(self, device: SimulatedDevice) -> None:
+        if not device.online:
+            raise VendorError(Reason.LOCK_OFFLINE, f"{device.name} is offline")
+
+    def _check_code(
+        self, device: SimulatedDevice, spec: CodeSpec, *, replacing: str | None = None
+    ) -> None:
+        capabilities = device.capability_record()
+        problems = pin_violations(spec.pin, capabilities)
+        if problems:
+            raise VendorError(Reason.REJECTED, "PIN " + "; ".join(problems))
+        if capabilities.name_max_length and len(spec.name) > capabilities.name_max_length:
+            raise VendorError(
+                Reason.REJECTED, f"name longer than {capabilities.name_max_length} characters"
+            )
+        others = [c for c in device.codes.all() if c.code_id != replacing]
+        if any(pins_collide(spec.pin, c.pin, capabilities) for c in others):
+            raise VendorError(Reason.DUPLICATE_CODE, "a code with this PIN is already on the lock")
+        if capabilities.name_must_be_unique and any(c.name == spec.name for c in others):
+            raise VendorError(Reason.DUPLICATE_NAME, "a code with this name is already on the lock")
+        if replacing is None and len(others) >= device.capacity:
+            raise VendorError(Reason.LOCK_FULL, f"{device.name} holds {device.capacity} codes")
+
+    def _window(self, device: SimulatedDevice, spec: CodeSpec) -> tuple:
+        if not device.time_bound_codes:
+            return None, None
+        return spec.starts_at, spec.ends_at
+
+    # -- the interface --
+
+    def validate_credentials(self) -> None:
+        self._account()
+
+    def list_locks(self) -> list[LockInfo]:
+        account = self._account()
+        return [
+            LockInfo(
+                remote_id=device.device_id,
+                name=device.name,
+                model=device.model,
+                online=device.online,
+                battery_level=device.battery_level,
+                capabilities=device.capability_record(),
+                code_count=device.codes.filter(never_applies=False).count(),
+            )
+            for device in account.devices.order_by("id")
+        ]
+
+    def list_codes(self, lock_remote_id: str) -> list[RemoteCode]:
+        device = self._call(lock_remote_id)
+        self._check_writable(device)
+        return [self._remote(code) for code in self._visible_codes(device)]
+
+    def create_code(self, lock_remote_id: str, spec: CodeSpec) -> RemoteCode:
+        device = self._call(lock_remote_id)
+        self._check_writable(device)
+        fault = self._take_fault(device)
+        with transaction.atomic():
+            device = self._device(lock_remote_id, for_update=True)
+            self._check_code(device, spec)
+            starts_at, ends_at = self._window(device, spec)
+            code = SimulatedCode.objects.create(
+                device=device,
+                code_id="simcode-" + secrets.token_hex(6),
+                pin=spec.pin,
+                name=spec.name,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                applies_at=timezone.now() + timedelta(seconds=device.confirm_delay_seconds),
+                never_applies=fault == SimulatedDevice.FaultMode.ACK_NEVER_APPLIED,
+            )
+        if fault == SimulatedDevice.FaultMode.TIMEOUT_APPLIED:
+            raise VendorError(Reason.TIMEOUT, "the simulator did not answer in time")
+        remote = self._remote(code)
+        return RemoteCode(
+            remote_id=remote.remote_id,
+            pin=remote.pin,
+            name=remote.name,
+            status=CodeStatus.SETTING if device.confirm_delay_seconds else remote.status,
+            starts_at=remote.starts_at,
+            ends_at=remote.ends_at,
+        )
+
+    def update_code(self, lock_remote_id: str, code_remote_id: str, spec: CodeSpec) -> RemoteCode:
+        device = self._call(lock_remote_id)
+        self._check_writable(device)
+        if not device.codes.filter(code_id=code_remote_id, never_applies=False).exists():
+            raise VendorError(Reason.VENDOR_ERROR, f"code {code_remote_id} not found")
+        fault = self._take_fault(device)
+        with transaction.atomic():
+            device = self._device(lock_remote_id, for_update=True)
+            code = device.codes.get(code_id=code_remote_id)
+            self._check_code(device, spec, replacing=code_remote_id)
+            code.pin, code.name = spec.pin, spec.name
+            code.starts_at, code.ends_at = self._window(device, spec)
+            if fault != SimulatedDevice.FaultMode.ACK_NEVER_APPLIED:
+                code.save()
+        if fault == SimulatedDevice.FaultMode.TIMEOUT_APPLIED:
+            raise VendorError(Reason.TIMEOUT, "the simulator did not answer in time")
+        return self._remote(code)
+
+    def delete_code(self, lock_remote_id: str, code_remote_id: str) -> None:
+        device = self._call(lock_remote_id)
+        self._check_writable(device)
+        fault = self._take_fault(device)
+        with transaction.atomic():
+            device = self._device(lock_remote_id, for_update=True)
+            if fault != SimulatedDevice.FaultMode.ACK_NEVER_APPLIED:
+                device.codes.filter(code_id=code_remote_id).delete()
+        if fault == SimulatedDevice.FaultMode.TIMEOUT_APPLIED:
+            raise VendorError(Reason.TIMEOUT, "the simulator did not answer in time")

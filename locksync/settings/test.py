@@ -1,0 +1,19 @@
+"""Settings for the test suite: PostgreSQL/Redis when DATABASE_URL/REDIS_URL say so, else SQLite."""
+
+from locksync.settings.base import *  # noqa: F403
+from locksync.settings.base import CACHES, env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Tasks run inline when a test executes the on-commit callbacks that enqueue them.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_URL = "memory://"
+if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+TEST_REDIS_URL = env("REDIS_URL", default="")

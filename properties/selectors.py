@@ -1,0 +1,32 @@
+"""Reads of a host's properties and settings. Every read takes the host (tenancy)."""
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import QuerySet
+
+from properties.models import Host, Property, SmartLockSettings
+
+
+def host_for_user(*, user: AbstractBaseUser) -> Host | None:
+    """Return the host the user belongs to, or None (support staff, anonymous)."""
+    if not user.is_authenticated:
+        return None
+    membership = getattr(user, "host_membership", None)
+    return membership.host if membership else None
+
+
+def property_list(*, host: Host) -> QuerySet[Property]:
+    return Property.objects.filter(host=host)
+
+
+def property_get(*, host: Host, pk: int) -> Property:
+    """Return one of the host's properties; raise Property.DoesNotExist for any other id."""
+    return property_list(host=host).get(pk=pk)
+
+
+def smart_lock_settings_effective(*, property: Property) -> SmartLockSettings:
+    """Return the property's override, else the host's defaults, else the product defaults."""
+    override = SmartLockSettings.objects.filter(property=property).first()
+    if override:
+        return override
+    default = SmartLockSettings.objects.filter(host_id=property.host_id, property=None).first()
+    return default or SmartLockSettings(host_id=property.host_id)
