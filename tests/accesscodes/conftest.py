@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from django.utils import timezone
 
 from accesscodes import services
 from integrations.models import SimulatedCode, SimulatedDevice
