@@ -741,6 +741,8 @@ class _LockRun:
             lock=self.lock, state=LockCode.State.SETTING
         ).select_related("access_code__reservation", "lock__connection"):
             self.follow_up(lock_code, poll_only=True)
+        for backup in BackupCode.objects.filter(lock=self.lock, state=BackupCode.State.SETTING):
+            self.backup_follow_up(backup)
 
     def follow_up(self, lock_code: LockCode, *, poll_only: bool = False) -> None:
         """Follow an asynchronous write until the lock shows it or it fails (SPEC S6)."""
@@ -1224,3 +1226,60 @@ def backup_pool_ensure(*, lock: Lock) -> list[BackupCode]:
         if slot not in live:
             created.append(_backup_new(lock=lock, slot=slot))
     return created
+
+
+def lock_reconcile(*, lock: Lock) -> int:
+    """Compare the lock's list with our codes: re-set what is missing, record what was
+    changed by hand (SPEC Y2). Returns how many of our codes were missing."""
+    adapter = adapter_for(lock.connection)
+    if (
+        not adapter.has(Feature.LIST_CODES)
+        or lock.connection.state != LockConnection.State.CONNECTED
+    ):
+        return 0
+    try:
+        listing = {remote.remote_id: remote for remote in adapter.list_codes(lock.remote_id)}
+    except VendorError:
+        return 0
+    missing = 0
+    now = timezone.now()
+    for lock_code in LockCode.objects.filter(lock=lock, state=LockCode.State.SET).select_related(
+        "access_code__reservation", "lock__connection"
+    ):
+        remote = listing.get(lock_code.vendor_code_id)
+        if remote is None:
+            missing += 1
+            lock_code.next_attempt_at = now
+            lock_code.save(update_fields=["next_attempt_at", "updated_at"])
+            continue
+        changed = {
+            field
+            for field, ours, theirs in (
+                ("pin", lock_code.pin, remote.pin),
+                ("name", lock_code.name_on_lock, remote.name),
+                ("ends_at", lock_code.window_ends_at, remote.ends_at),
+            )
+            if theirs is not None and ours is not None and ours != theirs
+        }
+        if changed:
+            code_event_record(
+                host_id=lock.connection.host_id,
+                kind="changed_by_hand",
+                lock_code=lock_code,
+                actor=CodeEvent.Actor.VENDOR,
+                reason="changed outside locksync: " + ", ".join(sorted(changed)),
+            )
+    if missing:
+        lock_process(lock_id=lock.pk)
+    return missing
+
+
+def locks_reconcile_all() -> int:
+    """The daily reconciliation over every matched lock of a connected account."""
+    count = 0
+    locks = Lock.objects.filter(
+        matches__isnull=False, connection__state=LockConnection.State.CONNECTED
+    ).distinct()
+    for lock in locks.select_related("connection__host").iterator():
+        count += lock_reconcile(lock=lock)
+    return count

@@ -29,3 +29,9 @@ def delete_due() -> None:
 @shared_task(ignore_result=True)
 def healthcheck() -> None:
     healthcheck_run()
+
+
+@shared_task(ignore_result=True)
+def reconcile_locks() -> None:
+    """Daily: re-set our codes missing from locks, record codes changed by hand (SPEC Y2)."""
+    services.locks_reconcile_all()

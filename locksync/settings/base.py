@@ -161,6 +161,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # The 08:00 America/New_York healthcheck; the task itself knows whether today's is due,
     # so DST changes and downtime need nothing here (SPEC H1).
     "healthcheck": {"task": "accesscodes.tasks.healthcheck", "schedule": 300.0},
+    # Daily comparison of each lock's code list with ours (SPEC Y2).
+    "reconcile-locks": {"task": "accesscodes.tasks.reconcile_locks", "schedule": 86400.0},
 }
 
 # Vendor API base URLs are settings so tests can point adapters at local fakes.

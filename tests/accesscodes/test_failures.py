@@ -296,3 +296,20 @@ def test_resync_puts_back_codes_lost_in_a_factory_reset_without_duplicates(
     }
     assert far.access_code.lock_codes.get(lock=lock).state == LockCode.State.SCHEDULED
     assert device_of(lock).codes.count() == 2
+
+
+def test_reconciliation_resets_missing_codes_and_records_hand_changes(clock, prop, lock):  # Y2
+    from accesscodes.models import CodeEvent
+    from accesscodes.services import lock_reconcile
+
+    first = book(prop, starts_in=timedelta(hours=5), external_id="A")
+    book(prop, starts_in=timedelta(hours=6), external_id="B", name="Bo Li")
+    settle()
+    device = device_of(lock)
+    device.codes.get(name="Ana Silva").delete()
+    renamed = device.codes.get(name="Bo Li")
+    renamed.name = "Bo (cleaner)"
+    renamed.save()
+    assert lock_reconcile(lock=lock) == 1
+    assert codes_on(lock)["Ana Silva"] == first.access_code.pin
+    assert CodeEvent.objects.filter(kind="changed_by_hand").count() == 1
