@@ -74,7 +74,7 @@ def healthcheck_run(*, now: datetime | None = None) -> HealthcheckRun | None:
         next_attempt_at=timezone.now()
     )
     for lock_id, code_ids in by_lock.items():
-        lock_process(lock_id=lock_id, only_ids=code_ids)
+        lock_process(lock_id=lock_id, only_ids=code_ids, wait=30)
 
     still_failing = (
         LockCode.objects.filter(pk__in=[code_id for code_id, _ in failing_ids])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -63,6 +64,7 @@ CONFIRM_GIVE_UP = timedelta(minutes=15)
 WAIT_FOR_SPACE_RECHECK = timedelta(hours=1)
 DELETE_GRACE = timedelta(hours=24)  # SPEC D1
 LEASE_TTL = timedelta(minutes=5)
+LEASE_POLL = 0.5  # seconds between tries for a busy lock's lease
 BATCH_SIZE = 200
 
 NOT_ON_LOCK = (
@@ -679,7 +681,11 @@ class _LockRun:
             .first()
         )
         if later is not None:
-            self.adapter.delete_code(self.lock.remote_id, later.vendor_code_id)
+            try:
+                self.adapter.delete_code(self.lock.remote_id, later.vendor_code_id)
+            except VendorError as error:
+                self.fail(lock_code, error)
+                return False
             later.state = LockCode.State.WAITING_FOR_SPACE
             later.vendor_code_id = ""
             later.confirmation = ""
@@ -810,7 +816,12 @@ class _LockRun:
             if self.adapter.has(Feature.UPDATE_WINDOW):
                 self.write(lock_code, create=False)
             else:
-                self.adapter.delete_code(self.lock.remote_id, lock_code.vendor_code_id)
+                # No in-place update at this vendor: replace the code.
+                try:
+                    self.adapter.delete_code(self.lock.remote_id, lock_code.vendor_code_id)
+                except VendorError as error:
+                    self.fail(lock_code, error)
+                    return
                 lock_code.vendor_code_id = ""
                 lock_code.state = LockCode.State.SCHEDULED
                 lock_code.save()
@@ -843,6 +854,10 @@ class _LockRun:
         lock_code.delete_after = None
         lock_code.save()
         self.event(lock_code, "removed")
+        # Space was freed: codes queued for it are looked at again now (SPEC S8).
+        LockCode.objects.filter(lock=self.lock, state=LockCode.State.WAITING_FOR_SPACE).update(
+            next_attempt_at=timezone.now()
+        )
         if self.listing is not None:
             self.listing = [r for r in self.listing if r.remote_id != lock_code.vendor_code_id]
 
@@ -1052,11 +1067,18 @@ class _LockRun:
         )
 
 
-def lock_process(*, lock_id: int, only_ids: set[int] | None = None) -> bool:
-    """Carry out what is due on one lock, unless another worker holds it (SPEC S5)."""
+def lock_process(*, lock_id: int, only_ids: set[int] | None = None, wait: float = 0) -> bool:
+    """Carry out what is due on one lock, unless another worker holds it (SPEC S5).
+
+    With `wait`, keep trying for the lease that many seconds (the healthcheck, user actions).
+    """
     holder = secrets.token_hex(8)
-    if not _lease_acquire(lock_id, holder):
-        return False
+    tries = int(wait / LEASE_POLL) + 1
+    while not _lease_acquire(lock_id, holder):
+        tries -= 1
+        if tries <= 0:
+            return False
+        time.sleep(LEASE_POLL)
     try:
         lock = Lock.objects.select_related("connection__host").get(pk=lock_id)
         _LockRun(lock=lock).run(only_ids=only_ids)
@@ -1129,19 +1151,26 @@ def deletion_due_lock_ids(*, now: datetime | None = None, limit: int = BATCH_SIZ
     return sorted(set(code_locks) | set(backup_locks))[:limit]
 
 
+def _process_each(lock_ids: list[int]) -> int:
+    processed = 0
+    for lock_id in lock_ids:
+        try:
+            processed += lock_process(lock_id=lock_id)
+        except Exception:
+            # One lock's unexpected failure must not hold up every other lock; its rows stay
+            # due and are tried again by the next sweep.
+            log.exception("processing lock %s failed", lock_id)
+    return processed
+
+
 def dispatch_due(*, now: datetime | None = None) -> int:
     """Process every lock with due work, a bounded batch at a time; return locks processed."""
-    processed = 0
-    for lock_id in due_lock_ids(now=now):
-        processed += lock_process(lock_id=lock_id)
-    return processed
+    return _process_each(due_lock_ids(now=now))
 
 
 def delete_due(*, now: datetime | None = None) -> int:
-    processed = 0
-    for lock_id in deletion_due_lock_ids(now=now):
-        processed += lock_process(lock_id=lock_id)
-    return processed
+    """Process every lock with a deletion or backup rotation due."""
+    return _process_each(deletion_due_lock_ids(now=now))
 
 
 # --- user actions (SPEC V2, Y1) ------------------------------------------------------------
@@ -1160,7 +1189,7 @@ def lock_code_retry_now(*, lock_code: LockCode, user=None) -> LockCode:
         actor=CodeEvent.Actor.USER if user else CodeEvent.Actor.SYSTEM,
         user=user,
     )
-    lock_process(lock_id=lock_code.lock_id, only_ids={lock_code.pk})
+    lock_process(lock_id=lock_code.lock_id, only_ids={lock_code.pk}, wait=10)
     lock_code.refresh_from_db()
     return lock_code
 
@@ -1183,7 +1212,7 @@ def lock_resync(*, lock: Lock, user=None) -> None:
         actor=CodeEvent.Actor.USER if user else CodeEvent.Actor.SYSTEM,
         user=user,
     )
-    lock_process(lock_id=lock.pk)
+    lock_process(lock_id=lock.pk, wait=10)
 
 
 # --- backup code pools (SPEC H3) -----------------------------------------------------------
