@@ -1312,3 +1312,28 @@ def locks_reconcile_all() -> int:
     for lock in locks.select_related("connection__host").iterator():
         count += lock_reconcile(lock=lock)
     return count
+
+
+def connection_codes_resync(*, connection: LockConnection) -> None:
+    """After (re)connecting an account: resync each of its locks (SPEC L3, Y3).
+
+    Codes whose provisioning had not finished before the reconnect take the reservation
+    code as their name, so a half-made earlier attempt can't clash with them (SPEC N2).
+    """
+    for lock in connection.locks.filter(is_present=True).select_related("connection__host"):
+        unfinished = (
+            LockCode.objects.filter(lock=lock)
+            .filter(state__in=[*NOT_ON_LOCK, LockCode.State.SETTING])
+            .select_related("access_code__reservation")
+        )
+        for lock_code in unfinished:
+            reservation = lock_code.access_code.reservation
+            name = fallback_name(
+                reservation_code=reservation.reservation_code,
+                external_id=reservation.external_id,
+                max_length=lock.capability_record.name_max_length,
+            )
+            if lock_code.name_on_lock != name and not lock_code.vendor_code_id:
+                lock_code.name_on_lock = name
+                lock_code.save(update_fields=["name_on_lock", "updated_at"])
+        lock_resync(lock=lock)

@@ -313,3 +313,30 @@ def test_reconciliation_resets_missing_codes_and_records_hand_changes(clock, pro
     assert lock_reconcile(lock=lock) == 1
     assert codes_on(lock)["Ana Silva"] == first.access_code.pin
     assert CodeEvent.objects.filter(kind="changed_by_hand").count() == 1
+
+
+def test_reconnecting_any_number_of_times_leaves_one_copy_of_each_code(clock, prop, lock):
+    # rules Y3, L3, N2
+    from accesscodes.services import connection_codes_resync
+
+    connection = lock.connection
+    device = device_of(lock)
+    done = book(prop, starts_in=timedelta(hours=5), external_id="A")
+    settle()
+    device.account.revoked = True
+    device.account.save()
+    pending = book(
+        prop, starts_in=timedelta(hours=6), external_id="B", name="Bo Li", reservation_code="HMBO"
+    )
+    settle()
+    for _ in range(3):
+        device.account.revoked = False
+        device.account.save()
+        LockConnection.objects.filter(pk=connection.pk).update(state="connected")
+        connection.refresh_from_db()
+        connection_codes_resync(connection=connection)
+    assert codes_on(lock) == {
+        "Ana Silva": done.access_code.pin,
+        "HMBO": pending.access_code.pin,
+    }
+    assert device.codes.count() == 2
