@@ -357,6 +357,10 @@ def lock_code_ensure(*, access_code: AccessCode, lock: Lock) -> LockCode:
             lock_code.next_attempt_at = min(lock_code.next_attempt_at, _send_time(lock_code, now))
     elif (lock_code.window_starts_at, lock_code.window_ends_at) != _window_for_lock(lock_code):
         lock_code.in_sync = False
+    elif _send_time(lock_code, now) > now:
+        # A permanent-only lock holds no window: a stay moved later must leave it until
+        # its new send time, or the code would open the door outside the stay (SPEC W2).
+        lock_code.in_sync = False
     if not lock_code.in_sync:
         lock_code.next_attempt_at = now
     lock_code.save()
@@ -812,6 +816,9 @@ class _LockRun:
             self.event(lock_code, "missing_from_lock", reason="not listed by the lock")
             self.place(lock_code)
             return
+        if not lock_code.in_sync and _send_time(lock_code, self.now) > self.now:
+            self.unsend(lock_code)
+            return
         if not lock_code.in_sync:
             if self.adapter.has(Feature.UPDATE_WINDOW):
                 self.write(lock_code, create=False)
@@ -829,6 +836,21 @@ class _LockRun:
             return
         lock_code.next_attempt_at = None
         lock_code.save(update_fields=["next_attempt_at", "updated_at"])
+
+    def unsend(self, lock_code: LockCode) -> None:
+        """Take a code off the lock until its (later) send time comes round again."""
+        try:
+            self.adapter.delete_code(self.lock.remote_id, lock_code.vendor_code_id)
+        except VendorError as error:
+            self.fail(lock_code, error)
+            return
+        lock_code.vendor_code_id = ""
+        lock_code.state = LockCode.State.SCHEDULED
+        lock_code.confirmation = ""
+        lock_code.in_sync = True
+        lock_code.next_attempt_at = _send_time(lock_code, self.now)
+        lock_code.save()
+        self.event(lock_code, "unsent", reason="the stay now starts later")
 
     def remove(self, lock_code: LockCode) -> None:
         """Delete our code from the lock; never one we did not create (SPEC D2)."""

@@ -213,3 +213,26 @@ def test_upserting_the_same_reservation_twice_changes_nothing(clock, prop, lock)
     second = book(prop, starts_in=days(5))
     assert first.pk == second.pk
     assert AccessCode.objects.count() == 1 and LockCode.objects.count() == 1
+
+
+def test_a_stay_moved_later_leaves_a_permanent_only_lock_until_its_new_send_time(
+    clock, prop, lock
+):  # rules W2, C1
+    device = device_of(lock)
+    device.time_bound_codes = False
+    device.save()
+    lock.capabilities = device.capability_record().to_json()
+    lock.save()
+    reservation = book(prop, starts_in=timedelta(minutes=5))
+    settle()
+    assert codes_on(lock)
+    reservation_alter(
+        reservation=reservation,
+        check_in=reservation.check_in + days(7),
+        check_out=reservation.check_out + days(7),
+    )
+    settle()
+    assert codes_on(lock) == {}
+    clock.move_to(reservation.check_in - timedelta(minutes=10))
+    settle()
+    assert codes_on(lock) == {"Ana Silva": reservation.access_code.pin}
