@@ -121,3 +121,26 @@ def test_backup_code_is_given_to_a_guest_whose_code_failed_and_replaced_after_th
     assert codes_on(lock)["Backup 1"] != backups["Backup 1"]
     assert BackupCode.objects.filter(state=BackupCode.State.SET, reservation=None).count() == 2
     assert timezone.now() == reservation.access_code.ends_at
+
+
+@pytest.mark.parametrize(
+    ("starts_in", "nights", "selected"),
+    [
+        (timedelta(hours=24) - timedelta(seconds=1), 1, True),  # just inside the horizon
+        (timedelta(hours=24), 1, False),  # at the horizon: not yet
+        (-timedelta(days=2), 2, False),  # ended exactly now
+        (-timedelta(days=2), 3, True),  # in stay
+    ],
+)
+def test_healthcheck_looks_at_windows_overlapping_the_next_24_hours(
+    clock, prop, lock, starts_in, nights, selected
+):  # rule H1
+    from accesscodes.healthcheck import healthcheck_selection
+
+    failing_lock(lock)
+    clock.move_to(utc(2026, 6, 1, 12, 0))
+    now = timezone.now()
+    clock.move_to(now - timedelta(days=3))
+    book(prop, starts_in=starts_in + timedelta(days=3), nights=nights)
+    clock.move_to(now)
+    assert healthcheck_selection(now=now).exists() is selected
