@@ -20,7 +20,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accesscodes.models import AccessCode, BackupCode, CodeEvent, LockCode
+from accesscodes.models import (
+    AccessCode,
+    BackupCode,
+    CodeEvent,
+    HealthcheckRun,
+    LockCode,
+    LockLease,
+)
+from accesscodes.services import code_event_record
 
 MASK = "••••"
 VIEW_PIN_PERMISSION = "accesscodes.view_pin"
@@ -125,11 +133,11 @@ class PinMaskedAdmin(admin.ModelAdmin):
                     "the PIN stays hidden.",
                 )
             else:
-                CodeEvent.objects.create(
+                code_event_record(
                     **event_fields,
+                    kind="pin_revealed",
                     actor=CodeEvent.Actor.SUPPORT,
                     user=request.user,
-                    kind="pin_revealed",
                     reason=f"PIN of {self.opts.verbose_name} #{obj.pk} revealed in the admin",
                 )
                 context["pin"] = obj.pin
@@ -174,6 +182,7 @@ class LockCodeAdmin(PinMaskedAdmin):
         "state",
         "last_error",
         "confirmation",
+        "in_sync",
         "created_by_us",
         "lock__connection__vendor",
     ]
@@ -190,12 +199,7 @@ class LockCodeAdmin(PinMaskedAdmin):
     autocomplete_fields = ["access_code", "lock"]
 
     def pin_event_fields(self, obj: LockCode) -> dict[str, Any]:
-        return {
-            "host_id": obj.access_code.reservation.host_id,
-            "access_code_id": obj.access_code_id,
-            "lock_code": obj,
-            "lock_id": obj.lock_id,
-        }
+        return {"host_id": obj.access_code.reservation.host_id, "lock_code": obj}
 
 
 @admin.register(BackupCode)
@@ -223,7 +227,7 @@ class BackupCodeAdmin(PinMaskedAdmin):
     autocomplete_fields = ["lock", "reservation"]
 
     def pin_event_fields(self, obj: BackupCode) -> dict[str, Any]:
-        return {"host_id": obj.lock.connection.host_id, "backup_code": obj, "lock_id": obj.lock_id}
+        return {"host_id": obj.lock.connection.host_id, "backup_code": obj}
 
 
 @admin.register(CodeEvent)
@@ -251,4 +255,43 @@ class CodeEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: CodeEvent | None = None) -> bool:
+        return False
+
+
+@admin.register(LockLease)
+class LockLeaseAdmin(admin.ModelAdmin):
+    """Which worker is talking to a lock (SPEC S5). Leases expire on their own; support may
+    delete a stuck one, but never hands one out."""
+
+    list_display = ["lock", "holder", "expires_at"]
+    list_select_related = ["lock"]
+    search_fields = ["lock__name", "holder"]
+    readonly_fields = ["lock", "holder", "expires_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: LockLease | None = None) -> bool:
+        return False
+
+
+@admin.register(HealthcheckRun)
+class HealthcheckRunAdmin(admin.ModelAdmin):
+    """The daily healthcheck's record (SPEC H1): read-only, written by the job."""
+
+    list_display = [
+        "run_date",
+        "finished_at",
+        "codes_checked",
+        "codes_failing",
+        "backup_codes_assigned",
+    ]
+    date_hierarchy = "run_date"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: HealthcheckRun | None = None
+    ) -> bool:
         return False

@@ -131,9 +131,4 @@ class SimulatedCodeAdmin(PinMaskedAdmin):
         if lock is None:
             return None
         lock_code = LockCode.objects.filter(lock=lock, vendor_code_id=obj.code_id).first()
-        return {
-            "host_id": lock.connection.host_id,
-            "lock": lock,
-            "lock_code": lock_code,
-            "access_code_id": lock_code.access_code_id if lock_code else None,
-        }
+        return {"host_id": lock.connection.host_id, "lock": lock, "lock_code": lock_code}

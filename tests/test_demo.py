@@ -8,7 +8,10 @@ import time_machine
 from django.apps import apps
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
+from accesscodes.models import AccessCode
+from accesscodes.pin import pin_violations
 from integrations.base import Constraint
 from integrations.models import Lock, SimulatedCode, SimulatedDevice
 from properties.models import Property, SmartLockSettings
@@ -105,3 +108,21 @@ def test_demo_stays_start_and_end_at_each_propertys_local_times_around_today():
     assert arriving_today.check_in.astimezone(arriving_today.property.zone).time() == time(15, 0)
     in_stay = Reservation.objects.get(external_id="DEMO-4")
     assert in_stay.check_in < datetime.now(tz=in_stay.check_in.tzinfo) < in_stay.check_out
+
+
+@pytest.mark.django_db
+def test_current_and_future_demo_guests_get_a_code_on_every_matched_lock():
+    # rule S1, M2, P2: accepted stays that have not ended get one PIN on each lock of their
+    # property, fitting every lock's rules (Brooklyn's Nuki: 6 digits, no 0, not 12…).
+    call_command("demo", stdout=StringIO())
+    now = timezone.now()
+    for stay in Reservation.objects.select_related("property"):
+        access_code = AccessCode.objects.filter(reservation=stay).first()
+        wants_code = stay.status == "accepted" and stay.check_out > now
+        assert (access_code is not None) == wants_code, stay.external_id
+        if not wants_code:
+            continue
+        locks = set(Lock.objects.filter(matches__property=stay.property))
+        assert {lc.lock for lc in access_code.lock_codes.all()} == locks, stay.external_id
+        for lock in locks:
+            assert not pin_violations(access_code.pin, lock.capability_record), stay.external_id

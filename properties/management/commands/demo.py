@@ -3,14 +3,17 @@
 Safe to run any number of times: every row is found by a stable key before it is created, so
 a second run changes nothing. Dates are laid around the day of the first run; delete the
 database (var/) to lay them around today again.
+
+Matches and current or future stays go through the same services as the dashboard and the API,
+so the guests get their codes and the worker puts them on the simulated locks. Stays that have
+already ended are written as history: there is nothing left to provision for them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import time, timedelta
 
-import phonenumbers
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
@@ -20,13 +23,14 @@ from django.utils import timezone
 from integrations.models import (
     Lock,
     LockConnection,
-    Match,
     SimulatedAccount,
     SimulatedCode,
     SimulatedDevice,
 )
+from integrations.services import match_create
 from properties.models import Host, HostMember, Property, SmartLockSettings
 from reservations.models import Reservation
+from reservations.services import reservation_upsert
 
 DEMO_EMAIL = "demo@locksync.test"
 SUPPORT_EMAIL = "support@locksync.test"
@@ -121,11 +125,6 @@ STAYS = [
 ]
 
 
-def local_instant(*, property: Property, day: date, at: time) -> datetime:
-    """The aware instant of a wall-clock time on a day in the property's zone (SPEC W1)."""
-    return datetime.combine(day, at, tzinfo=property.zone)
-
-
 class Command(BaseCommand):
     help = "Create (or leave in place) the demo host, its properties, locks and reservations."
 
@@ -147,7 +146,12 @@ class Command(BaseCommand):
             )[0]
             for spec in PROPERTIES
         }
-        SmartLockSettings.objects.get_or_create(host=host, property=None)
+        # Backup codes on by default (Lisbon keeps 2); Brooklyn's override leaves them off.
+        SmartLockSettings.objects.get_or_create(
+            host=host,
+            property=None,
+            defaults={"backup_codes_enabled": True, "backup_pool_size": 2},
+        )
         # Brooklyn's front door is a Nuki that takes only 6 digits; ask for 6 there.
         SmartLockSettings.objects.get_or_create(
             host=host, property=properties[BROOKLYN], defaults={"code_length": 6}
@@ -193,7 +197,7 @@ class Command(BaseCommand):
                 },
             )
         for device_id, property_name in MATCHES:
-            Match.objects.get_or_create(lock=locks[device_id], property=properties[property_name])
+            match_create(lock=locks[device_id], property=properties[property_name])
 
         created = 0
         for stay in STAYS:
@@ -220,34 +224,28 @@ class Command(BaseCommand):
 
     def _reservation(self, *, host: Host, property: Property, stay: DemoStay) -> int:
         """Create one demo stay unless its external id exists; return how many were created."""
+        if Reservation.objects.filter(host=host, external_id=stay.external_id).exists():
+            return 0
         today = timezone.now().astimezone(property.zone).date()
         arrival = today + timedelta(days=stay.arrives_in_days)
-        number = stay.external_id.split("-")[1]
-        phone_e164, phone_valid = "", False
-        if stay.guest_phone:
-            parsed = phonenumbers.parse(stay.guest_phone, None)
-            phone_e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-            phone_valid = phonenumbers.is_valid_number(parsed)
-        _, created = Reservation.objects.get_or_create(
-            host=host,
-            external_id=stay.external_id,
-            defaults={
-                "property": property,
-                "reservation_code": f"HMDEMO{int(number):02d}",
-                "guest_name": stay.guest_name,
-                "guest_phone": stay.guest_phone,
-                "guest_phone_e164": phone_e164,
-                "guest_phone_valid": phone_valid,
-                "guest_email": f"guest{number}@example.com",
-                "check_in": local_instant(property=property, day=arrival, at=property.checkin_time),
-                "check_out": local_instant(
-                    property=property,
-                    day=arrival + timedelta(days=stay.nights),
-                    at=property.checkout_time,
-                ),
-                "status": stay.status,
-                "source": Reservation.Source.DEMO,
-                "cancelled_at": timezone.now() if stay.status == CANCELLED else None,
-            },
-        )
-        return int(created)
+        number = int(stay.external_id.split("-")[1])
+        details = {
+            "host": host,
+            "external_id": stay.external_id,
+            "property": property,
+            "reservation_code": f"HMDEMO{number:02d}",
+            "guest_name": stay.guest_name,
+            "guest_phone": stay.guest_phone,
+            "guest_email": f"guest{number}@example.com",
+            "check_in": property.local_datetime(arrival, property.checkin_time),
+            "check_out": property.local_datetime(
+                arrival + timedelta(days=stay.nights), property.checkout_time
+            ),
+            "status": stay.status,
+            "source": Reservation.Source.DEMO,
+        }
+        if details["check_out"] <= timezone.now():
+            Reservation.objects.create(**details)
+        else:
+            reservation_upsert(**details)
+        return 1
