@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.html import format_html_join
 
 from accesscodes.admin import MASK, PinMaskedAdmin
@@ -17,6 +19,7 @@ from integrations.models import (
     SimulatedCode,
     SimulatedDevice,
 )
+from integrations.services import match_create, match_delete
 
 
 @admin.register(LockConnection)
@@ -68,13 +71,46 @@ class LockAdmin(admin.ModelAdmin):
         return f"{obj.code_count} / {obj.capacity}"
 
 
+class MatchForm(forms.ModelForm):
+    class Meta:
+        model = Match
+        fields = ["lock", "property"]
+
+    def clean(self):
+        cleaned = super().clean()
+        lock, property = cleaned.get("lock"), cleaned.get("property")
+        if lock and property and lock.connection.host_id != property.host_id:
+            raise forms.ValidationError("The lock and the property belong to different hosts.")
+        return cleaned
+
+
 @admin.register(Match)
 class MatchAdmin(admin.ModelAdmin):
+    """Matching and unmatching go through the services: codes follow at once (SPEC M3, M4)."""
+
+    form = MatchForm
+
     list_display = ["__str__", "lock", "property", "created_at"]
     list_select_related = ["lock", "property"]
     list_filter = ["lock__connection__vendor"]
     search_fields = ["lock__name", "property__name", "property__host__name"]
     autocomplete_fields = ["lock", "property"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Match | None = None):
+        # A match is changed by deleting it and matching again, so each side's codes follow.
+        return ["lock", "property"] if obj else []
+
+    def save_model(self, request, obj: Match, form, change: bool) -> None:
+        if not change:
+            obj.pk = match_create(lock=obj.lock, property=obj.property).pk
+            obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: Match) -> None:
+        match_delete(match=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for match in queryset.select_related("lock__connection", "property"):
+            match_delete(match=match)
 
 
 @admin.register(SimulatedAccount)
