@@ -2,8 +2,11 @@
 
 A PIN is never rendered in a list or change page. Users holding `accesscodes.view_pin` get a
 "Reveal PIN" page instead: a CSRF-protected POST that shows one PIN and records who saw it as a
-CodeEvent, so every reveal is logged. PINs are not editable here either: a changed PIN has to
-reach every matched lock and the guest (SPEC P5, G7), which is the engine's job, not a form's.
+CodeEvent, so every reveal is logged.
+
+Codes, their history, leases and healthcheck runs are written by the engine's services only
+(a PIN or window edited in a form would never reach the lock or the guest, SPEC P5, G7), so the
+admin shows them read-only; support acts on them through the engine's actions.
 """
 
 from __future__ import annotations
@@ -144,8 +147,21 @@ class PinMaskedAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/reveal_pin.html", context)
 
 
+class EngineRecordAdmin(admin.ModelAdmin):
+    """Read-only: rows the engine's services write and nobody edits by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(AccessCode)
-class AccessCodeAdmin(PinMaskedAdmin):
+class AccessCodeAdmin(EngineRecordAdmin, PinMaskedAdmin):
     list_display = ["reservation", "pin_masked", "pin_source", "name", "starts_at", "ends_at"]
     list_select_related = ["reservation"]
     list_filter = ["pin_source", ("cancelled_at", admin.EmptyFieldListFilter)]
@@ -165,7 +181,7 @@ class AccessCodeAdmin(PinMaskedAdmin):
 
 
 @admin.register(LockCode)
-class LockCodeAdmin(PinMaskedAdmin):
+class LockCodeAdmin(EngineRecordAdmin, PinMaskedAdmin):
     list_display = [
         "__str__",
         "lock",
@@ -203,7 +219,7 @@ class LockCodeAdmin(PinMaskedAdmin):
 
 
 @admin.register(BackupCode)
-class BackupCodeAdmin(PinMaskedAdmin):
+class BackupCodeAdmin(EngineRecordAdmin, PinMaskedAdmin):
     list_display = [
         "name",
         "lock",
@@ -231,7 +247,7 @@ class BackupCodeAdmin(PinMaskedAdmin):
 
 
 @admin.register(CodeEvent)
-class CodeEventAdmin(admin.ModelAdmin):
+class CodeEventAdmin(EngineRecordAdmin):
     """History is append-only: support can read it, nobody can add, change or delete it."""
 
     list_display = ["created_at", "kind", "actor", "user", "host", "lock", "reason"]
@@ -247,15 +263,6 @@ class CodeEventAdmin(admin.ModelAdmin):
     ]
     raw_id_fields = ["access_code", "lock_code", "backup_code", "lock", "user", "host"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: CodeEvent | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: CodeEvent | None = None) -> bool:
-        return False
 
 
 @admin.register(LockLease)
@@ -276,8 +283,8 @@ class LockLeaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(HealthcheckRun)
-class HealthcheckRunAdmin(admin.ModelAdmin):
-    """The daily healthcheck's record (SPEC H1): read-only, written by the job."""
+class HealthcheckRunAdmin(EngineRecordAdmin):
+    """The daily healthcheck's record (SPEC H1), written by the job."""
 
     list_display = [
         "run_date",
@@ -287,11 +294,3 @@ class HealthcheckRunAdmin(admin.ModelAdmin):
         "backup_codes_assigned",
     ]
     date_hierarchy = "run_date"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: HealthcheckRun | None = None
-    ) -> bool:
-        return False
