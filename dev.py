@@ -83,9 +83,7 @@ def run() -> int:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     setup()
-    # The filesystem broker (used while REDIS_URL is unset) needs its folders to exist.
-    for folder in ("broker/queue", "broker/processed", "cache"):
-        (ROOT / "var" / folder).mkdir(parents=True, exist_ok=True)
+    (ROOT / "var").mkdir(exist_ok=True)
     manage("migrate", "--no-input", "-v", "0")
     manage("demo")
     processes = [
