@@ -31,3 +31,38 @@ def match_list(*, host: Host) -> QuerySet[Match]:
 def locks_for_property(*, property: Property) -> QuerySet[Lock]:
     """Return the locks matched to a property (the property is already the host's)."""
     return Lock.objects.filter(matches__property=property, connection__host_id=property.host_id)
+
+
+def match_get(*, host: Host, pk: int) -> Match:
+    return match_list(host=host).get(pk=pk)
+
+
+def match_create_preview(*, host: Host, lock: Lock, property: Property) -> int:
+    """How many stays get a code on the lock if it is matched to the property (SPEC M3)."""
+    from django.utils import timezone
+
+    from reservations.models import Reservation
+
+    return (
+        Reservation.objects.filter(
+            host=host,
+            property=property,
+            status=Reservation.Status.ACCEPTED,
+            check_out__gt=timezone.now(),
+        )
+        .exclude(access_code__lock_codes__lock=lock, access_code__lock_codes__state__in=["set"])
+        .count()
+    )
+
+
+def match_delete_preview(*, host: Host, match: Match) -> dict[str, int]:
+    """What unmatching does to our codes on the lock (SPEC M4): deleted now, or never sent."""
+    from accesscodes.models import LockCode
+
+    lock_codes = LockCode.objects.filter(
+        lock=match.lock,
+        access_code__reservation__property=match.property,
+        access_code__reservation__host=host,
+    ).exclude(state=LockCode.State.REMOVED)
+    on_lock = lock_codes.exclude(vendor_code_id="").count()
+    return {"delete_now": on_lock, "drop": lock_codes.count() - on_lock}

@@ -1,13 +1,43 @@
-"""The dashboard's pages for hosts. Every read goes through a selector taking the host."""
+"""The dashboard's pages for hosts' properties, matching and settings, and signing up.
+
+Every read goes through a selector taking the host; every write through a service.
+"""
 
 from collections import defaultdict
 
+from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from integrations.selectors import lock_list, match_list
-from properties.selectors import host_for_user, property_list
+from integrations.selectors import (
+    lock_get,
+    lock_list,
+    match_create_preview,
+    match_delete_preview,
+    match_get,
+    match_list,
+)
+from integrations.services import match_create, match_delete
+from locksync.dashboard import get_or_404, host_required
+from properties.forms import MatchForm, PropertyForm, SignupForm, SmartLockSettingsForm
+from properties.models import SmartLockSettings
+from properties.selectors import (
+    host_for_user,
+    property_get,
+    property_list,
+    smart_lock_settings_effective,
+)
+from properties.services import (
+    host_signup,
+    property_create,
+    property_update,
+    smart_lock_settings_reset,
+    smart_lock_settings_update,
+)
 
 
 @login_required
@@ -28,3 +58,176 @@ def home(request: HttpRequest) -> HttpResponse:
         "locks": list(lock_list(host=host)),
     }
     return render(request, "dashboard/home.html", context)
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    """Create an account: a user, the host they run, and sign them in."""
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = host_signup(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                host_name=form.cleaned_data["host_name"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome to locksync. Start by connecting your lock app.")
+            return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@host_required
+def property_list_view(request: HttpRequest) -> HttpResponse:
+    locks_by_property = defaultdict(list)
+    for match in match_list(host=request.host).order_by("lock__name", "lock_id"):
+        locks_by_property[match.property_id].append(match.lock)
+    properties = list(property_list(host=request.host))
+    for property in properties:
+        property.matched_locks = locks_by_property[property.pk]
+    return render(request, "properties/list.html", {"properties": properties})
+
+
+@host_required
+def property_new(request: HttpRequest) -> HttpResponse:
+    form = PropertyForm(
+        request.POST or None, initial={"checkin_time": "16:00", "checkout_time": "11:00"}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            property = property_create(host=request.host, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{property.name} was added.")
+            return redirect("property_detail", pk=property.pk)
+    return render(request, "properties/form.html", {"form": form, "property": None})
+
+
+@host_required
+def property_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    property = get_or_404(property_get, host=request.host, pk=pk)
+    initial = {field: getattr(property, field) for field in PropertyForm.base_fields}
+    form = PropertyForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            property_update(property=property, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "The property was saved.")
+            return redirect("property_detail", pk=property.pk)
+    return render(request, "properties/form.html", {"form": form, "property": property})
+
+
+@host_required
+def property_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    property = get_or_404(property_get, host=request.host, pk=pk)
+    matches = list(match_list(host=request.host).filter(property=property).order_by("lock__name"))
+    matched_ids = {match.lock_id for match in matches}
+    free_locks = [lock for lock in lock_list(host=request.host) if lock.pk not in matched_ids]
+    context = {
+        "property": property,
+        "matches": matches,
+        "match_form": MatchForm(locks=free_locks) if free_locks else None,
+        "settings": smart_lock_settings_effective(property=property),
+        "has_override": SmartLockSettings.objects.filter(property=property).exists(),
+        "feeds": _ical_feeds(property),
+    }
+    return render(request, "properties/detail.html", context)
+
+
+def _ical_feeds(property) -> list:
+    """The property's iCal feeds, where the reservations app has them."""
+    feeds = getattr(property, "ical_feeds", None)
+    return list(feeds.all()) if feeds is not None else []
+
+
+@host_required
+def match_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask which lock, then show what matching will do before doing it (SPEC M3)."""
+    property = get_or_404(property_get, host=request.host, pk=pk)
+    form = MatchForm(request.POST or request.GET or None, locks=lock_list(host=request.host))
+    if not form.is_valid():
+        return redirect("property_detail", pk=property.pk)
+    lock = get_or_404(lock_get, host=request.host, pk=form.cleaned_data["lock"])
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        try:
+            match_create(lock=lock, property=property)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"{lock.name} is now matched to {property.name}.")
+        return redirect("property_detail", pk=property.pk)
+    count = match_create_preview(host=request.host, lock=lock, property=property)
+    return render(
+        request,
+        "properties/match_confirm.html",
+        {"property": property, "lock": lock, "count": count},
+    )
+
+
+@host_required
+def match_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show what unmatching does to existing codes, then unmatch on confirmation (SPEC M4)."""
+    match = get_or_404(match_get, host=request.host, pk=pk)
+    if request.method == "POST":
+        lock, property = match.lock, match.property
+        match_delete(match=match)
+        messages.success(request, f"{lock.name} is no longer matched to {property.name}.")
+        return redirect("property_detail", pk=property.pk)
+    preview = match_delete_preview(host=request.host, match=match)
+    return render(request, "properties/unmatch_confirm.html", {"match": match, **preview})
+
+
+def _settings_page(request: HttpRequest, *, property=None) -> HttpResponse:
+    host = request.host
+    if property is None:
+        row = SmartLockSettings.objects.filter(host=host, property=None).first()
+        row = row or SmartLockSettings(host=host)
+    else:
+        row = smart_lock_settings_effective(property=property)
+    form = SmartLockSettingsForm(
+        request.POST or None, initial=SmartLockSettingsForm.initial_from(row)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            smart_lock_settings_update(host=host, property=property, **form.service_fields())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Smart lock settings saved.")
+            if property is not None:
+                return redirect("property_detail", pk=property.pk)
+            return redirect("host_settings")
+    has_override = (
+        property is not None and SmartLockSettings.objects.filter(property=property).exists()
+    )
+    return render(
+        request,
+        "properties/settings.html",
+        {"form": form, "property": property, "has_override": has_override},
+    )
+
+
+@host_required
+def host_settings(request: HttpRequest) -> HttpResponse:
+    return _settings_page(request)
+
+
+@host_required
+def property_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    return _settings_page(request, property=get_or_404(property_get, host=request.host, pk=pk))
+
+
+@host_required
+@require_POST
+def property_settings_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    property = get_or_404(property_get, host=request.host, pk=pk)
+    smart_lock_settings_reset(host=request.host, property=property)
+    messages.success(request, f"{property.name} follows your default settings again.")
+    return redirect("property_detail", pk=property.pk)

@@ -16,3 +16,36 @@ def reservation_get(*, host: Host, pk: int) -> Reservation:
 
 def reservation_get_by_external_id(*, host: Host, external_id: str) -> Reservation | None:
     return reservation_list(host=host).filter(external_id=external_id).first()
+
+
+def reservation_list_with_codes(*, host: Host, show: str = "current", now=None):
+    """The host's stays with their codes prefetched, filtered for the reservations page.
+
+    `show`: current (not yet over), upcoming, in_stay, failing, or all.
+    """
+    from django.db.models import Prefetch
+    from django.utils import timezone
+
+    from accesscodes.models import LockCode
+
+    now = now or timezone.now()
+    stays = reservation_list(host=host).select_related("access_code")
+    accepted = Reservation.Status.ACCEPTED
+    if show == "upcoming":
+        stays = stays.filter(status=accepted, check_in__gt=now)
+    elif show == "in_stay":
+        stays = stays.filter(status=accepted, check_in__lte=now, check_out__gt=now)
+    elif show == "failing":
+        stays = stays.filter(
+            status=accepted,
+            check_out__gt=now,
+            access_code__lock_codes__state=LockCode.State.FAILED,
+        ).distinct()
+    elif show == "current":
+        stays = stays.filter(check_out__gt=now)
+    return stays.prefetch_related(
+        Prefetch(
+            "access_code__lock_codes",
+            queryset=LockCode.objects.select_related("lock").order_by("lock__name", "lock_id"),
+        )
+    )

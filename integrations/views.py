@@ -1,0 +1,132 @@
+"""Dashboard pages for lock connections and locks. Reads through selectors taking the host."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accesscodes.selectors import lock_our_codes
+from accesscodes.services import EngineError, lock_resync
+from integrations.base import VendorError
+from integrations.models import LockConnection
+from integrations.registry import adapter_for
+from integrations.selectors import connection_list, lock_get, lock_list, match_list
+from locksync.dashboard import get_or_404, host_required
+
+LOW_BATTERY = 20  # percent; below it the host is told to replace the batteries (SPEC L2)
+
+
+def lock_notices(*, lock, offline_count: int) -> list[dict]:
+    """What the host should do about a lock, in the FAQ's words (SPEC L2, L3)."""
+    notices = []
+    if lock.connection.state == LockConnection.State.DISCONNECTED:
+        notices.append(
+            {
+                "title": f"Your {lock.connection.get_vendor_display()} account is disconnected",
+                "advice": [
+                    "Codes cannot be set or removed on this lock until you reconnect the "
+                    "account; reconnecting resyncs every lock.",
+                ],
+                "reconnect": lock.connection,
+            }
+        )
+    if not lock.online:
+        advice = []
+        if lock.battery_level is not None and lock.battery_level < LOW_BATTERY:
+            advice.append("Replace the battery: it is low.")
+        else:
+            advice.append("Replace the battery if it is low.")
+        if offline_count > 1:
+            advice.append(
+                "Several of your locks are offline: check the hub and improve the wifi "
+                "connection there."
+            )
+        else:
+            advice.append("Only this lock is affected: move the hub closer to the lock.")
+        notices.append({"title": f"{lock.name} is offline", "advice": advice})
+    elif lock.battery_level is not None and lock.battery_level < LOW_BATTERY:
+        notices.append(
+            {
+                "title": f"{lock.name}'s battery is low ({lock.battery_level}%)",
+                "advice": ["Replace the battery soon so codes keep reaching the lock."],
+            }
+        )
+    return notices
+
+
+@host_required
+def lock_list_view(request: HttpRequest) -> HttpResponse:
+    locks = list(lock_list(host=request.host).filter(is_present=True))
+    properties_by_lock: dict[int, list] = {}
+    for match in match_list(host=request.host).order_by("property__name"):
+        properties_by_lock.setdefault(match.lock_id, []).append(match.property)
+    for lock in locks:
+        lock.matched_properties = properties_by_lock.get(lock.pk, [])
+    offline = sum(1 for lock in locks if not lock.online)
+    return render(request, "integrations/lock_list.html", {"locks": locks, "offline": offline})
+
+
+@host_required
+def lock_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    lock = get_or_404(lock_get, host=request.host, pk=pk)
+    matches = match_list(host=request.host).filter(lock=lock).order_by("property__name")
+    offline_count = (
+        lock_list(host=request.host)
+        .filter(connection=lock.connection, online=False, is_present=True)
+        .count()
+    )
+    context = {
+        "lock": lock,
+        "matches": list(matches),
+        "notices": lock_notices(lock=lock, offline_count=offline_count),
+        **_live_codes(request.host, lock),
+    }
+    return render(request, "integrations/lock_detail.html", context)
+
+
+def _live_codes(host, lock) -> dict:
+    """Read the lock's codes from the vendor now; ours are those whose id we hold."""
+    try:
+        remote_codes = adapter_for(lock.connection).list_codes(lock.remote_id)
+    except NotImplementedError:
+        return {"codes": None, "codes_error": "This lock app does not let us list its codes."}
+    except VendorError as error:
+        return {
+            "codes": None,
+            "codes_error": f"We could not read the codes from the lock ({error.message}).",
+        }
+    ours = lock_our_codes(host=host, lock=lock)
+    codes = [
+        {"remote": remote, "ours": remote.remote_id in ours, "for": ours.get(remote.remote_id)}
+        for remote in remote_codes
+    ]
+    codes.sort(key=lambda code: (not code["ours"], code["remote"].name))
+    return {"codes": codes, "codes_error": ""}
+
+
+@host_required
+@require_POST
+def lock_resync_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Re-push every code of ours that belongs on the lock (SPEC Y1)."""
+    lock = get_or_404(lock_get, host=request.host, pk=pk)
+    try:
+        lock_resync(lock=lock, user=request.user)
+    except (EngineError, VendorError) as error:
+        text, ok = f"Resync failed: {error}", False
+    else:
+        text, ok = f"{lock.name} was resynced: our codes are being pushed to it again.", True
+    if request.htmx:
+        return render(request, "integrations/_resync_result.html", {"text": text, "ok": ok})
+    (messages.success if ok else messages.error)(request, text)
+    return redirect("lock_detail", pk=lock.pk)
+
+
+@host_required
+def connection_list_view(request: HttpRequest) -> HttpResponse:
+    connections = list(connection_list(host=request.host))
+    counts: dict[int, int] = {}
+    for lock in lock_list(host=request.host).filter(is_present=True):
+        counts[lock.connection_id] = counts.get(lock.connection_id, 0) + 1
+    for connection in connections:
+        connection.lock_count = counts.get(connection.pk, 0)
+    return render(request, "integrations/connection_list.html", {"connections": connections})

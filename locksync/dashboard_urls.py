@@ -1,0 +1,47 @@
+"""The host dashboard's pages. Every view behind an id answers 404 for another host's ids."""
+
+from django.urls import path
+
+from integrations import views as integration_views
+from messaging import views as messaging_views
+from properties import views as property_views
+from reservations import views as reservation_views
+
+urlpatterns = [
+    path("", property_views.home, name="home"),
+    path("properties/", property_views.property_list_view, name="property_list"),
+    path("properties/new/", property_views.property_new, name="property_new"),
+    path("properties/<int:pk>/", property_views.property_detail, name="property_detail"),
+    path("properties/<int:pk>/edit/", property_views.property_edit, name="property_edit"),
+    path("properties/<int:pk>/match/", property_views.match_new, name="match_new"),
+    path(
+        "properties/<int:pk>/settings/",
+        property_views.property_settings,
+        name="property_settings",
+    ),
+    path(
+        "properties/<int:pk>/settings/reset/",
+        property_views.property_settings_reset,
+        name="property_settings_reset",
+    ),
+    path("matches/<int:pk>/remove/", property_views.match_remove, name="match_remove"),
+    path("settings/", property_views.host_settings, name="host_settings"),
+    path("locks/", integration_views.lock_list_view, name="lock_list"),
+    path("locks/<int:pk>/", integration_views.lock_detail, name="lock_detail"),
+    path("locks/<int:pk>/resync/", integration_views.lock_resync_view, name="lock_resync"),
+    path("connections/", integration_views.connection_list_view, name="connection_list"),
+    path("reservations/", reservation_views.reservation_list_view, name="reservation_list"),
+    path("reservations/new/", reservation_views.reservation_new, name="reservation_new"),
+    path("reservations/<int:pk>/", reservation_views.reservation_detail, name="reservation_detail"),
+    path("inbox/", reservation_views.inbox, name="inbox"),
+    path("inbox/<int:pk>/", reservation_views.conversation, name="conversation"),
+    path("inbox/<int:pk>/access/", reservation_views.access_panel, name="access_panel"),
+    path(
+        "inbox/<int:pk>/locks/<int:lock_pk>/resync/",
+        reservation_views.conversation_lock_resync,
+        name="conversation_lock_resync",
+    ),
+    path("codes/<int:pk>/retry/", reservation_views.lock_code_retry, name="lock_code_retry"),
+    path("alerts/", messaging_views.alert_list, name="alert_list"),
+    path("rules/", messaging_views.rule_list, name="rule_list"),
+]

@@ -1,0 +1,116 @@
+"""Writes for hosts and their smart lock settings."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from properties.models import Host, HostMember, Property, SmartLockSettings
+
+SETTINGS_FIELDS = (
+    "code_source",
+    "code_length",
+    "buffer_before",
+    "buffer_after",
+    "backup_codes_enabled",
+    "backup_pool_size",
+)
+
+
+@transaction.atomic
+def host_signup(*, email: str, password: str, host_name: str) -> AbstractBaseUser:
+    """Create a user, the host they run and the membership joining them; return the user."""
+    User = get_user_model()  # noqa: N806
+    email = User.objects.normalize_email(email).strip()
+    if User.objects.filter(username__iexact=email).exists():
+        raise ValidationError({"email": "An account with this email already exists."})
+    user = User.objects.create_user(username=email, email=email, password=password)
+    host = Host.objects.create(name=host_name.strip() or email, alert_email=email)
+    HostMember.objects.create(user=user, host=host)
+    return user
+
+
+@transaction.atomic
+def smart_lock_settings_update(
+    *, host: Host, property: Property | None = None, **fields: Any
+) -> SmartLockSettings:
+    """Save the host's defaults (no property) or one property's override of them.
+
+    A new override starts from the host's defaults, so fields left out keep what the
+    property had. Backup pools follow at once on the locks concerned (SPEC H3).
+    """
+    unknown = set(fields) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+    if property is not None and property.host_id != host.pk:
+        raise ValidationError({"property": "No such property."})
+    row = SmartLockSettings.objects.filter(host=host, property=property).first()
+    if row is None:
+        defaults = SmartLockSettings.objects.filter(host=host, property=None).first()
+        row = SmartLockSettings(host=host, property=property)
+        if defaults is not None and property is not None:
+            for field in SETTINGS_FIELDS:
+                setattr(row, field, getattr(defaults, field))
+    for field, value in fields.items():
+        setattr(row, field, value)
+    row.full_clean()
+    row.save()
+    _backup_pools_follow(host=host, property=property)
+    return row
+
+
+@transaction.atomic
+def smart_lock_settings_reset(*, host: Host, property: Property) -> None:
+    """Drop a property's override: it follows the host's defaults again."""
+    SmartLockSettings.objects.filter(host=host, property=property).delete()
+    _backup_pools_follow(host=host, property=property)
+
+
+def _backup_pools_follow(*, host: Host, property: Property | None) -> None:
+    from accesscodes.services import backup_pool_ensure
+    from integrations.models import Lock
+
+    locks = Lock.objects.filter(connection__host=host, matches__isnull=False)
+    if property is not None:
+        locks = locks.filter(matches__property=property)
+    for lock in locks.distinct().select_related("connection"):
+        backup_pool_ensure(lock=lock)
+
+
+def property_create(
+    *,
+    host: Host,
+    name: str,
+    time_zone: str,
+    address: str = "",
+    checkin_time: time | None = None,
+    checkout_time: time | None = None,
+) -> Property:
+    prop = Property(host=host, name=name, time_zone=time_zone, address=address)
+    if checkin_time is not None:
+        prop.checkin_time = checkin_time
+    if checkout_time is not None:
+        prop.checkout_time = checkout_time
+    prop.full_clean()
+    prop.save()
+    return prop
+
+
+PROPERTY_EDITABLE_FIELDS = ("name", "address", "time_zone", "checkin_time", "checkout_time")
+
+
+def property_update(*, property: Property, **changes) -> Property:
+    """Change a property's own fields. Existing reservations keep their instants."""
+    unknown = set(changes) - set(PROPERTY_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+    for field, value in changes.items():
+        setattr(property, field, value)
+    property.full_clean()
+    property.save()
+    return property
