@@ -1,0 +1,312 @@
+"""The dashboard's pages show the host what they need, and act through the services."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accesscodes.models import LockCode
+from integrations.models import Match, SimulatedDevice
+from properties.models import SmartLockSettings
+from reservations.models import Reservation
+from tests.dashboard.conftest import book, settle
+from tests.factories import LockFactory, SimulatedCodeFactory
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def device(lock) -> SimulatedDevice:
+    return SimulatedDevice.objects.get(device_id=lock.remote_id)
+
+
+def lock_code_of(reservation) -> LockCode:
+    return LockCode.objects.get(access_code__reservation=reservation)
+
+
+# --- properties, matching, settings ---------------------------------------------------------
+
+
+def test_a_host_adds_a_property_with_its_time_zone_and_times(hannah, host):
+    response = hannah.post(
+        reverse("property_new"),
+        {
+            "name": "Harbour Loft",
+            "address": "2 Quay",
+            "time_zone": "America/New_York",
+            "checkin_time": "15:00",
+            "checkout_time": "10:30",
+        },
+    )
+    property = host.properties.get(name="Harbour Loft")
+    assert response.url == reverse("property_detail", kwargs={"pk": property.pk})
+    page = hannah.get(response.url).text
+    assert "America/New_York" in page and "15:00" in page and "10:30" in page
+
+
+def test_matching_shows_how_many_codes_will_be_created_before_doing_it(
+    hannah, host, estate
+):  # rule M3
+    book(estate.property, name="Bea Costa", n=1)
+    new_lock = LockFactory(connection=estate.lock.connection, device__name="Back Door")
+    url = reverse("match_new", kwargs={"pk": estate.property.pk})
+    confirm = hannah.get(url, {"lock": new_lock.pk}).text
+    assert "2 codes for upcoming stays will be created on Back Door" in confirm
+    assert not Match.objects.filter(lock=new_lock).exists()
+    hannah.post(url, {"lock": new_lock.pk, "confirm": "yes"})
+    assert Match.objects.filter(lock=new_lock, property=estate.property).exists()
+    assert LockCode.objects.filter(lock=new_lock).count() == 2
+
+
+def test_unmatching_says_which_codes_leave_the_lock_now_then_does_it(hannah, estate):  # M4
+    settle()
+    assert lock_code_of(estate.reservation).state == LockCode.State.SET
+    url = reverse("match_remove", kwargs={"pk": estate.match.pk})
+    assert "1 code will be deleted from Garden Gate now" in hannah.get(url).text
+    hannah.post(url)
+    assert not Match.objects.filter(pk=estate.match.pk).exists()
+    settle()
+    assert lock_code_of(estate.reservation).state == LockCode.State.REMOVED
+    assert not device(estate.lock).codes.exists()
+
+
+def test_host_settings_and_a_property_override_are_saved_through_the_form(hannah, host, estate):
+    form = {
+        "code_source": "phone",
+        "code_length": 6,
+        "buffer_before": 2,
+        "buffer_before_unit": "hours",
+        "buffer_after": 30,
+        "buffer_after_unit": "minutes",
+        "backup_pool_size": 3,
+    }
+    assert hannah.post(reverse("host_settings"), form).status_code == 302
+    defaults = SmartLockSettings.objects.get(host=host, property=None)
+    assert (defaults.code_source, defaults.code_length) == ("phone", 6)
+    assert defaults.buffer_before == timedelta(hours=2)
+    assert defaults.buffer_after == timedelta(minutes=30)
+    assert not defaults.backup_codes_enabled
+
+    override = {**form, "code_length": 8, "backup_codes_enabled": "on"}
+    url = reverse("property_settings", kwargs={"pk": estate.property.pk})
+    hannah.post(url, override)
+    row = SmartLockSettings.objects.get(property=estate.property)
+    assert (row.code_length, row.backup_codes_enabled) == (8, True)
+    # Backup codes follow on the property's lock at once (rule H3).
+    assert estate.lock.backup_codes.count() == 3
+    assert (
+        "This property has its own settings"
+        in hannah.get(reverse("property_detail", kwargs={"pk": estate.property.pk})).text
+    )
+
+
+def test_a_code_length_outside_4_to_8_is_refused(hannah, host):
+    form = {
+        "code_source": "random",
+        "code_length": 9,
+        "buffer_before": 0,
+        "buffer_before_unit": "minutes",
+        "buffer_after": 0,
+        "buffer_after_unit": "minutes",
+        "backup_pool_size": 3,
+    }
+    response = hannah.post(reverse("host_settings"), form)
+    assert response.status_code == 200
+    assert "less than or equal to 8" in response.text
+    assert not SmartLockSettings.objects.filter(host=host).exists()
+
+
+# --- locks ------------------------------------------------------------------------------------
+
+
+def test_the_lock_page_marks_our_codes_apart_from_pre_existing_ones(hannah, estate):
+    settle()
+    SimulatedCodeFactory(device=device(estate.lock), name="Cleaner", pin="9051")
+    page = hannah.get(reverse("lock_detail", kwargs={"pk": estate.lock.pk})).text
+    assert "Ana Silva" in page and "locksync" in page
+    assert "Cleaner" in page and "pre-existing" in page
+    assert "9051" not in page  # a hand-made code's PIN is the host's business, not ours to show
+    assert "Seaside Cottage" in page
+
+
+def test_an_offline_lock_shows_the_troubleshooting_advice_and_why_codes_cannot_be_read(
+    hannah, estate
+):  # rule L2
+    device(estate.lock).__class__.objects.filter(pk=device(estate.lock).pk).update(online=False)
+    estate.lock.online = False
+    estate.lock.battery_level = 12
+    estate.lock.save()
+    page = hannah.get(reverse("lock_detail", kwargs={"pk": estate.lock.pk})).text
+    assert "Garden Gate is offline" in page
+    assert "Replace the battery" in page
+    assert "move the hub closer to the lock" in page
+    assert "We could not read the codes from the lock" in page
+
+
+def test_resync_lock_puts_a_code_deleted_by_hand_back_in_place(hannah, estate):  # rule Y1
+    settle()
+    device(estate.lock).codes.all().delete()
+    response = hannah.post(reverse("lock_resync", kwargs={"pk": estate.lock.pk}), **HTMX)
+    assert "was resynced" in response.text
+    assert "<html" not in response.text  # htmx gets the fragment only
+    assert device(estate.lock).codes.count() == 1
+
+
+def test_resync_refuses_a_get(hannah, estate):
+    assert hannah.get(reverse("lock_resync", kwargs={"pk": estate.lock.pk})).status_code == 405
+
+
+# --- reservations and the Property Access panel ------------------------------------------------
+
+
+def test_a_manual_reservation_takes_property_local_dates_and_times(hannah, host, estate):
+    next_year = timezone.now().year + 1
+    response = hannah.post(
+        reverse("reservation_new"),
+        {
+            "property": estate.property.pk,
+            "guest_name": "Carla Dias",
+            "guest_phone": "+351 912 345 678",
+            "check_in_date": f"{next_year}-07-10",
+            "check_in_time": "",
+            "check_out_date": f"{next_year}-07-12",
+            "check_out_time": "10:00",
+        },
+    )
+    reservation = Reservation.objects.get(guest_name="Carla Dias")
+    assert response.url == reverse("conversation", kwargs={"pk": reservation.pk})
+    lisbon = estate.property.zone
+    assert reservation.check_in == datetime(next_year, 7, 10, 16, tzinfo=lisbon)
+    assert reservation.check_out == datetime(next_year, 7, 12, 10, tzinfo=lisbon)
+    assert reservation.source == Reservation.Source.MANUAL
+    assert reservation.access_code.lock_codes.count() == 1  # rule S1
+
+
+def test_checkout_before_check_in_is_refused(hannah, estate):
+    response = hannah.post(
+        reverse("reservation_new"),
+        {
+            "property": estate.property.pk,
+            "guest_name": "Backwards",
+            "check_in_date": "2031-07-10",
+            "check_out_date": "2031-07-09",
+        },
+    )
+    assert "Checkout must be after check-in" in response.text
+    assert not Reservation.objects.filter(guest_name="Backwards").exists()
+
+
+def test_the_reservation_list_filters_by_code_state(hannah, estate):
+    upcoming = book(estate.property, name="Later Guest", starts_in=timedelta(days=10), n=2)
+    in_stay = book(estate.property, name="Here Now", starts_in=-timedelta(hours=2), n=3)
+    settle()
+    LockCode.objects.filter(access_code__reservation=upcoming).update(
+        state=LockCode.State.FAILED, last_error="lock_offline"
+    )
+    url = reverse("reservation_list")
+    failing = hannah.get(url, {"show": "failing"}).text
+    assert "Later Guest" in failing and "Here Now" not in failing
+    assert "failed on Garden Gate" in failing
+    staying = hannah.get(url, {"show": "in_stay"}).text
+    assert "Here Now" in staying and "Later Guest" not in staying
+    assert "set on 1 of 1 locks" in staying
+    assert in_stay.pk and "Later Guest" in hannah.get(url, {"show": "upcoming"}).text
+
+
+def test_the_panel_shows_the_pin_window_and_each_locks_state(hannah, estate):  # rule V1
+    url = reverse("conversation", kwargs={"pk": estate.reservation.pk})
+    pin = estate.reservation.access_code.pin
+    page = hannah.get(url).text
+    assert "Property Access" in page
+    assert pin in page and "Copy code" in page
+    assert "Name on the lock: Ana Silva" in page
+    local_start = timezone.localtime(estate.reservation.check_in, estate.property.zone)
+    assert local_start.strftime("%H:%M") in page and "Europe/Lisbon time" in page
+    assert "scheduled for" in page or "sending" in page
+    settle()
+    page = hannah.get(url).text
+    assert "set" in page and "seen on the lock" in page  # rule S7
+    assert "No messages yet." in page
+
+
+def test_a_failing_code_shows_its_reason_and_next_attempt_and_retry_now_sets_it(
+    hannah, estate
+):  # rules V1, V2, R2
+    simulated = device(estate.lock)
+    simulated.online = False
+    simulated.save()
+    settle()
+    lock_code = lock_code_of(estate.reservation)
+    assert lock_code.state == LockCode.State.FAILED
+    panel = hannah.get(reverse("access_panel", kwargs={"pk": estate.reservation.pk})).text
+    assert "failed: lock offline" in panel
+    next_attempt = timezone.localtime(lock_code.next_attempt_at, estate.property.zone)
+    assert f"next attempt {next_attempt:%a %-d %b, %H:%M}" in panel
+
+    simulated.online = True
+    simulated.save()
+    response = hannah.post(reverse("lock_code_retry", kwargs={"pk": lock_code.pk}), **HTMX)
+    assert 'id="access-panel"' in response.text and "<html" not in response.text
+    lock_code.refresh_from_db()
+    assert lock_code.state in {LockCode.State.SET, LockCode.State.SETTING}
+    assert "Tried again on Garden Gate" in response.text
+
+
+def test_resync_from_the_panel_refreshes_the_panel(hannah, estate):  # rule V2
+    settle()
+    device(estate.lock).codes.all().delete()
+    url = reverse(
+        "conversation_lock_resync",
+        kwargs={"pk": estate.reservation.pk, "lock_pk": estate.lock.pk},
+    )
+    response = hannah.post(url, **HTMX)
+    assert "Garden Gate was resynced" in response.text
+    assert device(estate.lock).codes.count() == 1
+
+
+def test_without_htmx_actions_redirect_back_to_the_conversation(hannah, estate):
+    lock_code = lock_code_of(estate.reservation)
+    response = hannah.post(reverse("lock_code_retry", kwargs={"pk": lock_code.pk}))
+    assert response.url == reverse("conversation", kwargs={"pk": estate.reservation.pk})
+
+
+def test_the_conversation_has_the_menu_button_for_narrow_screens(hannah, estate):  # rule V3
+    page = hannah.get(reverse("conversation", kwargs={"pk": estate.reservation.pk})).text
+    assert 'aria-controls="conversation-sidebar"' in page and 'aria-expanded="false"' in page
+
+
+def test_alerts_are_listed_newest_first_with_their_link(hannah, host, estate):
+    from tests.factories import HostAlertFactory
+
+    HostAlertFactory(host=host, subject="Newest alert", link="/connections/")
+    page = hannah.get(reverse("alert_list")).text
+    assert page.index("Newest alert") < page.index("Garden Gate is offline")
+    assert f'href="/locks/{estate.lock.pk}/"' in page
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "home",
+        "property_list",
+        "lock_list",
+        "connection_list",
+        "reservation_list",
+        "inbox",
+        "alert_list",
+        "rule_list",
+        "host_settings",
+        "property_new",
+        "reservation_new",
+    ],
+)
+def test_every_page_needs_a_login(client, db, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_a_user_without_a_host_gets_no_dashboard_page(client, db):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory())
+    assert client.get(reverse("property_list")).status_code == 403

@@ -1,0 +1,67 @@
+"""Every list page runs a bounded number of queries, with 1 row as with 50."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accesscodes.models import LockCode
+from tests.factories import (
+    HostAlertFactory,
+    LockCodeFactory,
+    LockConnectionFactory,
+    LockFactory,
+    MatchFactory,
+    PropertyFactory,
+    ReservationFactory,
+)
+
+LIST_PAGES = [
+    "home",
+    "property_list",
+    "lock_list",
+    "connection_list",
+    "reservation_list",
+    "reservation_list?show=upcoming",
+    "reservation_list?show=in_stay",
+    "reservation_list?show=failing",
+    "reservation_list?show=all",
+    "inbox",
+    "alert_list",
+]
+BOUND = 14
+
+
+def populate(host, count: int) -> None:
+    """`count` of everything: properties, connections, locks, matches, stays, codes, alerts."""
+    for n in range(count):
+        connection = LockConnectionFactory(host=host)
+        lock = LockFactory(connection=connection)
+        property = PropertyFactory(host=host)
+        MatchFactory(lock=lock, property=property)
+        starts = timezone.now() + timedelta(hours=1 if n % 2 else -1)
+        reservation = ReservationFactory(
+            property=property, check_in=starts, check_out=starts + timedelta(days=2)
+        )
+        state = LockCode.State.FAILED if n % 3 == 0 else LockCode.State.SET
+        LockCodeFactory(access_code__reservation=reservation, lock=lock, state=state)
+        HostAlertFactory(host=host)
+
+
+def url_of(page: str) -> str:
+    name, _, query = page.partition("?")
+    return reverse(name) + (f"?{query}" if query else "")
+
+
+@pytest.mark.parametrize("page", LIST_PAGES)
+def test_a_list_page_runs_the_same_bounded_queries_for_1_and_50_rows(
+    hannah, host, page, django_assert_max_num_queries
+):
+    populate(host, 1)
+    with django_assert_max_num_queries(BOUND):
+        assert hannah.get(url_of(page)).status_code == 200
+    populate(host, 49)
+    with django_assert_max_num_queries(BOUND):
+        response = hannah.get(url_of(page))
+    assert response.status_code == 200
