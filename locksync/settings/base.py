@@ -160,3 +160,11 @@ NUKI_API_URL = env("NUKI_API_URL", default="https://api.nuki.io")
 SEAM_API_URL = env("SEAM_API_URL", default="https://connect.getseam.com")
 TTLOCK_API_URL = env("TTLOCK_API_URL", default="https://euapi.ttlock.com")
 VENDOR_HTTP_TIMEOUT = env.float("VENDOR_HTTP_TIMEOUT", default=15.0)
+
+# TTLock: locksync's own open-platform app (euopen.ttlock.com). Hosts sign in with their TTLock
+# app account; these identify locksync to TTLock.
+TTLOCK_CLIENT_ID = env("TTLOCK_CLIENT_ID", default="")
+TTLOCK_CLIENT_SECRET = env("TTLOCK_CLIENT_SECRET", default="")
+# TTLock's callback is not signed: it is accepted only with this token in its query string
+# (set the callback URL to <SITE_URL>/webhooks/ttlock/?token=<TTLOCK_CALLBACK_TOKEN>).
+TTLOCK_CALLBACK_TOKEN = env("TTLOCK_CALLBACK_TOKEN", default="")
