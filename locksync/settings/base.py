@@ -132,6 +132,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # The HTTP libraries log full URLs at DEBUG/INFO, and vendor query strings carry tokens
+    # (TTLock's accessToken) and sometimes PINs: they may speak only about failures.
+    "loggers": {
+        "urllib3": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
 
 # Celery. Without Redis the broker is a folder (kombu's filesystem transport), which a single
