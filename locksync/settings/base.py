@@ -160,7 +160,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Every periodic job, in one place. Each job asks the database what is due and takes a
 # bounded batch, so running one late or twice is harmless.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # SPEC L1: read every connected account's lock states (online, battery) every 15 minutes;
+    # the task takes connections not refreshed for 15 minutes, 200 at a time.
+    "lock-states-refresh": {
+        "task": "integrations.tasks.lock_states_refresh_due",
+        "schedule": 300.0,
+    },
+}
 
 # Vendor API base URLs are settings so tests can point adapters at local fakes.
 NUKI_API_URL = env("NUKI_API_URL", default="https://api.nuki.io")
