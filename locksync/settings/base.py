@@ -167,6 +167,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "integrations.tasks.lock_states_refresh_due",
         "schedule": 300.0,
     },
+    # Sends, follow-ups of asynchronous writes and retries that are due (SPEC S3, S6, R1).
+    "dispatch-due-codes": {"task": "accesscodes.tasks.dispatch_due", "schedule": 60.0},
+    # Our codes past their deletion time, and backup codes to rotate (SPEC D1, H3).
+    "delete-due-codes": {"task": "accesscodes.tasks.delete_due", "schedule": 60.0},
+    # The 08:00 America/New_York healthcheck; the task itself knows whether today's is due,
+    # so DST changes and downtime need nothing here (SPEC H1).
+    "healthcheck": {"task": "accesscodes.tasks.healthcheck", "schedule": 300.0},
+    # Daily comparison of each lock's code list with ours (SPEC Y2).
+    "reconcile-locks": {"task": "accesscodes.tasks.reconcile_locks", "schedule": 86400.0},
 }
 
 # Vendor API base URLs are settings so tests can point adapters at local fakes.
