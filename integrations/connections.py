@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from accesscodes.services import connection_codes_resync
 from integrations.base import LockInfo, Reason, VendorError
 from integrations.models import Lock, LockConnection
 from integrations.registry import ADAPTERS, adapter_for
@@ -107,9 +108,9 @@ def connection_create(
 def connection_reconnect(
     *, connection: LockConnection, credentials: dict[str, Any]
 ) -> LockConnection:
-    """Replace the credentials of a connection after checking them; clears the disconnect.
+    """Replace the credentials of a connection after checking them, then resync its locks.
 
-    The engine resyncs the connection's locks afterwards (SPEC L3: reconnecting resyncs).
+    SPEC L3: codes that failed with account_disconnected are sent again at once.
     """
     stored, infos = _checked(
         host=connection.host, vendor=connection.vendor, credentials=credentials
@@ -124,6 +125,7 @@ def connection_reconnect(
         connection.last_synced_at = timezone.now()
         connection.save()
         locks_upsert(connection=connection, infos=infos)
+        connection_codes_resync(connection=connection)
     return connection
 
 

@@ -1,5 +1,6 @@
 """Lock and account health (SPEC L1–L3): state refresh, offline and battery notices, and
-connections whose credentials stopped working."""
+connections whose credentials stopped working (marked through the engine's
+`accesscodes.services.connection_mark_disconnected`, so the host is told once whoever notices)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from accesscodes.services import connection_mark_disconnected
 from integrations.base import Reason, VendorError
 from integrations.connections import locks_upsert
 from integrations.models import Lock, LockConnection
@@ -117,43 +119,13 @@ def lock_state_report(*, lock: Lock, online: bool | None = None, battery_level: 
     return lock
 
 
-def connection_mark_disconnected(*, connection: LockConnection, error: VendorError) -> bool:
-    """Mark the connection disconnected and tell the host, once (SPEC L3).
-
-    Returns True when this call made the change. The conditional update makes the alert
-    happen once even when several workers notice at the same moment.
-    """
-    now = timezone.now()
-    changed = LockConnection.objects.filter(
-        pk=connection.pk, state=LockConnection.State.CONNECTED
-    ).update(
-        state=LockConnection.State.DISCONNECTED,
-        last_error=error.message,
-        last_error_at=now,
-        updated_at=now,
-    )
-    connection.refresh_from_db()
-    if changed:
-        host_alert_raise(
-            host=connection.host,
-            kind=HostAlert.Kind.ACCOUNT_DISCONNECTED,
-            subject=f"Reconnect {connection}: its credentials stopped working",
-            body=(
-                f"{connection.get_vendor_display()} no longer accepts the credentials of "
-                f"{connection} ({error.message}). Until you reconnect it, guest codes cannot be "
-                "sent to its locks. Reconnecting resends every code that should be there."
-            ),
-        )
-    return bool(changed)
-
-
 def lock_states_refresh(*, connection: LockConnection) -> None:
     """Read every lock's state from the vendor, send the notices it calls for (SPEC L1–L3)."""
     try:
         infos = adapter_for(connection).list_locks()
     except VendorError as error:
         if error.reason == Reason.ACCOUNT_DISCONNECTED:
-            connection_mark_disconnected(connection=connection, error=error)
+            connection_mark_disconnected(connection=connection, message=error.message)
         else:
             logger.warning("lock state refresh of connection %s failed: %s", connection.pk, error)
         return

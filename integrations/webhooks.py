@@ -23,8 +23,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from svix.webhooks import Webhook, WebhookVerificationError
 
-from integrations.base import Reason, VendorError
-from integrations.health import connection_mark_disconnected, lock_state_report
+from accesscodes.services import connection_mark_disconnected
+from integrations.health import lock_state_report
 from integrations.models import Lock, LockConnection
 
 logger = logging.getLogger(__name__)
@@ -113,8 +113,7 @@ def seam_event_apply(*, connection: LockConnection, event: dict) -> None:
         event_type == "device.disconnected" and event.get("error_code") == SEAM_DISCONNECT_ACCOUNT
     ):
         connection_mark_disconnected(
-            connection=connection,
-            error=VendorError(Reason.ACCOUNT_DISCONNECTED, "Seam reports the account disconnected"),
+            connection=connection, message="Seam reports the account disconnected"
         )
     elif event_type in ("device.connected", "device.disconnected") and lock is not None:
         lock_state_report(lock=lock, online=event_type == "device.connected")

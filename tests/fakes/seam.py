@@ -152,6 +152,12 @@ class FakeSeam(Switches):
                 del self.codes[code["access_code_id"]]
             elif code["status"] == "setting" and code["_done_at"] <= now and not code["_never"]:
                 self._program(code)
+            elif (
+                code.get("_waiting_for_device")
+                and self.devices[code["device_id"]]["properties"]["online"]
+            ):
+                # attempt_for_offline_device: Seam programs the code once the device is back.
+                self._program(code)
 
     def _program(self, code: dict) -> None:
         device = self.devices[code["device_id"]]
@@ -161,6 +167,7 @@ class FakeSeam(Switches):
             for c in self._device_codes(code["device_id"])
             if c["status"] == "set" and c is not code
         ]
+        code["_waiting_for_device"] = not props["online"]
         if not props["online"]:
             code["status"] = "unset"
             code["errors"] = [

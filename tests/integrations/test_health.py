@@ -92,7 +92,8 @@ def test_credentials_that_stop_working_disconnect_the_account_with_one_alert(
     assert nuki_connection.state == LockConnection.State.DISCONNECTED
     assert "API token" in nuki_connection.last_error
     [email] = mail.outbox
-    assert email.subject == "Reconnect Nuki: its credentials stopped working"
+    assert email.subject == "Your Nuki account is disconnected"
+    assert "Reconnect the account" in email.body
 
 
 def test_a_passing_vendor_failure_changes_nothing(nuki_connection, fake_nuki):
