@@ -129,6 +129,13 @@ def connection_reconnect(
     return connection
 
 
+def connection_webhook_secret_set(*, connection: LockConnection, secret: str) -> LockConnection:
+    """Save the secret the vendor signs webhooks with (Nuki HMAC secret, Seam `whsec_…`)."""
+    connection.credentials = {**(connection.credentials or {}), "webhook_secret": secret.strip()}
+    connection.save(update_fields=["credentials", "updated_at"])
+    return connection
+
+
 def connection_disconnect(*, connection: LockConnection) -> LockConnection:
     """Forget the credentials; the locks stay, and their codes fail until a reconnect."""
     connection.credentials = {}

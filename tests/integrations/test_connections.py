@@ -118,3 +118,15 @@ def test_reconnect_with_refused_credentials_leaves_the_connection_as_it_was(host
         connection_reconnect(connection=connection, credentials={"api_key": "seam_wrong"})
     connection.refresh_from_db()
     assert connection.credentials["api_key"] == "seam_testkey_fake"
+
+
+def test_a_webhook_secret_survives_a_reconnect(host, fake_seam):
+    from integrations.connections import connection_webhook_secret_set
+
+    connection = connection_create(
+        host=host, vendor="seam", credentials={"api_key": "seam_testkey_fake"}
+    )
+    connection_webhook_secret_set(connection=connection, secret=" whsec_abc ")
+    connection_reconnect(connection=connection, credentials={"api_key": "seam_testkey_fake"})
+    connection.refresh_from_db()
+    assert connection.credentials["webhook_secret"] == "whsec_abc"

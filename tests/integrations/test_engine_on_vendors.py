@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from accesscodes.models import LockCode
-from integrations.connections import connection_create
+from integrations.connections import connection_create, connection_reconnect
 from integrations.services import match_create
 from reservations.services import reservation_cancel, reservation_upsert
 from tests.accesscodes.conftest import settle
@@ -16,6 +16,11 @@ from tests.factories import PropertyFactory, SmartLockSettingsFactory
 
 pytestmark = pytest.mark.django_db
 
+NEW_CREDENTIALS = {
+    "nuki": {"api_token": "nuki-token-2"},
+    "seam": {"api_key": "seam_newkey"},
+    "ttlock": {"username": "host@example.com", "password": "changed"},
+}
 VENDOR_CREDENTIALS = {
     "nuki": {"api_token": "nuki-token"},
     "seam": {"api_key": "seam_testkey_fake"},
@@ -137,3 +142,24 @@ def test_a_cancelled_stays_code_leaves_the_lock(world):  # rule D1
     world.clock.shift(timedelta(hours=24, minutes=1))  # C3: deleted 24 hours after cancelling
     world.settle()
     assert name not in world.codes_on_lock()
+
+
+def test_a_revoked_account_fails_codes_until_reconnected_then_resyncs_them(world):
+    # rules L3, R2, R3
+    world.fake.revoke()
+    reservation = world.book(starts_in=timedelta(days=1))
+    world.settle()
+    lock_code = reservation.access_code.lock_codes.get()
+    assert lock_code.last_error == "account_disconnected"
+    connection = world.lock.connection
+    connection.refresh_from_db()
+    assert connection.state == "disconnected"
+    if world.vendor == "nuki":
+        world.fake.tokens.add("nuki-token-2")
+    elif world.vendor == "seam":
+        world.fake.api_keys.add("seam_newkey")
+    connection_reconnect(connection=connection, credentials=NEW_CREDENTIALS[world.vendor])
+    world.settle()
+    lock_code.refresh_from_db()
+    assert lock_code.state == LockCode.State.SET
+    assert world.codes_on_lock()[lock_code.name_on_lock] == lock_code.pin
