@@ -2,19 +2,11 @@
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.utils import timezone
 
 from tests.fakes import nuki, seam, ttlock
 from tests.fakes.server import FakeServer
 from tests.integrations import harness
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

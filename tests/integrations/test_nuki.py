@@ -81,3 +81,28 @@ def test_an_offline_lock_never_gets_the_code_so_the_adapter_refuses_first(
         adapter.create_code(str(smartlock), spec())
     assert error.value.reason == Reason.LOCK_OFFLINE
     assert ("PUT", f"/smartlock/{smartlock}/auth") not in fake_nuki.calls
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "retryable"),
+    [
+        (400, Reason.REJECTED, False),
+        (401, Reason.ACCOUNT_DISCONNECTED, False),
+        (402, Reason.ACCOUNT_DISCONNECTED, False),
+        (426, Reason.ACCOUNT_DISCONNECTED, False),
+        (409, Reason.DUPLICATE_CODE, False),
+        (422, Reason.REJECTED, False),
+        (423, Reason.VENDOR_ERROR, True),
+    ],
+)
+def test_nuki_statuses_map_to_spec_reasons(status, reason, retryable):  # rule R2
+    import requests
+
+    from integrations.nuki import NukiAdapter
+
+    response = requests.Response()
+    response.status_code = status
+    response._content = b'{"detailMessage": "something"}'
+    with pytest.raises(VendorError) as error:
+        NukiAdapter._check(response)
+    assert (error.value.reason, error.value.retryable) == (reason, retryable)
