@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 from httpx_retries import Retry
 from seam import Seam
 from seam.exceptions import SeamError, SeamHttpApiError, SeamHttpUnauthorizedError
@@ -37,6 +38,9 @@ from integrations.base import (
 # docs.seam.co "rate limits and guardrails": per device and per minute.
 RATE_LIMITS = {"create": 10, "update": 10, "delete": 20}
 RATE_WINDOW = 60.0
+# Seam programs most codes within seconds to minutes; a managed code still not on the lock
+# after this long, or carrying errors, is an attempt Seam gave up on.
+STUCK_AFTER = timedelta(minutes=15)
 
 CODE_ERRORS = {
     "duplicate_code_on_device": Reason.DUPLICATE_CODE,
@@ -229,6 +233,7 @@ class SeamAdapter(Adapter):
             # Natively scheduled: already on the lock, dormant until starts_at.
             status = CodeStatus.SET
         messages = [_get(e, "message") or "" for e in _get(access_code, "errors") or []]
+        error = error_reason(error_codes)
         return RemoteCode(
             remote_id=_get(access_code, "access_code_id"),
             pin=_get(access_code, "code"),
@@ -236,7 +241,7 @@ class SeamAdapter(Adapter):
             status=status,
             starts_at=_parse(_get(access_code, "starts_at")),
             ends_at=_parse(_get(access_code, "ends_at")),
-            error=error_reason(error_codes),
+            error=error,
             error_message="; ".join(m for m in messages if m),
         )
 
@@ -256,41 +261,65 @@ class SeamAdapter(Adapter):
         return bool(_get(_get(device, "properties"), "supports_backup_access_code_pool"))
 
     def list_codes(self, lock_remote_id: str) -> list[RemoteCode]:
-        """List our managed codes and the codes put on the lock outside Seam."""
+        """List our managed codes and the codes put on the lock outside Seam.
+
+        A managed code Seam has been "setting" for longer than STUCK_AFTER without an error is
+        left out: it is not on the lock, and listing it would make every follow-up wait on it
+        again. Creating the code again then replaces it (see create_code).
+        """
         with self._errors():
             managed = self.sdk.access_codes.list(device_id=lock_remote_id)
             unmanaged = self.sdk.access_codes.unmanaged.list(device_id=lock_remote_id)
+        managed = [c for c in managed if _get(c, "errors") or not self._stuck(c)]
         return [self._remote(c) for c in managed] + [self._remote(c) for c in unmanaged]
 
-    def create_code(self, lock_remote_id: str, spec: CodeSpec) -> RemoteCode:
+    def _create(self, lock_remote_id: str, spec: CodeSpec):
         time_bound = spec.starts_at is not None and spec.ends_at is not None
         use_pool = time_bound and self.supports_backup_code_pool(lock_remote_id)
         self._throttle(lock_remote_id, "create")
+        with self._errors():
+            return self.sdk.access_codes.create(
+                device_id=lock_remote_id,
+                code=spec.pin,
+                name=spec.name,
+                starts_at=_iso(spec.starts_at) if time_bound else None,
+                ends_at=_iso(spec.ends_at) if time_bound else None,
+                use_backup_access_code_pool=True if use_pool else None,
+            )
+
+    @staticmethod
+    def _stuck(access_code) -> bool:
+        """Tell an earlier attempt Seam gave up on from one still on its way."""
+        if _get(access_code, "status") == "set" or _get(access_code, "is_scheduled_on_device"):
+            return False
+        if _get(access_code, "errors"):
+            return True
+        if _get(access_code, "status") != "setting":
+            return False  # `unset` without errors: waiting for its programming time
+        created_at = _parse(_get(access_code, "created_at"))
+        return created_at is not None and timezone.now() - created_at > STUCK_AFTER
+
+    def create_code(self, lock_remote_id: str, spec: CodeSpec) -> RemoteCode:
         try:
-            with self._errors():
-                access_code = self.sdk.access_codes.create(
-                    device_id=lock_remote_id,
-                    code=spec.pin,
-                    name=spec.name,
-                    starts_at=_iso(spec.starts_at) if time_bound else None,
-                    ends_at=_iso(spec.ends_at) if time_bound else None,
-                    use_backup_access_code_pool=True if use_pool else None,
-                )
+            return self._remote(self._create(lock_remote_id, spec))
         except VendorError as error:
-            if error.reason == Reason.DUPLICATE_CODE:
-                # Our own earlier create may have landed before its answer was lost (SPEC R4).
-                twin = next(
-                    (
-                        c
-                        for c in self.list_codes(lock_remote_id)
-                        if (c.pin, c.name) == (spec.pin, spec.name)
-                    ),
-                    None,
-                )
-                if twin is not None:
-                    return twin
-            raise
-        return self._remote(access_code)
+            if error.reason != Reason.DUPLICATE_CODE:
+                raise
+            with self._errors():
+                managed = self.sdk.access_codes.list(device_id=lock_remote_id)
+            twin = next(
+                (c for c in managed if (_get(c, "code"), _get(c, "name")) == (spec.pin, spec.name)),
+                None,
+            )
+            if twin is None:
+                raise
+            if not self._stuck(twin):
+                # Our own earlier create, answered too late (SPEC R4): it is this code.
+                return self._remote(twin)
+            # Our earlier attempt that never reached the lock holds the PIN at Seam: clear it
+            # and start over, or every retry would find the same stuck code.
+            self.delete_code(lock_remote_id, _get(twin, "access_code_id"))
+            return self._remote(self._create(lock_remote_id, spec))
 
     def update_code(self, lock_remote_id: str, code_remote_id: str, spec: CodeSpec) -> RemoteCode:
         self._throttle(lock_remote_id, "update")

@@ -163,3 +163,18 @@ def test_a_revoked_account_fails_codes_until_reconnected_then_resyncs_them(world
     lock_code.refresh_from_db()
     assert lock_code.state == LockCode.State.SET
     assert world.codes_on_lock()[lock_code.name_on_lock] == lock_code.pin
+
+
+def test_a_code_acknowledged_but_never_applied_is_sent_again_and_lands_once(world):
+    # rules S6, S7, R1
+    world.fake.drop_next_writes = 1
+    reservation = world.book(starts_in=timedelta(days=1))
+    world.settle()
+    lock_code = reservation.access_code.lock_codes.get()
+    assert lock_code.state != LockCode.State.SET
+    for _ in range(8):
+        world.clock.shift(timedelta(hours=1))
+        world.settle()
+    lock_code.refresh_from_db()
+    assert lock_code.state == LockCode.State.SET
+    assert world.codes_on_lock() == {lock_code.name_on_lock: lock_code.pin}

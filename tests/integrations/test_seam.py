@@ -98,3 +98,24 @@ def test_a_key_that_is_not_a_seam_key_is_a_disconnected_account(fake_seam, host)
     with pytest.raises(VendorError) as error:
         adapter_for(connection).list_locks()
     assert error.value.reason == Reason.ACCOUNT_DISCONNECTED
+
+
+def test_a_code_seam_never_programs_is_left_out_and_replaced_by_the_next_create(
+    fake_seam, connection, clock
+):  # rules S7, R4
+    device_id = fake_seam.add_device("Front door", lengths=(6,))
+    adapter = adapter_for(connection)
+    wanted = CodeSpec(pin="482693", name="Ana", **window())
+    fake_seam.drop_next_writes = 1
+    stuck = adapter.create_code(device_id, wanted)
+    clock.shift(timedelta(minutes=5))
+    assert [c.remote_id for c in adapter.list_codes(device_id)] == [stuck.remote_id]
+    assert adapter.create_code(device_id, wanted).remote_id == stuck.remote_id  # still on its way
+    clock.shift(timedelta(minutes=11))
+    assert adapter.list_codes(device_id) == []
+    fresh = adapter.create_code(device_id, wanted)
+    assert fresh.remote_id != stuck.remote_id
+    clock.shift(timedelta(minutes=1))
+    assert [(c.remote_id, c.status) for c in adapter.list_codes(device_id)] == [
+        (fresh.remote_id, "set")
+    ]
