@@ -178,3 +178,21 @@ def test_a_code_acknowledged_but_never_applied_is_sent_again_and_lands_once(worl
     lock_code.refresh_from_db()
     assert lock_code.state == LockCode.State.SET
     assert world.codes_on_lock() == {lock_code.name_on_lock: lock_code.pin}
+
+
+@pytest.mark.parametrize("world", ["seam"], indirect=True)
+def test_a_burst_of_codes_on_one_seam_lock_stays_within_ten_creates_a_minute(world):
+    # rule R3; vendors/README §3: 10 creates per device per minute
+    reservations = [
+        world.book(starts_in=timedelta(days=1, hours=n), name=f"Guest {n}", external_id=f"B{n}")
+        for n in range(35)
+    ]
+    for _ in range(12):
+        world.settle()
+        world.clock.shift(timedelta(minutes=1))
+    creates = sorted(world.fake.create_log[world.native_id])
+    assert world.fake.rejected_429 == 0
+    assert max(sum(1 for t in creates if start <= t < start + 60) for start in creates) <= 10
+    for reservation in reservations:
+        lock_code = reservation.access_code.lock_codes.get()
+        assert world.codes_on_lock()[lock_code.name_on_lock] == lock_code.pin
