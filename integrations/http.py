@@ -9,6 +9,7 @@ path and the status only: request bodies and query strings carry tokens and PINs
 from __future__ import annotations
 
 import logging
+import re
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -42,6 +43,12 @@ def retry_after_seconds(value: str | None, *, default: float = DEFAULT_RETRY_AFT
     except (TypeError, ValueError):
         return default
     return max(0.0, (when - timezone.now()).total_seconds())
+
+
+def redact_pins(text: str) -> str:
+    """Blank out digit runs that could be a PIN in a vendor's error text (e.g. Nuki echoes the
+    rejected code), since error messages are stored on codes and shown to support staff."""
+    return re.sub(r"\d{4,}", "····", text)
 
 
 class VendorHttpClient:

@@ -25,7 +25,7 @@ from integrations.base import (
     RemoteCode,
     VendorError,
 )
-from integrations.http import VendorHttpClient
+from integrations.http import VendorHttpClient, redact_pins
 
 KEYPAD_CODE = 13
 SERVER_STATE_OFFLINE = 4
@@ -122,7 +122,7 @@ class NukiAdapter(Adapter):
                 Reason.VENDOR_ERROR, "Nuki is still applying an earlier change", retryable=True
             )
         if status in (400, 422):
-            raise VendorError(Reason.REJECTED, detail or "Nuki refused the code")
+            raise VendorError(Reason.REJECTED, redact_pins(detail) or "Nuki refused the code")
         raise VendorError(Reason.VENDOR_ERROR, f"Nuki answered {status}", retryable=False)
 
     def _get(self, path: str, **kwargs):

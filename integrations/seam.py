@@ -34,6 +34,7 @@ from integrations.base import (
     RemoteCode,
     VendorError,
 )
+from integrations.http import redact_pins
 
 # docs.seam.co "rate limits and guardrails": per device and per minute.
 RATE_LIMITS = {"create": 10, "update": 10, "delete": 20}
@@ -185,9 +186,9 @@ class SeamAdapter(Adapter):
         if error.code == "duplicate_access_code":
             return VendorError(Reason.DUPLICATE_CODE, "a code with this PIN is already on the lock")
         if error.code == "invalid_input":
-            return VendorError(Reason.REJECTED, str(error) or "Seam refused the code")
+            return VendorError(Reason.REJECTED, redact_pins(str(error)) or "Seam refused the code")
         if error.code in CODE_ERRORS:
-            return VendorError(CODE_ERRORS[error.code], str(error))
+            return VendorError(CODE_ERRORS[error.code], redact_pins(str(error)))
         return VendorError(
             Reason.VENDOR_ERROR, f"Seam: {error.code}", retryable=error.status_code >= 500
         )
@@ -242,7 +243,7 @@ class SeamAdapter(Adapter):
             starts_at=_parse(_get(access_code, "starts_at")),
             ends_at=_parse(_get(access_code, "ends_at")),
             error=error,
-            error_message="; ".join(m for m in messages if m),
+            error_message=redact_pins("; ".join(m for m in messages if m)),
         )
 
     # -- the interface --
