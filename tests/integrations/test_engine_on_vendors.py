@@ -196,3 +196,22 @@ def test_a_burst_of_codes_on_one_seam_lock_stays_within_ten_creates_a_minute(wor
     for reservation in reservations:
         lock_code = reservation.access_code.lock_codes.get()
         assert world.codes_on_lock()[lock_code.name_on_lock] == lock_code.pin
+
+
+@pytest.mark.parametrize("world", ["seam"], indirect=True)
+def test_a_code_the_vendor_fails_after_accepting_leaves_no_failed_copy_behind(world):
+    # rules P5, R3: the PIN turned up on the lock between our create and its programming
+    reservation = world.book(starts_in=timedelta(days=1))
+    settle()  # the create is accepted and waits to be programmed
+    lock_code = reservation.access_code.lock_codes.get()
+    assert lock_code.state == LockCode.State.SETTING
+    world.add_code_by_hand(lock_code.pin)
+    world.settle()
+    lock_code.refresh_from_db()
+    assert lock_code.last_error == "duplicate_code"
+    world.clock.move_to(lock_code.next_attempt_at)
+    world.settle()
+    lock_code.refresh_from_db()
+    assert lock_code.state == LockCode.State.SET
+    managed = world.fake.device_codes(world.native_id)
+    assert [code["code"] for code in managed] == [lock_code.pin]
