@@ -28,4 +28,5 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("admin/", admin.site.urls),
+    path("webhooks/", include("integrations.urls")),
 ]
