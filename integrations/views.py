@@ -8,9 +8,23 @@ from django.views.decorators.http import require_POST
 from accesscodes.selectors import lock_our_codes
 from accesscodes.services import EngineError, lock_resync
 from integrations.base import VendorError
+from integrations.connections import (
+    ConnectionNotSaved,
+    connection_create,
+    connection_disconnect,
+    connection_reconnect,
+    locks_import,
+)
+from integrations.forms import credentials_form_class
 from integrations.models import LockConnection
-from integrations.registry import adapter_for
-from integrations.selectors import connection_list, lock_get, lock_list, match_list
+from integrations.registry import ADAPTERS, adapter_for
+from integrations.selectors import (
+    connection_get,
+    connection_list,
+    lock_get,
+    lock_list,
+    match_list,
+)
 from locksync.dashboard import get_or_404, host_required
 
 LOW_BATTERY = 20  # percent; below it the host is told to replace the batteries (SPEC L2)
@@ -129,4 +143,102 @@ def connection_list_view(request: HttpRequest) -> HttpResponse:
         counts[lock.connection_id] = counts.get(lock.connection_id, 0) + 1
     for connection in connections:
         connection.lock_count = counts.get(connection.pk, 0)
-    return render(request, "integrations/connection_list.html", {"connections": connections})
+    return render(
+        request,
+        "integrations/connection_list.html",
+        {"connections": connections, "can_connect": True},
+    )
+
+
+# --- connecting lock apps -----------------------------------------------------------------
+
+
+@host_required
+def connection_new(request: HttpRequest) -> HttpResponse:
+    """Pick a lock app, then fill in the credentials it asks for."""
+    adapter = ADAPTERS.get(request.POST.get("vendor") or request.GET.get("vendor", ""))
+    if adapter is None:
+        vendors = [(key, cls.label) for key, cls in ADAPTERS.items()]
+        return render(request, "integrations/connection_vendors.html", {"vendors": vendors})
+    form = credentials_form_class(adapter, with_name=True)(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        name = data.pop("name", "")
+        try:
+            connection = connection_create(
+                host=request.host, vendor=adapter.key, credentials=data, name=name
+            )
+        except ConnectionNotSaved as error:
+            form.add_error(None, error.message)
+        else:
+            count = connection.locks.count()
+            messages.success(
+                request,
+                f"{connection} is connected: {count} lock{'s' if count != 1 else ''} found. "
+                "Match them to your properties.",
+            )
+            return redirect("connection_detail", pk=connection.pk)
+    return render(request, "integrations/connection_form.html", {"form": form, "adapter": adapter})
+
+
+@host_required
+def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_or_404(connection_get, host=request.host, pk=pk)
+    locks = list(lock_list(host=request.host).filter(connection=connection, is_present=True))
+    adapter = ADAPTERS.get(connection.vendor)
+    context = {
+        "connection": connection,
+        "locks": locks,
+        "form": credentials_form_class(adapter, with_name=False)() if adapter else None,
+    }
+    return render(request, "integrations/connection_detail.html", context)
+
+
+@host_required
+@require_POST
+def connection_reconnect_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """New credentials for an account; its locks are resynced (SPEC L3)."""
+    connection = get_or_404(connection_get, host=request.host, pk=pk)
+    adapter = ADAPTERS[connection.vendor]
+    form = credentials_form_class(adapter, with_name=False)(request.POST)
+    if form.is_valid():
+        try:
+            connection_reconnect(connection=connection, credentials=form.cleaned_data)
+        except ConnectionNotSaved as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"{connection} is connected again; its locks are resynced.")
+            return redirect("connection_detail", pk=connection.pk)
+    locks = list(lock_list(host=request.host).filter(connection=connection, is_present=True))
+    context = {"connection": connection, "locks": locks, "form": form}
+    return render(request, "integrations/connection_detail.html", context, status=400)
+
+
+@host_required
+def connection_disconnect_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm, then forget the credentials; the locks stay, their codes wait for a reconnect."""
+    connection = get_or_404(connection_get, host=request.host, pk=pk)
+    if request.method == "POST":
+        connection_disconnect(connection=connection)
+        messages.success(request, f"{connection} is disconnected.")
+        return redirect("connection_detail", pk=connection.pk)
+    locks = list(lock_list(host=request.host).filter(connection=connection, is_present=True))
+    return render(
+        request,
+        "integrations/connection_disconnect.html",
+        {"connection": connection, "locks": locks},
+    )
+
+
+@host_required
+@require_POST
+def connection_refresh(request: HttpRequest, pk: int) -> HttpResponse:
+    """Read the account's locks again (a lock added in the vendor's app shows up)."""
+    connection = get_or_404(connection_get, host=request.host, pk=pk)
+    try:
+        locks = locks_import(connection=connection)
+    except VendorError as error:
+        messages.error(request, f"We could not read the locks ({error.message}).")
+    else:
+        messages.success(request, f"{len(locks)} lock{'s' if len(locks) != 1 else ''} found.")
+    return redirect("connection_detail", pk=connection.pk)

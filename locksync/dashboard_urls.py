@@ -30,6 +30,23 @@ urlpatterns = [
     path("locks/<int:pk>/", integration_views.lock_detail, name="lock_detail"),
     path("locks/<int:pk>/resync/", integration_views.lock_resync_view, name="lock_resync"),
     path("connections/", integration_views.connection_list_view, name="connection_list"),
+    path("connections/new/", integration_views.connection_new, name="connection_new"),
+    path("connections/<int:pk>/", integration_views.connection_detail, name="connection_detail"),
+    path(
+        "connections/<int:pk>/reconnect/",
+        integration_views.connection_reconnect_view,
+        name="connection_reconnect",
+    ),
+    path(
+        "connections/<int:pk>/disconnect/",
+        integration_views.connection_disconnect_view,
+        name="connection_disconnect",
+    ),
+    path(
+        "connections/<int:pk>/refresh/",
+        integration_views.connection_refresh,
+        name="connection_refresh",
+    ),
     path("reservations/", reservation_views.reservation_list_view, name="reservation_list"),
     path("reservations/new/", reservation_views.reservation_new, name="reservation_new"),
     path("reservations/<int:pk>/", reservation_views.reservation_detail, name="reservation_detail"),
