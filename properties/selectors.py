@@ -30,3 +30,8 @@ def smart_lock_settings_effective(*, property: Property) -> SmartLockSettings:
         return override
     default = SmartLockSettings.objects.filter(host_id=property.host_id, property=None).first()
     return default or SmartLockSettings(host_id=property.host_id)
+
+
+def smart_lock_settings_own(*, host: Host, property: Property | None = None):
+    """The host's defaults row (no property) or the property's override; None if not saved."""
+    return SmartLockSettings.objects.filter(host=host, property=property).first()

@@ -30,6 +30,7 @@ from properties.selectors import (
     property_get,
     property_list,
     smart_lock_settings_effective,
+    smart_lock_settings_own,
 )
 from properties.services import (
     host_signup,
@@ -135,7 +136,7 @@ def property_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "matches": matches,
         "match_form": MatchForm(locks=free_locks) if free_locks else None,
         "settings": smart_lock_settings_effective(property=property),
-        "has_override": SmartLockSettings.objects.filter(property=property).exists(),
+        "has_override": smart_lock_settings_own(host=request.host, property=property) is not None,
         "feeds": _ical_feeds(property),
     }
     return render(request, "properties/detail.html", context)
@@ -187,8 +188,7 @@ def match_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def _settings_page(request: HttpRequest, *, property=None) -> HttpResponse:
     host = request.host
     if property is None:
-        row = SmartLockSettings.objects.filter(host=host, property=None).first()
-        row = row or SmartLockSettings(host=host)
+        row = smart_lock_settings_own(host=host) or SmartLockSettings(host=host)
     else:
         row = smart_lock_settings_effective(property=property)
     form = SmartLockSettingsForm(
@@ -205,7 +205,7 @@ def _settings_page(request: HttpRequest, *, property=None) -> HttpResponse:
                 return redirect("property_detail", pk=property.pk)
             return redirect("host_settings")
     has_override = (
-        property is not None and SmartLockSettings.objects.filter(property=property).exists()
+        property is not None and smart_lock_settings_own(host=host, property=property) is not None
     )
     return render(
         request,

@@ -92,3 +92,14 @@ def test_logging_out_needs_a_post_with_the_csrf_token(host_user):
     client = Client(enforce_csrf_checks=True)
     client.force_login(host_user)
     assert client.post(reverse("logout")).status_code == 403
+
+
+def test_support_staff_still_log_in_to_the_admin_through_the_throttled_backends(
+    client, support_agent
+):
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "sam@locksync.test", "password": "correct horse battery", "next": "/admin/"},
+    )
+    assert response.status_code == 302 and response.url == "/admin/"
+    assert client.get("/admin/").status_code == 200
