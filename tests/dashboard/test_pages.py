@@ -310,3 +310,8 @@ def test_a_user_without_a_host_gets_no_dashboard_page(client, db):
 
     client.force_login(UserFactory())
     assert client.get(reverse("property_list")).status_code == 403
+
+
+def test_the_nav_marks_the_section_the_page_is_in(hannah, estate):
+    page = hannah.get(reverse("lock_detail", kwargs={"pk": estate.lock.pk})).text
+    assert f'<a href="{reverse("lock_list")}" aria-current="page">Locks</a>' in page
