@@ -50,4 +50,12 @@
     document.getElementById(toggle.getAttribute("aria-controls")).classList.remove("open");
     toggle.focus();
   });
+
+  // After an action swaps the panel, keyboard users land on its result, not on <body>.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var panel = event.detail.elt;
+    if (!panel || panel.id !== "access-panel" || event.detail.requestConfig.verb !== "post") return;
+    var result = panel.querySelector("[role=status]") || panel.querySelector("h2");
+    if (result) { result.setAttribute("tabindex", "-1"); result.focus(); }
+  });
 })();

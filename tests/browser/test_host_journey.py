@@ -24,6 +24,10 @@ def confirm_writes_on(device: SimulatedDevice) -> None:
     dispatch_due()
 
 
+def nav(page, name: str) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+
+
 def panel_state(page, lock_name: str) -> str:
     return page.locator(f'#access-panel .lock-state[data-lock="{lock_name}"] .state').inner_text()
 
@@ -47,7 +51,7 @@ def test_a_host_goes_from_sign_up_to_a_guest_code_on_the_lock(browser, live_serv
     assert "Rita's Rentals" in page.inner_text("main")
 
     # A property.
-    page.get_by_role("link", name="Properties").click()
+    nav(page, "Properties")
     page.get_by_role("link", name="Add a property").click()
     page.get_by_label("Name").fill("Seaside Cottage")
     page.get_by_label("Time zone").select_option("Europe/Lisbon")
@@ -57,7 +61,7 @@ def test_a_host_goes_from_sign_up_to_a_guest_code_on_the_lock(browser, live_serv
     page.get_by_role("heading", name="Seaside Cottage").wait_for()
 
     # Connect the simulator.
-    page.get_by_role("link", name="Lock apps").click()
+    nav(page, "Lock apps")
     page.get_by_role("link", name="Connect a lock app").click()
     page.get_by_role("link", name="Simulator").click()
     page.get_by_label("Simulator account key").fill("demo-rita")
@@ -66,7 +70,7 @@ def test_a_host_goes_from_sign_up_to_a_guest_code_on_the_lock(browser, live_serv
     shoot(page, "connection")
 
     # Match the lock to the property, seeing what it will do first.
-    page.get_by_role("link", name="Properties").click()
+    nav(page, "Properties")
     page.get_by_role("link", name="Seaside Cottage").click()
     page.get_by_label("Lock to match").select_option(label="Front door")
     page.get_by_role("button", name="Match…").click()
@@ -77,7 +81,7 @@ def test_a_host_goes_from_sign_up_to_a_guest_code_on_the_lock(browser, live_serv
 
     # Book a guest arriving tomorrow, in the property's local time.
     tomorrow = (timezone.localtime(timezone.now()) + timedelta(days=1)).date()
-    page.get_by_role("link", name="Reservations").click()
+    nav(page, "Reservations")
     page.get_by_role("link", name="Add a reservation").click()
     page.get_by_label("Guest's full name").fill("Ana Silva")
     page.get_by_label("Check-in date").fill(tomorrow.isoformat())
@@ -99,6 +103,12 @@ def test_a_host_goes_from_sign_up_to_a_guest_code_on_the_lock(browser, live_serv
     assert panel_state(page, "Front door").startswith("set (seen on the lock")
     shoot(page, "conversation-set")
 
+    # Copy code puts the PIN on the clipboard (SPEC V2).
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    page.get_by_role("button", name="Copy code").click()
+    page.get_by_text("Copied.").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == pin
+
     # The lock goes offline; a second guest's code is refused, with the reason and the
     # time of the next attempt.
     device.online = False
@@ -118,6 +128,8 @@ def test_a_host_goes_from_sign_up_to_a_guest_code_on_the_lock(browser, live_serv
     device.save()
     page.get_by_role("button", name="Retry now").click()
     page.get_by_text("Tried again on Front door").wait_for()
+    # The result takes the keyboard focus, inside the refreshed panel.
+    assert page.evaluate("document.activeElement.closest('#access-panel') !== null")
     confirm_writes_on(device)
     page.reload()
     assert panel_state(page, "Front door").startswith("set")
