@@ -50,6 +50,11 @@ urlpatterns = [
     path("reservations/", reservation_views.reservation_list_view, name="reservation_list"),
     path("reservations/new/", reservation_views.reservation_new, name="reservation_new"),
     path("reservations/<int:pk>/", reservation_views.reservation_detail, name="reservation_detail"),
+    path(
+        "reservations/<int:pk>/cancel/",
+        reservation_views.reservation_cancel_view,
+        name="reservation_cancel",
+    ),
     path("inbox/", reservation_views.inbox, name="inbox"),
     path("inbox/<int:pk>/", reservation_views.conversation, name="conversation"),
     path("inbox/<int:pk>/access/", reservation_views.access_panel, name="access_panel"),

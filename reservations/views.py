@@ -18,7 +18,7 @@ from properties.selectors import property_list
 from reservations.forms import ReservationForm
 from reservations.models import Reservation
 from reservations.selectors import reservation_get, reservation_list_with_codes
-from reservations.services import reservation_upsert
+from reservations.services import reservation_cancel, reservation_upsert
 
 FILTERS = [
     ("current", "Current and upcoming"),
@@ -178,3 +178,20 @@ def conversation_lock_resync(request: HttpRequest, pk: int, lock_pk: int) -> Htt
     except (EngineError, VendorError) as error:
         return _after_action(request, reservation, f"Resync failed: {error}", False)
     return _after_action(request, reservation, f"{lock.name} was resynced.", True)
+
+
+@host_required
+def reservation_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm, then cancel: unsent codes are dropped, codes on locks removed (SPEC C3)."""
+    reservation = get_or_404(reservation_get, host=request.host, pk=pk)
+    if request.method == "POST":
+        reservation_cancel(reservation=reservation)
+        messages.success(request, f"The stay of {reservation.guest_name} was cancelled.")
+        return redirect("reservation_detail", pk=reservation.pk)
+    access = reservation_access(host=request.host, reservation=reservation)
+    on_locks = [lc for lc in access["lock_codes"] if lc.vendor_code_id and lc.state != "removed"]
+    return render(
+        request,
+        "reservations/cancel_confirm.html",
+        {"reservation": reservation, "on_locks": on_locks},
+    )

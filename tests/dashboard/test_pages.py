@@ -315,3 +315,13 @@ def test_a_user_without_a_host_gets_no_dashboard_page(client, db):
 def test_the_nav_marks_the_section_the_page_is_in(hannah, estate):
     page = hannah.get(reverse("lock_detail", kwargs={"pk": estate.lock.pk})).text
     assert f'<a href="{reverse("lock_list")}" aria-current="page">Locks</a>' in page
+
+
+def test_cancelling_a_stay_says_what_happens_to_its_codes_then_cancels(hannah, estate):  # C3
+    settle()
+    url = reverse("reservation_cancel", kwargs={"pk": estate.reservation.pk})
+    assert "deleted from the lock in 24 hours" in hannah.get(url).text
+    hannah.post(url)
+    estate.reservation.refresh_from_db()
+    assert estate.reservation.status == Reservation.Status.CANCELLED
+    assert lock_code_of(estate.reservation).delete_after is not None

@@ -31,6 +31,7 @@ def ids_of(estate) -> dict[str, dict[str, int]]:
         "lock_detail": {"pk": estate.lock.pk},
         "lock_resync": {"pk": estate.lock.pk},
         "reservation_detail": {"pk": estate.reservation.pk},
+        "reservation_cancel": {"pk": estate.reservation.pk},
         "conversation": {"pk": estate.reservation.pk},
         "access_panel": {"pk": estate.reservation.pk},
         "conversation_lock_resync": {"pk": estate.reservation.pk, "lock_pk": estate.lock.pk},
