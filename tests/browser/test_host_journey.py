@@ -129,7 +129,7 @@ def test_a_host_goes_from_sign_up_to_a_guest_code_on_the_lock(browser, live_serv
     page.get_by_role("button", name="Retry now").click()
     page.get_by_text("Tried again on Front door").wait_for()
     # The result takes the keyboard focus, inside the refreshed panel.
-    assert page.evaluate("document.activeElement.closest('#access-panel') !== null")
+    page.wait_for_function("document.activeElement?.closest('#access-panel') != null")
     confirm_writes_on(device)
     page.reload()
     assert panel_state(page, "Front door").startswith("set")
