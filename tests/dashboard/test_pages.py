@@ -94,10 +94,9 @@ def test_host_settings_and_a_property_override_are_saved_through_the_form(hannah
     assert (row.code_length, row.backup_codes_enabled) == (8, True)
     # Backup codes follow on the property's lock at once (rule H3).
     assert estate.lock.backup_codes.count() == 3
-    assert (
-        "This property has its own settings"
-        in hannah.get(reverse("property_detail", kwargs={"pk": estate.property.pk})).text
-    )
+    detail = hannah.get(reverse("property_detail", kwargs={"pk": estate.property.pk})).text
+    assert "This property has its own settings" in detail
+    assert "2 hours before check-in, 30 minutes after checkout" in detail
 
 
 def test_a_code_length_outside_4_to_8_is_refused(hannah, host):
