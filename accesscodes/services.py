@@ -867,7 +867,12 @@ class _LockRun:
             lock_code.state = LockCode.State.FAILED
         retry_at = _retry_time(lock_code.attempts, now)
         window_end = _desired_window(lock_code)[1]
-        lock_code.next_attempt_at = retry_at if (removing or retry_at < window_end) else None
+        # A code still on the lock with an older window or PIN (a cancellation's cut, C3) is
+        # retried until it is deleted, even once its new window has ended.
+        on_lock_stale = lock_code.state == LockCode.State.SET and not lock_code.in_sync
+        lock_code.next_attempt_at = (
+            retry_at if (removing or on_lock_stale or retry_at < window_end) else None
+        )
         if removing:
             lock_code.delete_after = retry_at
         lock_code.save()
@@ -934,6 +939,11 @@ class _LockRun:
     def backup_place(self, backup: BackupCode) -> None:
         listing = self.listing
         if listing is not None:
+            if backup.vendor_code_id and any(r.remote_id == backup.vendor_code_id for r in listing):
+                # An earlier write reached the lock (its follow-up failed): confirm that copy
+                # rather than send a second one under a new PIN (SPEC R4).
+                self.backup_follow_up(backup)
+                return
             found = next(
                 (
                     r
@@ -1039,7 +1049,11 @@ class _LockRun:
             backup.next_attempt_at = _retry_time(backup.attempts, now)
             if backup.state != BackupCode.State.REMOVING:
                 backup.state = BackupCode.State.FAILED
-        if backup.retire_after and backup.state == BackupCode.State.REMOVING:
+        # A rotation that failed (even before the delete, on reading the lock) is retried on
+        # the retry schedule, not at every sweep.
+        if backup.retire_after and (
+            backup.state == BackupCode.State.REMOVING or backup.retire_after <= now
+        ):
             backup.retire_after = backup.next_attempt_at
         backup.save()
         code_event_record(
