@@ -679,7 +679,12 @@ class _LockRun:
             .first()
         )
         if later is not None:
-            self.adapter.delete_code(self.lock.remote_id, later.vendor_code_id)
+            try:
+                self.adapter.delete_code(self.lock.remote_id, later.vendor_code_id)
+            except VendorError:
+                # No room could be made now; the nearer code waits like on a full lock.
+                later = None
+        if later is not None:
             later.state = LockCode.State.WAITING_FOR_SPACE
             later.vendor_code_id = ""
             later.confirmation = ""
@@ -902,7 +907,9 @@ class _LockRun:
                     reason=f"{self.lock.name} rejected the code",
                     avoid={lock_code.pin},
                 )
-        elif error.reason == Reason.LOCK_FULL:
+        elif error.reason == Reason.LOCK_FULL and lock_code.state != LockCode.State.REMOVING:
+            # Room is made for a code going on the lock, never by evicting another guest
+            # because a deletion failed.
             self.make_room(lock_code, self.capabilities.max_active_codes_supported)
         elif error.reason == Reason.ACCOUNT_DISCONNECTED:
             connection_mark_disconnected(connection=self.lock.connection, message=error.message)
@@ -1035,7 +1042,14 @@ class _LockRun:
         code_event_record(host_id=self.host_id, kind="rotated", backup_code=backup)
         if self.listing is not None:
             self.listing = [r for r in self.listing if r.remote_id != backup.vendor_code_id]
-        if backup.slot <= backup_pool_size(lock=self.lock):
+        # The slot may already have a fresh code: re-matching the lock while this one's
+        # removal was failing let backup_pool_ensure refill it.
+        slot_taken = (
+            BackupCode.objects.filter(lock=self.lock, slot=backup.slot)
+            .exclude(state__in=[BackupCode.State.REMOVING, BackupCode.State.REMOVED])
+            .exists()
+        )
+        if backup.slot <= backup_pool_size(lock=self.lock) and not slot_taken:
             self.backup_place(_backup_new(lock=self.lock, slot=backup.slot))
 
     def fail_backup(self, backup: BackupCode, error: VendorError) -> None:

@@ -69,7 +69,7 @@ from tests.factories import (
     SimulatedCodeFactory,
 )
 
-EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "30"))
 STEPS = int(os.environ.get("HYPOTHESIS_STEPS", "25"))
 # Exploring beyond CI's fixed examples: HYPOTHESIS_DERANDOMIZE=0 draws fresh ones each run,
 # HYPOTHESIS_NO_SHRINK=1 reports a failure as found (shrinking one can take minutes).
