@@ -80,6 +80,9 @@ class LockCode(TimeStampedModel):
     window_starts_at = models.DateTimeField(null=True, blank=True)
     window_ends_at = models.DateTimeField(null=True, blank=True)
     created_by_us = models.BooleanField(default=True)
+    in_sync = models.BooleanField(
+        default=True, help_text="False while the lock holds an older PIN, name or window."
+    )
     confirmation = models.CharField(max_length=10, choices=Confirmation.choices, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     first_failed_at = models.DateTimeField(null=True, blank=True)
@@ -151,6 +154,7 @@ class BackupCode(TimeStampedModel):
         null=True, blank=True, help_text="When the assigned stay's window ends: rotate then."
     )
     attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=32, choices=REASON_CHOICES, blank=True)
     last_error_message = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -234,3 +238,37 @@ class CodeEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("CodeEvent rows are append-only")
+
+
+class LockLease(models.Model):
+    """Who is talking to a lock right now: writes to one lock are never concurrent (SPEC S5).
+
+    Taken with a conditional UPDATE that must change exactly one row, so it works the same on
+    SQLite and PostgreSQL; it expires so a killed worker only delays the lock's work.
+    """
+
+    lock = models.OneToOneField("integrations.Lock", on_delete=models.CASCADE, related_name="lease")
+    holder = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["lock_id"]
+
+    def __str__(self) -> str:
+        return f"lease on {self.lock_id} until {self.expires_at}"
+
+
+class HealthcheckRun(TimeStampedModel):
+    """One daily healthcheck (SPEC H1), keyed by its America/New_York date so it runs once."""
+
+    run_date = models.DateField(unique=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    codes_checked = models.PositiveIntegerField(default=0)
+    codes_failing = models.PositiveIntegerField(default=0)
+    backup_codes_assigned = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-run_date"]
+
+    def __str__(self) -> str:
+        return f"healthcheck {self.run_date}"

@@ -1,4 +1,6 @@
-"""The one PIN validator, built from the constraint vocabulary of SPEC §5."""
+"""Choosing and validating PINs: one validator built from the vocabulary of SPEC §5."""
+
+import secrets
 
 from integrations.base import Constraint, LockCapabilities
 
@@ -51,3 +53,58 @@ def pins_collide(pin: str, other: str, capabilities: LockCapabilities) -> bool:
     return Constraint.UNIQUE_FIRST_FOUR_DIGITS in capabilities.code_constraints and (
         pin[:4] == other[:4]
     )
+
+
+def combined_lengths(capabilities: list[LockCapabilities]) -> tuple[int, ...]:
+    """Return the code lengths every lock accepts."""
+    lengths = set(range(4, 13))
+    for record in capabilities:
+        lengths &= set(record.supported_code_lengths)
+    return tuple(sorted(lengths))
+
+
+def nearest_length(wanted: int, allowed: tuple[int, ...]) -> int | None:
+    """Return the allowed length closest to the host's choice, preferring the longer (SPEC P2)."""
+    if not allowed:
+        return None
+    return min(allowed, key=lambda length: (abs(length - wanted), -length))
+
+
+def _acceptable(pin: str, capabilities: list[LockCapabilities], taken: set[str]) -> bool:
+    if is_trivial(pin):
+        return False
+    for record in capabilities:
+        if pin_violations(pin, record):
+            return False
+        if any(pins_collide(pin, other, record) for other in taken):
+            return False
+    return True
+
+
+def phone_pin(
+    digits: str, length: int, capabilities: list[LockCapabilities], taken: set[str]
+) -> str | None:
+    """Return the last `length` digits of the phone if every lock takes them (SPEC P3)."""
+    digits = "".join(ch for ch in digits if ch.isdigit())
+    if len(digits) < length:
+        return None
+    pin = digits[-length:]
+    return pin if _acceptable(pin, capabilities, taken) else None
+
+
+def random_pin(length: int, capabilities: list[LockCapabilities], taken: set[str]) -> str:
+    """Return a random PIN from `secrets` that every lock takes and no lock holds (SPEC P4)."""
+    alphabet = "0123456789"
+    for record in capabilities:
+        constraints = record.code_constraints
+        if Constraint.NO_ZEROS in constraints:
+            alphabet = alphabet.replace("0", "")
+        if Constraint.CANNOT_CONTAIN_089 in constraints:
+            alphabet = "".join(ch for ch in alphabet if ch not in "089")
+        if Constraint.CANNOT_CONTAIN_0789 in constraints:
+            alphabet = "".join(ch for ch in alphabet if ch not in "0789")
+    for _ in range(10_000):
+        pin = "".join(secrets.choice(alphabet) for _ in range(length))
+        if _acceptable(pin, capabilities, taken):
+            return pin
+    raise ValueError("no PIN satisfies the locks' rules; check their constraints")

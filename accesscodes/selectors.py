@@ -3,6 +3,7 @@
 from django.db.models import QuerySet
 
 from accesscodes.models import AccessCode, BackupCode, CodeEvent, LockCode
+from integrations.models import Lock
 from properties.models import Host
 
 
@@ -26,3 +27,26 @@ def backup_code_list(*, host: Host) -> QuerySet[BackupCode]:
 
 def code_event_list(*, host: Host) -> QuerySet[CodeEvent]:
     return CodeEvent.objects.filter(host=host)
+
+
+def smartlock_codes_for_reservation(*, reservation) -> list[tuple[Lock, str]]:
+    """Per matched lock, the code the guest should use now: their PIN, or the backup code
+    assigned to them while their own is not set on that lock (SPEC H4, G3)."""
+    access_code = AccessCode.objects.filter(reservation=reservation).first()
+    if access_code is None:
+        return []
+    backups = {
+        backup.lock_id: backup
+        for backup in BackupCode.objects.filter(reservation=reservation).exclude(
+            state__in=[BackupCode.State.REMOVING, BackupCode.State.REMOVED]
+        )
+    }
+    result = []
+    lock_codes = access_code.lock_codes.exclude(state=LockCode.State.REMOVED).select_related("lock")
+    for lock_code in lock_codes.order_by("lock__name", "lock_id"):
+        backup = backups.get(lock_code.lock_id)
+        if backup is not None and lock_code.state != LockCode.State.SET:
+            result.append((lock_code.lock, backup.pin))
+        else:
+            result.append((lock_code.lock, lock_code.pin))
+    return result

@@ -108,7 +108,7 @@ class SimulatorAdapter(Adapter):
             raise VendorError(
                 Reason.REJECTED, f"name longer than {capabilities.name_max_length} characters"
             )
-        others = [c for c in device.codes.all() if c.code_id != replacing]
+        others = [c for c in self._visible_codes(device) if c.code_id != replacing]
         if any(pins_collide(spec.pin, c.pin, capabilities) for c in others):
             raise VendorError(Reason.DUPLICATE_CODE, "a code with this PIN is already on the lock")
         if capabilities.name_must_be_unique and any(c.name == spec.name for c in others):

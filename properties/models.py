@@ -1,7 +1,7 @@
 """Hosts (the tenants), their users, properties and smart lock settings."""
 
 import zoneinfo
-from datetime import time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -63,6 +63,17 @@ class Property(TimeStampedModel):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    def local_datetime(self, day: date, at: time) -> datetime:
+        """Return the instant of a wall-clock time on a day in the property's zone (SPEC W1).
+
+        A time that does not exist (inside a spring-forward gap) moves forward with the clock;
+        a time that exists twice (autumn fall-back) means its first occurrence.
+        """
+        naive = datetime.combine(day, at)
+        aware = naive.replace(tzinfo=self.zone, fold=0)
+        # Round-tripping through UTC normalises a time inside a DST gap.
+        return aware.astimezone(zoneinfo.ZoneInfo("UTC"))
 
 
 class SmartLockSettings(TimeStampedModel):

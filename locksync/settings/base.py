@@ -156,7 +156,17 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Every periodic job, in one place. Each job asks the database what is due and takes a
 # bounded batch, so running one late or twice is harmless.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Sends, follow-ups of asynchronous writes and retries that are due (SPEC S3, S6, R1).
+    "dispatch-due-codes": {"task": "accesscodes.tasks.dispatch_due", "schedule": 60.0},
+    # Our codes past their deletion time, and backup codes to rotate (SPEC D1, H3).
+    "delete-due-codes": {"task": "accesscodes.tasks.delete_due", "schedule": 60.0},
+    # The 08:00 America/New_York healthcheck; the task itself knows whether today's is due,
+    # so DST changes and downtime need nothing here (SPEC H1).
+    "healthcheck": {"task": "accesscodes.tasks.healthcheck", "schedule": 300.0},
+    # Daily comparison of each lock's code list with ours (SPEC Y2).
+    "reconcile-locks": {"task": "accesscodes.tasks.reconcile_locks", "schedule": 86400.0},
+}
 
 # Vendor API base URLs are settings so tests can point adapters at local fakes.
 NUKI_API_URL = env("NUKI_API_URL", default="https://api.nuki.io")

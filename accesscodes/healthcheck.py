@@ -1,0 +1,184 @@
+"""The daily healthcheck at 08:00 America/New_York (SPEC H1–H3)."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accesscodes.models import BackupCode, CodeEvent, HealthcheckRun, LockCode
+from accesscodes.services import backup_pool_ensure, code_event_record, lock_process
+from accesscodes.signals import backup_code_assigned
+from integrations.models import Lock
+from messaging.models import HostAlert
+from messaging.services import host_alert_raise
+from properties.models import Host
+from properties.selectors import smart_lock_settings_effective
+from reservations.models import Reservation
+
+HEALTHCHECK_ZONE = zoneinfo.ZoneInfo("America/New_York")
+HEALTHCHECK_AT = time(8, 0)
+HORIZON = timedelta(hours=24)
+
+
+def healthcheck_due_date(*, now: datetime) -> date | None:
+    """Return today's New York date once it is 08:00 there and today's run has not happened.
+
+    Asking "is it past 08:00 local and not yet run today" instead of scheduling a UTC time
+    keeps the check at 08:00 on both sides of a DST change, and catches up after downtime.
+    """
+    local = now.astimezone(HEALTHCHECK_ZONE)
+    if local.time() < HEALTHCHECK_AT:
+        return None
+    if HealthcheckRun.objects.filter(run_date=local.date()).exists():
+        return None
+    return local.date()
+
+
+def healthcheck_selection(*, now: datetime) -> QuerySet[LockCode]:
+    """Codes whose window overlaps the next 24 hours and are not confirmed on their lock."""
+    return (
+        LockCode.objects.filter(
+            access_code__starts_at__lt=now + HORIZON,
+            access_code__ends_at__gt=now,
+            access_code__cancelled_at__isnull=True,
+            access_code__reservation__status=Reservation.Status.ACCEPTED,
+        )
+        .exclude(state__in=[LockCode.State.SET, LockCode.State.REMOVED, LockCode.State.REMOVING])
+        .exclude(delete_after__lte=now)
+    )
+
+
+def healthcheck_run(*, now: datetime | None = None) -> HealthcheckRun | None:
+    """Run today's healthcheck if it is due; a second worker finds it claimed and stops."""
+    now = now or timezone.now()
+    run_date = healthcheck_due_date(now=now)
+    if run_date is None:
+        return None
+    try:
+        with transaction.atomic():
+            run = HealthcheckRun.objects.create(run_date=run_date)
+    except IntegrityError:
+        return None
+
+    failing_ids = list(healthcheck_selection(now=now).values_list("id", "lock_id"))
+    by_lock: dict[int, set[int]] = defaultdict(set)
+    for code_id, lock_id in failing_ids:
+        by_lock[lock_id].add(code_id)
+    # H2: each is re-attempted at once.
+    LockCode.objects.filter(pk__in=[code_id for code_id, _ in failing_ids]).update(
+        next_attempt_at=timezone.now()
+    )
+    for lock_id, code_ids in by_lock.items():
+        lock_process(lock_id=lock_id, only_ids=code_ids, wait=30)
+
+    still_failing = (
+        LockCode.objects.filter(pk__in=[code_id for code_id, _ in failing_ids])
+        .exclude(state=LockCode.State.SET)
+        .select_related("access_code__reservation__property", "lock__connection__host")
+        .order_by("access_code__starts_at", "id")
+    )
+    digest: dict[Host, list[str]] = defaultdict(list)
+    assigned = 0
+    for lock_code in still_failing:
+        reservation = lock_code.access_code.reservation
+        settings = smart_lock_settings_effective(property=reservation.property)
+        backup = None
+        if settings.backup_codes_enabled:
+            backup = backup_code_assign(lock_code=lock_code)
+        if backup is not None:
+            assigned += 1
+            continue
+        digest[lock_code.lock.connection.host].append(_digest_line(lock_code))
+    for host, lines in digest.items():
+        _send_digest(host=host, lines=lines)
+
+    for lock in Lock.objects.filter(matches__isnull=False).distinct():
+        backup_pool_ensure(lock=lock)
+
+    run.codes_checked = len(failing_ids)
+    run.codes_failing = sum(len(lines) for lines in digest.values())
+    run.backup_codes_assigned = assigned
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def backup_code_assign(*, lock_code: LockCode) -> BackupCode | None:
+    """Give the guest a free backup code of the lock, if it has one set (SPEC H2)."""
+    reservation = lock_code.access_code.reservation
+    existing = BackupCode.objects.filter(lock=lock_code.lock, reservation=reservation).first()
+    if existing is not None:
+        return existing
+    free = (
+        BackupCode.objects.filter(
+            lock=lock_code.lock, state=BackupCode.State.SET, reservation__isnull=True
+        )
+        .order_by("slot")
+        .first()
+    )
+    if free is None:
+        return None
+    claimed = BackupCode.objects.filter(pk=free.pk, reservation__isnull=True).update(
+        reservation=reservation,
+        assigned_at=timezone.now(),
+        retire_after=lock_code.access_code.ends_at,
+    )
+    if not claimed:
+        return None
+    free.refresh_from_db()
+    code_event_record(
+        host_id=reservation.host_id,
+        kind="backup_assigned",
+        backup_code=free,
+        access_code=lock_code.access_code,
+        actor=CodeEvent.Actor.HEALTHCHECK,
+        reason=f"{lock_code.lock.name}: the guest's own code is not set",
+    )
+    transaction.on_commit(
+        lambda: backup_code_assigned.send(
+            sender=BackupCode, backup_code=free, reservation=reservation
+        )
+    )
+    return free
+
+
+def _digest_line(lock_code: LockCode) -> str:
+    reservation = lock_code.access_code.reservation
+    zone = reservation.property.zone
+    check_in = reservation.check_in.astimezone(zone)
+    reason = lock_code.get_last_error_display() or "not confirmed on the lock yet"
+    retry = (
+        f"; next attempt {lock_code.next_attempt_at.astimezone(zone):%a %d %b %H:%M}"
+        if lock_code.next_attempt_at
+        else ""
+    )
+    return (
+        f"- {reservation.guest_name} ({reservation.reservation_code or reservation.external_id}), "
+        f"{reservation.property.name}, check-in {check_in:%a %d %b %H:%M}: "
+        f"{lock_code.lock.name} — {reason}{retry}"
+    )
+
+
+def _send_digest(*, host: Host, lines: list[str]) -> None:
+    count = len(lines)
+    host_alert_raise(
+        host=host,
+        kind=HostAlert.Kind.HEALTHCHECK,
+        subject=(
+            f"{count} guest code{'s' if count != 1 else ''} not set "
+            "for arrivals in the next 24 hours"
+        ),
+        body=(
+            "This morning's healthcheck could not confirm these codes on their locks:\n\n"
+            + "\n".join(lines)
+            + "\n\nWe keep retrying. If a lock is offline, check its battery and its hub's "
+            "wifi. You can set a code by hand in your lock app, or give the guest another "
+            "way in."
+        ),
+        link="/reservations/?filter=failing",
+    )

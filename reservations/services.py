@@ -1,0 +1,175 @@
+"""Reservation services: each change creates, updates or retires the guest's codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accesscodes.models import AccessCode, LockCode
+from accesscodes.services import (
+    access_code_cancel,
+    access_code_provision,
+    lock_code_retire,
+    matched_locks,
+)
+from properties.models import Host, Property
+from reservations.models import Reservation
+
+
+def _check_dates(check_in: datetime, check_out: datetime) -> None:
+    if check_in >= check_out:
+        raise ValidationError({"check_out": "Checkout must be after check-in."})
+
+
+def _check_property(host: Host, property: Property) -> None:
+    if property.host_id != host.pk:
+        raise ValidationError({"property": "No such property."})
+
+
+@transaction.atomic
+def reservation_upsert(
+    *,
+    host: Host,
+    external_id: str,
+    property: Property,
+    guest_name: str,
+    check_in: datetime,
+    check_out: datetime,
+    status: str = Reservation.Status.ACCEPTED,
+    reservation_code: str = "",
+    guest_phone: str = "",
+    guest_phone_last_digits: str = "",
+    guest_email: str = "",
+    source: str = Reservation.Source.API,
+) -> tuple[Reservation, bool]:
+    """Create or update a reservation by the host's external id; the same data twice is a no-op."""
+    _check_property(host, property)
+    _check_dates(check_in, check_out)
+    if status not in Reservation.Status.values:
+        raise ValidationError({"status": f"Unknown status '{status}'."})
+    reservation = (
+        Reservation.objects.select_for_update().filter(host=host, external_id=external_id).first()
+    )
+    details = {
+        "guest_name": guest_name,
+        "reservation_code": reservation_code,
+        "guest_phone": guest_phone,
+        "guest_phone_last_digits": guest_phone_last_digits,
+        "guest_email": guest_email,
+    }
+    if reservation is None:
+        reservation = Reservation.objects.create(
+            host=host,
+            external_id=external_id,
+            property=property,
+            check_in=check_in,
+            check_out=check_out,
+            status=Reservation.Status.INQUIRY,
+            source=source,
+            **details,
+        )
+        if status == Reservation.Status.ACCEPTED:
+            reservation_accept(reservation=reservation)
+        elif status == Reservation.Status.CANCELLED:
+            reservation_cancel(reservation=reservation)
+        return reservation, True
+
+    if status == Reservation.Status.CANCELLED:
+        if reservation.status != Reservation.Status.CANCELLED:
+            reservation_cancel(reservation=reservation)
+        return reservation, False
+    changed = [key for key, value in details.items() if getattr(reservation, key) != value]
+    for key in changed:
+        setattr(reservation, key, details[key])
+    if changed:
+        reservation.save(update_fields=[*changed, "updated_at"])
+    if reservation.property_id != property.pk:
+        reservation_move(reservation=reservation, property=property)
+    if (reservation.check_in, reservation.check_out) != (check_in, check_out) or changed:
+        reservation_alter(reservation=reservation, check_in=check_in, check_out=check_out)
+    if status == Reservation.Status.ACCEPTED and reservation.status != status:
+        reservation_accept(reservation=reservation)
+    return reservation, False
+
+
+@transaction.atomic
+def reservation_accept(*, reservation: Reservation) -> AccessCode:
+    """Accept a stay: its code is created at once on every matched lock (SPEC S1)."""
+    if reservation.check_out <= timezone.now():
+        raise ValidationError({"check_out": "This stay has already ended."})
+    reservation.status = Reservation.Status.ACCEPTED
+    reservation.cancelled_at = None
+    reservation.save(update_fields=["status", "cancelled_at", "updated_at"])
+    return access_code_provision(reservation=reservation)
+
+
+@transaction.atomic
+def reservation_alter(
+    *,
+    reservation: Reservation,
+    check_in: datetime | None = None,
+    check_out: datetime | None = None,
+    guest_name: str | None = None,
+    guest_phone: str | None = None,
+    guest_email: str | None = None,
+) -> Reservation:
+    """Shorten, extend or correct a stay: the window follows on every lock, the PIN stays (C1)."""
+    if reservation.status == Reservation.Status.CANCELLED:
+        raise ValidationError("A cancelled reservation cannot be changed.")
+    new_in = check_in or reservation.check_in
+    new_out = check_out or reservation.check_out
+    _check_dates(new_in, new_out)
+    reservation.check_in, reservation.check_out = new_in, new_out
+    for field, value in (
+        ("guest_name", guest_name),
+        ("guest_phone", guest_phone),
+        ("guest_email", guest_email),
+    ):
+        if value is not None:
+            setattr(reservation, field, value)
+    reservation.save()
+    if reservation.status == Reservation.Status.ACCEPTED:
+        access_code_provision(reservation=reservation)
+    return reservation
+
+
+@transaction.atomic
+def reservation_move(*, reservation: Reservation, property: Property) -> Reservation:
+    """Move a stay: codes leave locks the new property lacks, and go onto its locks (C2)."""
+    _check_property(reservation.host, property)
+    if reservation.status == Reservation.Status.CANCELLED:
+        raise ValidationError("A cancelled reservation cannot be moved.")
+    reservation.property = property
+    reservation.save(update_fields=["property", "updated_at"])
+    if reservation.status != Reservation.Status.ACCEPTED:
+        return reservation
+    staying = {lock.pk for lock in matched_locks(reservation=reservation)}
+    access_code = AccessCode.objects.filter(reservation=reservation).first()
+    if access_code is not None:
+        for lock_code in access_code.lock_codes.exclude(state=LockCode.State.REMOVED).exclude(
+            lock_id__in=staying
+        ):
+            # The guest no longer stays there, so the code leaves that lock now: unsent
+            # operations are dropped, a code on the lock is deleted at once.
+            lock_code_retire(
+                lock_code=lock_code, at_once=True, reason="reservation moved to another property"
+            )
+    access_code_provision(reservation=reservation)
+    return reservation
+
+
+@transaction.atomic
+def reservation_cancel(*, reservation: Reservation) -> Reservation:
+    """Cancel a stay: unsent operations are dropped, codes on locks removed (SPEC C3)."""
+    if reservation.status == Reservation.Status.CANCELLED:
+        return reservation
+    reservation.status = Reservation.Status.CANCELLED
+    reservation.cancelled_at = timezone.now()
+    reservation.save(update_fields=["status", "cancelled_at", "updated_at"])
+    access_code = AccessCode.objects.filter(reservation=reservation).first()
+    if access_code is not None:
+        access_code_cancel(access_code=access_code)
+    return reservation
