@@ -15,10 +15,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accesscodes.models import BackupCode, LockCode
+from accesscodes.services import lock_resync
 from integrations import selectors
 from integrations.base import VendorError
 from integrations.models import Lock, LockConnection, Match
 from integrations.registry import adapter_for
+from integrations.services import match_create, match_delete
 from locksync.api import HostScopedMixin
 from properties.api import HostPropertyField
 
@@ -163,9 +165,7 @@ class LockViewSet(
     def resync(self, request, pk=None):
         """Re-push every code of ours that should be on the lock now (SPEC Y1)."""
         lock = self.get_object()
-        from accesscodes.services import lock_resync
-
-        lock_resync(lock=lock)
+        lock_resync(lock=lock, user=request.user)
         return Response({"detail": f"Resync of {lock.name} started."}, status=202)
 
 
@@ -212,8 +212,6 @@ class MatchViewSet(
         return selectors.match_list(host=self.host)
 
     def perform_create(self, serializer):
-        from integrations.services import match_create
-
         data = serializer.validated_data
         try:
             serializer.instance = match_create(lock=data["lock"], property=data["property"])
@@ -223,6 +221,4 @@ class MatchViewSet(
             ) from error
 
     def perform_destroy(self, instance):
-        from integrations.services import match_delete
-
         match_delete(match=instance)

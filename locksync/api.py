@@ -13,6 +13,7 @@ from django.views.defaults import page_not_found
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, pagination, permissions, serializers, throttling
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from properties.models import ApiToken, Host
 
@@ -71,6 +72,9 @@ def exception_handler(exc, context):
         else:
             detail = {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
+    elif type(exc).__name__ == "EngineError":  # accesscodes.services, imported late (cycles)
+        response = Response({"detail": str(exc)}, status=409)
+        return response
     return drf_exception_handler(exc, context)
 
 
@@ -175,6 +179,8 @@ def document_error_responses(result, generator, request, public):
             responses.setdefault("404", body("Error", "Not found, or another host's."))
             responses.setdefault("405", body("Error", "Method not allowed."))
             responses.setdefault("406", body("Error", "Unsupported Accept header."))
+            if method in ("post", "put", "patch", "delete"):
+                responses.setdefault("409", body("Error", "Not possible in the current state."))
             if method in ("post", "put", "patch"):
                 responses.setdefault("415", body("Error", "Unsupported content type."))
             responses.setdefault("429", body("Error", "Too many requests; see Retry-After."))

@@ -20,11 +20,18 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accesscodes.models import AccessCode, BackupCode, LockCode
+from accesscodes.selectors import smartlock_codes_for_reservation
 from locksync.api import HostScopedMixin, WallClockTimeField
 from properties.api import HostPropertyField
 from properties.models import Property
 from reservations import selectors
 from reservations.models import Reservation
+from reservations.services import (
+    reservation_alter,
+    reservation_cancel,
+    reservation_move,
+    reservation_upsert,
+)
 
 # Dates outside this range are typing mistakes; rejecting them also keeps every conversion
 # to UTC inside what datetime can represent.
@@ -214,8 +221,6 @@ class AccessSerializer(serializers.Serializer):
 
 def reservation_access(*, reservation: Reservation) -> dict:
     """Describe the guest's access: PIN, window and each lock's state, in property-local time."""
-    from accesscodes.selectors import smartlock_codes_for_reservation
-
     prop = reservation.property
     access_code = AccessCode.objects.filter(reservation=reservation).first()
     lock_codes = (
@@ -282,8 +287,6 @@ class ReservationViewSet(
         return selectors.reservation_list(host=self.host)
 
     def _upsert(self, *, external_id: str, data: dict) -> Response:
-        from reservations.services import reservation_upsert
-
         reservation, created = reservation_upsert(
             host=self.host,
             external_id=external_id,
@@ -334,8 +337,6 @@ class ReservationViewSet(
     def partial_update(self, request, external_id=None):
         """Change dates, times or guest details; the PIN stays (SPEC C1)."""
         reservation = self.get_object()
-        from reservations.services import reservation_alter
-
         serializer = ReservationAlterSerializer(
             reservation, data=request.data, context=self.get_serializer_context()
         )
@@ -350,8 +351,6 @@ class ReservationViewSet(
     def move(self, request, external_id=None):
         """Move the stay to another of the host's properties (SPEC C2)."""
         reservation = self.get_object()
-        from reservations.services import reservation_move
-
         serializer = ReservationMoveSerializer(
             data=request.data, context=self.get_serializer_context()
         )
@@ -368,8 +367,6 @@ class ReservationViewSet(
     def cancel(self, request, external_id=None):
         """Cancel the stay: codes stop working now and leave the locks 24 h later (SPEC C3)."""
         reservation = self.get_object()
-        from reservations.services import reservation_cancel
-
         if reservation.status != Reservation.Status.CANCELLED:
             reservation_cancel(reservation=reservation)
         reservation.refresh_from_db()

@@ -3,7 +3,6 @@
 import pytest
 
 from integrations.models import Match, SimulatedDevice
-from tests.api.engine import needs_engine
 from tests.factories import (
     BackupCodeFactory,
     LockCodeFactory,
@@ -98,7 +97,6 @@ def test_matches_list_only_the_hosts_own(host, other_host, api):
     assert [row["id"] for row in response.json()["results"]] == [own.pk]
 
 
-@needs_engine
 def test_a_match_is_created_and_deleted_through_the_engine(host, api):
     lock = LockFactory(connection__host=host)
     prop = PropertyFactory(host=host)
@@ -115,7 +113,6 @@ def test_a_match_is_created_and_deleted_through_the_engine(host, api):
     assert not Match.objects.exists()
 
 
-@needs_engine
 def test_resync_is_accepted_for_the_hosts_own_lock(host, api):
     lock = LockFactory(connection__host=host)
     response = api.post(f"/api/v1/locks/{lock.pk}/resync/")
