@@ -166,6 +166,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "healthcheck": {"task": "accesscodes.tasks.healthcheck", "schedule": 300.0},
     # Daily comparison of each lock's code list with ours (SPEC Y2).
     "reconcile-locks": {"task": "accesscodes.tasks.reconcile_locks", "schedule": 86400.0},
+    # Every enabled iCal feed fetched and imported (SPEC §4: Airbnb, Vrbo, Booking.com).
+    "import-ical-feeds": {"task": "reservations.tasks.ical_feeds_import", "schedule": 900.0},
 }
 
 # Vendor API base URLs are settings so tests can point adapters at local fakes.
