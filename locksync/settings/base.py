@@ -168,6 +168,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "reconcile-locks": {"task": "accesscodes.tasks.reconcile_locks", "schedule": 86400.0},
     # Every enabled iCal feed fetched and imported (SPEC §4: Airbnb, Vrbo, Booking.com).
     "import-ical-feeds": {"task": "reservations.tasks.ical_feeds_import", "schedule": 900.0},
+    # Guest messages whose send time has come, and failed sends due for a retry (SPEC G1, G3).
+    "send-due-messages": {"task": "messaging.tasks.messages_send_due", "schedule": 60.0},
 }
 
 # Vendor API base URLs are settings so tests can point adapters at local fakes.
