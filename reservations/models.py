@@ -64,6 +64,19 @@ class Reservation(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.guest_name} ({self.reservation_code or self.external_id})"
 
+    def save(self, *args, **kwargs) -> None:
+        # E.164 and validity follow from the phone as given and the property's country, so
+        # every path that stores a phone (API, iCal, dashboard, engine) keeps them in step.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "guest_phone" in update_fields:
+            from reservations.phones import phone_normalise
+
+            phone = phone_normalise(raw=self.guest_phone, time_zone=self.property.time_zone)
+            self.guest_phone_e164, self.guest_phone_valid = phone.e164, phone.valid
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "guest_phone_e164", "guest_phone_valid"}
+        super().save(*args, **kwargs)
+
     def guest_first_name(self) -> str:
         return self.guest_name.split()[0] if self.guest_name.strip() else ""
 

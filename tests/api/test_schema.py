@@ -1,5 +1,7 @@
 """The OpenAPI schema, the docs page without a CDN, and a bounded schemathesis run."""
 
+import os
+
 import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
@@ -50,7 +52,7 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", get_wsgi_
 
 @schema.parametrize()
 @settings(
-    max_examples=5,
+    max_examples=int(os.environ.get("SCHEMATHESIS_EXAMPLES", "5")),
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,

@@ -69,3 +69,18 @@ def test_reservation_phone_fields_fill_the_reservation_columns():
     }
     bad = reservation_phone_fields(guest_phone="n/a", property=prop)
     assert bad == {"guest_phone": "n/a", "guest_phone_e164": "", "guest_phone_valid": False}
+
+
+@pytest.mark.django_db
+def test_a_reservation_keeps_its_e164_phone_in_step_with_the_phone_given():
+    from tests.factories import ReservationFactory
+
+    reservation = ReservationFactory(
+        property=PropertyFactory(time_zone="Europe/Lisbon"), guest_phone="912 345 678"
+    )
+    assert (reservation.guest_phone_e164, reservation.guest_phone_valid) == ("+351912345678", True)
+    reservation.guest_phone = "not a phone"
+    reservation.save(update_fields=["guest_phone"])
+    reservation.refresh_from_db()
+    assert (reservation.guest_phone_e164, reservation.guest_phone_valid) == ("", False)
+    assert reservation.guest_phone == "not a phone"
