@@ -111,7 +111,7 @@ class LockViewSet(
             502: OpenApiResponse(VendorErrorSerializer, description="The vendor call failed."),
         }
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def codes(self, request, pk=None):
         """List the codes on the lock now, read from the vendor; ours marked apart."""
         lock = self.get_object()

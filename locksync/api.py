@@ -88,6 +88,21 @@ class HostScopedMixin:
         # None only while drf-spectacular inspects the view without a request.
         return getattr(getattr(self, "request", None) and self.request.auth, "host", None)
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if getattr(self, "action", None) is None:
+            return  # a method this route does not have: DRF answers 405
+        # Unknown query parameters are refused rather than ignored, so a typo such as
+        # ?ofset=100 is an error, not a silently different answer.
+        allowed = set()
+        if getattr(self, "action", None) == "list" and self.paginator is not None:
+            allowed = {self.paginator.limit_query_param, self.paginator.offset_query_param}
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            raise exceptions.ValidationError(
+                {name or "(empty)": ["Unknown query parameter."] for name in unknown}
+            )
+
     def dispatch(self, request, *args, **kwargs):
         # One transaction per request; any error answer (400, 404, 409…) rolls it back, so a
         # half-applied change is never left behind.

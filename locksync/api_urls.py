@@ -7,7 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from integrations.api import LockConnectionViewSet, LockViewSet, MatchViewSet
 from properties.api import PropertyViewSet
-from reservations.api import ReservationViewSet
+from reservations.api import ICalFeedViewSet, ReservationViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -16,6 +16,7 @@ router.register("lock-connections", LockConnectionViewSet, basename="lock-connec
 router.register("locks", LockViewSet, basename="lock")
 router.register("matches", MatchViewSet, basename="match")
 router.register("reservations", ReservationViewSet, basename="reservation")
+router.register("ical-feeds", ICalFeedViewSet, basename="ical-feed")
 
 urlpatterns = [
     path(

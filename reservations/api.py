@@ -25,7 +25,8 @@ from locksync.api import HostScopedMixin, WallClockTimeField
 from properties.api import HostPropertyField
 from properties.models import Property
 from reservations import selectors
-from reservations.models import Reservation
+from reservations.ical import ical_feed_create, ical_feed_delete, ical_feed_update
+from reservations.models import ICalFeed, Reservation
 from reservations.services import (
     reservation_alter,
     reservation_cancel,
@@ -378,3 +379,51 @@ class ReservationViewSet(
         """The guest's PIN, access window and each lock's state, in property-local time."""
         reservation = self.get_object()
         return Response(reservation_access(reservation=reservation))
+
+
+class ICalFeedSerializer(serializers.ModelSerializer):
+    property = HostPropertyField()
+
+    class Meta:
+        model = ICalFeed
+        fields = [
+            "id",
+            "property",
+            "url",
+            "source",
+            "enabled",
+            "last_fetched_at",
+            "last_ok_at",
+            "last_error",
+            "created_at",
+        ]
+        read_only_fields = ["id", "last_fetched_at", "last_ok_at", "last_error", "created_at"]
+
+
+class ICalFeedViewSet(
+    HostScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Channel calendar exports imported every 15 minutes. Deleting a feed keeps its stays."""
+
+    serializer_class = ICalFeedSerializer
+    queryset = ICalFeed.objects.none()
+
+    def get_queryset(self):
+        return ICalFeed.objects.filter(property__host=self.host).select_related("property")
+
+    def perform_create(self, serializer):
+        serializer.instance = ical_feed_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = ical_feed_update(
+            feed=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        ical_feed_delete(feed=instance)

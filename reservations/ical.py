@@ -163,6 +163,31 @@ def ical_parse(*, text: str, feed: ICalFeed) -> tuple[list[Stay], int]:
     return stays, blocked
 
 
+def ical_feed_create(
+    *, property: Property, url: str, source: str = ICalFeed.Source.AIRBNB, enabled: bool = True
+) -> ICalFeed:
+    feed = ICalFeed(property=property, url=url, source=source, enabled=enabled)
+    feed.full_clean()
+    feed.save()
+    return feed
+
+
+def ical_feed_update(*, feed: ICalFeed, **changes) -> ICalFeed:
+    unknown = set(changes) - {"property", "url", "source", "enabled"}
+    if unknown:
+        raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+    for name, value in changes.items():
+        setattr(feed, name, value)
+    feed.full_clean()
+    feed.save()
+    return feed
+
+
+def ical_feed_delete(*, feed: ICalFeed) -> None:
+    """Stop importing a feed. Its stays remain; nothing is cancelled for want of a feed."""
+    feed.delete()
+
+
 def _external_id(feed: ICalFeed, uid: str) -> str:
     # Unique per host (the reservation's key), stable across fetches, and within 200 chars.
     if len(uid) > 150:

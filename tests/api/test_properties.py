@@ -54,3 +54,32 @@ def test_a_property_is_updated_and_shows_its_matched_locks(host, api):
     assert response.json()["matched_lock_ids"] == [match.lock.pk]
     match.property.refresh_from_db()
     assert match.property.time_zone == "America/New_York"
+
+
+def test_an_unknown_query_parameter_is_a_400_not_silently_ignored(host, api):
+    response = api.get("/api/v1/properties/?ofset=100")
+    assert response.status_code == 400
+    assert response.json() == {"ofset": ["Unknown query parameter."]}
+    assert api.get("/api/v1/properties/?offset=0&limit=10").status_code == 200
+
+
+def test_ical_feeds_are_added_to_the_hosts_own_properties_only(host, other_host, api):
+    from reservations.models import ICalFeed
+
+    mine = PropertyFactory(host=host)
+    foreign = PropertyFactory(host=other_host)
+    url = "https://www.airbnb.com/calendar/ical/123.ics?s=secret"
+    created = api.post(
+        "/api/v1/ical-feeds/", {"property": mine.pk, "url": url, "source": "airbnb"}, format="json"
+    )
+    assert created.status_code == 201, created.json()
+    refused = api.post(
+        "/api/v1/ical-feeds/",
+        {"property": foreign.pk, "url": url, "source": "airbnb"},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert ICalFeed.objects.get().property == mine
+    other_feed = ICalFeed.objects.create(property=foreign, url=url)
+    assert api.get(f"/api/v1/ical-feeds/{other_feed.pk}/").status_code == 404
+    assert api.delete(f"/api/v1/ical-feeds/{other_feed.pk}/").status_code == 404

@@ -1,0 +1,71 @@
+"""Admin for support staff. Message bodies can carry a guest's PIN, so they are shown only to
+users with accesscodes.view_pin (SPEC §3)."""
+
+from django.contrib import admin
+
+from messaging.models import Conversation, HostAlert, Message, MessageRule, ScheduledMessage
+
+PIN_PERMISSION = "accesscodes.view_pin"
+
+
+@admin.register(HostAlert)
+class HostAlertAdmin(admin.ModelAdmin):
+    list_display = ["subject", "host", "kind", "created_at", "emailed_at", "resolved_at"]
+    list_filter = ["kind"]
+    search_fields = ["subject", "host__name"]
+    readonly_fields = ["created_at", "emailed_at"]
+
+
+@admin.register(MessageRule)
+class MessageRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "host", "trigger", "channel", "enabled"]
+    list_filter = ["trigger", "channel", "enabled"]
+    search_fields = ["name", "host__name"]
+    filter_horizontal = ["properties"]
+
+
+@admin.register(ScheduledMessage)
+class ScheduledMessageAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "kind", "state", "send_after", "attempts", "sent_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["reservation__guest_name", "reservation__reservation_code", "rule__name"]
+    readonly_fields = ["reservation", "rule", "message", "attempts", "last_error", "sent_at"]
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_fields(self, request, obj=None):
+        fields = ["created_at", "direction", "channel", "recipient", "subject", "state"]
+        return [*fields, "body"] if request.user.has_perm(PIN_PERMISSION) else fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "updated_at"]
+    search_fields = ["reservation__guest_name", "reservation__reservation_code"]
+    readonly_fields = ["reservation"]
+    inlines = [MessageInline]
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "conversation", "state", "channel", "sent_at"]
+    list_filter = ["state", "channel", "direction"]
+    search_fields = ["conversation__reservation__guest_name", "recipient", "subject"]
+
+    def get_fields(self, request, obj=None):
+        fields = ["conversation", "direction", "channel", "recipient", "subject", "state"]
+        fields += ["error", "sent_at"]
+        return [*fields, "body"] if request.user.has_perm(PIN_PERMISSION) else fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
