@@ -7,6 +7,7 @@ python3 dev.py test    set up and run the whole test suite (extra args go to pyt
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -48,31 +49,67 @@ def manage(*args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([str(PYTHON), "manage.py", *args], cwd=ROOT, check=True, **kwargs)
 
 
+def start(name: str, *args: str) -> tuple[str, subprocess.Popen]:
+    # Each process leads its own process group, so stopping it also stops its children
+    # (runserver's autoreloader child, the worker's pool and embedded beat).
+    group = {"start_new_session": True} if os.name != "nt" else {}
+    return name, subprocess.Popen([str(PYTHON), *args], cwd=ROOT, **group)
+
+
+def stop(processes: list[tuple[str, subprocess.Popen]]) -> None:
+    # SIGTERM, not SIGINT: a process started from a background shell ignores SIGINT. The
+    # worker stops its pool itself (warm shutdown); whatever outlives its leader (runserver's
+    # autoreloader child) is stopped through the process group afterwards.
+    for _, process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for _, process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if os.name != "nt":
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run() -> int:
+    # Stop the children on Ctrl-C and on `kill`, also when started in the background (where
+    # SIGINT arrives ignored).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     setup()
     (ROOT / "var").mkdir(exist_ok=True)
     manage("migrate", "--no-input", "-v", "0")
     manage("demo")
     processes = [
-        subprocess.Popen([str(PYTHON), "manage.py", "runserver", f"{HOST}:{PORT}"], cwd=ROOT),
-        subprocess.Popen(
-            [
-                str(PYTHON),
-                "-m",
-                "celery",
-                "-A",
-                "locksync",
-                "worker",
-                "-B",
-                "-l",
-                "INFO",
-                "--concurrency",
-                "2",
-            ],
-            cwd=ROOT,
+        start("web", "manage.py", "runserver", f"{HOST}:{PORT}"),
+        # One worker with beat embedded (-B): the periodic jobs run without a second process,
+        # which the filesystem broker on one machine handles well.
+        start(
+            "worker + beat",
+            "-m",
+            "celery",
+            "-A",
+            "locksync",
+            "worker",
+            "-B",
+            "-l",
+            "INFO",
+            "--concurrency",
+            "2",
         ),
     ]
-    time.sleep(2)
+    time.sleep(4)
+    failed = [name for name, process in processes if process.poll() is not None]
+    if failed:
+        print(f"\n  locksync could not start: {', '.join(failed)} exited (see above)\n")
+        stop(processes)
+        return 1
     print(
         f"\n  locksync is running at http://{HOST}:{PORT}/\n"
         "  log in as demo@locksync.test with password 'locksync-demo'\n"
@@ -80,21 +117,20 @@ def run() -> int:
         "  press Ctrl-C to stop\n",
         flush=True,
     )
+    code = 0
     try:
-        while all(process.poll() is None for process in processes):
+        while True:
+            exited = [name for name, process in processes if process.poll() is not None]
+            if exited:
+                print(f"\n  {', '.join(exited)} stopped; stopping the rest\n", flush=True)
+                code = 1
+                break
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-    return 0
+        stop(processes)
+    return code
 
 
 def test(args: list[str]) -> int:

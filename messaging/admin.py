@@ -1,5 +1,7 @@
-"""Admin for support staff. Message bodies can carry a guest's PIN, so they are shown only to
-users with accesscodes.view_pin (SPEC §3)."""
+"""Admin for support staff: host alerts and guest messages.
+
+Message bodies can carry a guest's PIN, so they are shown only to users with
+accesscodes.view_pin (SPEC §3)."""
 
 from django.contrib import admin
 
@@ -11,25 +13,43 @@ PIN_PERMISSION = "accesscodes.view_pin"
 @admin.register(HostAlert)
 class HostAlertAdmin(admin.ModelAdmin):
     list_display = ["subject", "host", "kind", "created_at", "emailed_at", "resolved_at"]
-    list_filter = ["kind"]
+    list_select_related = ["host"]
+    list_filter = ["kind", ("resolved_at", admin.EmptyFieldListFilter)]
     search_fields = ["subject", "host__name"]
-    readonly_fields = ["created_at", "emailed_at"]
+    autocomplete_fields = ["host"]
+    date_hierarchy = "created_at"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the sender writes: support reads them, nobody adds, edits or deletes them."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(MessageRule)
 class MessageRuleAdmin(admin.ModelAdmin):
     list_display = ["name", "host", "trigger", "channel", "enabled"]
+    list_select_related = ["host"]
     list_filter = ["trigger", "channel", "enabled"]
     search_fields = ["name", "host__name"]
     filter_horizontal = ["properties"]
+    autocomplete_fields = ["host"]
 
 
 @admin.register(ScheduledMessage)
-class ScheduledMessageAdmin(admin.ModelAdmin):
+class ScheduledMessageAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "kind", "state", "send_after", "attempts", "sent_at"]
+    list_select_related = ["reservation", "rule"]
     list_filter = ["state", "kind"]
     search_fields = ["reservation__guest_name", "reservation__reservation_code", "rule__name"]
-    readonly_fields = ["reservation", "rule", "message", "attempts", "last_error", "sent_at"]
+    exclude = ["message"]
 
 
 class MessageInline(admin.TabularInline):
@@ -38,6 +58,9 @@ class MessageInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
     def get_fields(self, request, obj=None):
@@ -49,16 +72,17 @@ class MessageInline(admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "updated_at"]
+    list_select_related = ["reservation"]
     search_fields = ["reservation__guest_name", "reservation__reservation_code"]
-    readonly_fields = ["reservation"]
     inlines = [MessageInline]
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "conversation", "state", "channel", "sent_at"]
+    list_select_related = ["conversation__reservation"]
     list_filter = ["state", "channel", "direction"]
     search_fields = ["conversation__reservation__guest_name", "recipient", "subject"]
 
@@ -66,6 +90,3 @@ class MessageAdmin(admin.ModelAdmin):
         fields = ["conversation", "direction", "channel", "recipient", "subject", "state"]
         fields += ["error", "sent_at"]
         return [*fields, "body"] if request.user.has_perm(PIN_PERMISSION) else fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.get_fields(request, obj)
