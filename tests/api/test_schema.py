@@ -4,7 +4,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.test import APIClient
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -36,7 +38,18 @@ def test_the_docs_page_loads_swagger_ui_from_our_own_static_files(db):
 
 
 @pytest.fixture
-def api_key(settings, host, host_user):
+def _keep_test_connection():
+    """Calls go straight to the WSGI app, so, as Django's test client does, keep the request
+    signals from closing the test's database connection (PostgreSQL runs it in a transaction)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_key(settings, host, host_user, _keep_test_connection):
     settings.API_THROTTLE_RATE = "100000/min"
     # Some data for the generated requests to find, next to ids that do not exist.
     match = MatchFactory(lock__connection__host=host)
