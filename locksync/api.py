@@ -28,6 +28,15 @@ class WallClockTimeField(serializers.TimeField):
     """
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true/false only: 0, 1, "yes" and the other spellings DRF accepts are refused."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+
+
 class IsHostMember(permissions.BasePermission):
     """Authenticated with an API token of a host."""
 

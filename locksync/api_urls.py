@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
 from integrations.api import LockConnectionViewSet, LockViewSet, MatchViewSet
+from messaging.api import MessageRuleViewSet
 from properties.api import PropertyViewSet
 from reservations.api import ICalFeedViewSet, ReservationViewSet
 
@@ -17,6 +18,7 @@ router.register("locks", LockViewSet, basename="lock")
 router.register("matches", MatchViewSet, basename="match")
 router.register("reservations", ReservationViewSet, basename="reservation")
 router.register("ical-feeds", ICalFeedViewSet, basename="ical-feed")
+router.register("message-rules", MessageRuleViewSet, basename="message-rule")
 
 urlpatterns = [
     path(

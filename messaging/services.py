@@ -152,6 +152,42 @@ def message_rule_create(
     return rule
 
 
+def message_rule_update(*, rule: MessageRule, **changes) -> MessageRule:
+    """Change a rule and reschedule its unsent messages (a sent message stays sent)."""
+    properties = changes.pop("properties", None)
+    editable = {
+        "name",
+        "subject",
+        "body",
+        "trigger",
+        "days_before",
+        "hours_before",
+        "send_time",
+        "channel",
+        "enabled",
+    }
+    unknown = set(changes) - editable
+    if unknown:
+        raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+    if properties is not None and any(p.host_id != rule.host_id for p in properties):
+        raise ValidationError({"properties": "No such property."})
+    for name, value in changes.items():
+        setattr(rule, name, value)
+    rule.full_clean()
+    with transaction.atomic():
+        rule.save()
+        if properties is not None:
+            rule.properties.set(properties)
+        affected = Reservation.objects.filter(
+            Q(property__in=rule.properties.all()) | Q(scheduled_messages__rule=rule),
+            status=Reservation.Status.ACCEPTED,
+            check_out__gt=timezone.now(),
+        ).distinct()
+        for reservation in affected.select_related("property"):
+            messages_schedule_for_reservation(reservation=reservation)
+    return rule
+
+
 # --- scheduling ----------------------------------------------------------------------------
 
 

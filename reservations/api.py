@@ -21,7 +21,8 @@ from rest_framework.response import Response
 
 from accesscodes.models import AccessCode, BackupCode, LockCode
 from accesscodes.selectors import smartlock_codes_for_reservation
-from locksync.api import HostScopedMixin, WallClockTimeField
+from locksync.api import HostScopedMixin, StrictBooleanField, WallClockTimeField
+from messaging.api import MessageSerializer, messages_for
 from properties.api import HostPropertyField
 from properties.models import Property
 from reservations import selectors
@@ -373,6 +374,13 @@ class ReservationViewSet(
         reservation.refresh_from_db()
         return Response(ReservationSerializer(reservation).data)
 
+    @extend_schema(responses=MessageSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def messages(self, request, external_id=None):
+        """The reservation's conversation: every message with its delivery state (SPEC G6)."""
+        reservation = self.get_object()
+        return Response(MessageSerializer(messages_for(reservation), many=True).data)
+
     @extend_schema(responses=AccessSerializer)
     @action(detail=True, methods=["get"])
     def access(self, request, external_id=None):
@@ -383,6 +391,7 @@ class ReservationViewSet(
 
 class ICalFeedSerializer(serializers.ModelSerializer):
     property = HostPropertyField()
+    enabled = StrictBooleanField(required=False, default=True)
 
     class Meta:
         model = ICalFeed

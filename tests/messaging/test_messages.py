@@ -222,7 +222,8 @@ def test_two_locks_with_different_codes_render_one_line_each(clock, new_york, fr
     assert mail.outbox[0].body == f"Codes:\n{front_door.name}: {pin}\nZz Garage: 58213"
 
 
-def test_a_message_needing_a_code_is_held_and_the_host_alerted(host, clock, new_york):
+def test_a_message_needing_a_code_is_held_and_the_host_alerted(host, clock, new_york, settings):
+    settings.SITE_URL = "https://locksync.example"
     # rule G4: no lock matched, so no code
     arrival_rule(new_york)
     reservation = ReservationFactory(
@@ -237,8 +238,18 @@ def test_a_message_needing_a_code_is_held_and_the_host_alerted(host, clock, new_
     assert reservation.guest_name in alert.subject
     [host_email] = mail.outbox
     assert host_email.to == [host.alert_email]
-    assert "no door code yet" in host_email.body
-    assert f"/reservations/{reservation.pk}/" in host_email.body
+    assert (
+        host_email.subject
+        == f"Message to {reservation.guest_name} held: the guest has no door code yet"
+    )
+    assert host_email.body == (
+        f'The message "Arrival details" to {reservation.guest_name} was not sent: the guest has '
+        "no door code yet.\n\n"
+        f"Stay: Hudson Loft, check-in 2026-03-09 16:00 ({reservation.reservation_code}).\n\n"
+        "What you can do: check the reservation's Property Access panel: are its locks matched "
+        "and online? The message goes out as soon as it can.\n\n"
+        f"https://locksync.example/reservations/{reservation.pk}/\n"
+    )
 
     messages_send_due()  # held stays held, and the host is not told twice
     assert len(mail.outbox) == 1
