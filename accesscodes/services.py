@@ -763,6 +763,13 @@ class _LockRun:
             remote_id=lock_code.vendor_code_id, pin=lock_code.pin, name=lock_code.name_on_lock
         )
         if found is not None and found.error:
+            # The vendor gave up on this copy: remove it (it is ours) so the retry, perhaps
+            # under a new PIN or name, leaves no failed copy behind.
+            try:
+                self.adapter.delete_code(self.lock.remote_id, found.remote_id)
+            except VendorError:
+                log.warning("could not delete a failed code from lock %s", self.lock.pk)
+            lock_code.vendor_code_id = ""
             self.fail(lock_code, VendorError(found.error, found.error_message or "vendor error"))
             return
         if found is not None and found.status == CodeStatus.SET:

@@ -1,10 +1,16 @@
 """The vendor registry: one line per vendor. LockConnection.vendor's choices come from here."""
 
 from integrations.base import Adapter
+from integrations.nuki import NukiAdapter
+from integrations.seam import SeamAdapter
 from integrations.simulator import SimulatorAdapter
+from integrations.ttlock import TTLockAdapter
 
 ADAPTERS: dict[str, type[Adapter]] = {
     SimulatorAdapter.key: SimulatorAdapter,
+    NukiAdapter.key: NukiAdapter,
+    SeamAdapter.key: SeamAdapter,
+    TTLockAdapter.key: TTLockAdapter,
 }
 
 

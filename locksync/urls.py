@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("locksync.api_urls")),
+    path("webhooks/", include("integrations.urls")),
 ]
 
 handler404 = "locksync.api.api_not_found"

@@ -137,6 +137,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # The HTTP libraries log full URLs at DEBUG/INFO, and vendor query strings carry tokens
+    # (TTLock's accessToken) and sometimes PINs: they may speak only about failures.
+    "loggers": {
+        "urllib3": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
 
 # Celery. Without Redis the broker is a folder (kombu's filesystem transport), which a single
@@ -165,6 +172,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Every periodic job, in one place. Each job asks the database what is due and takes a
 # bounded batch, so running one late or twice is harmless.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # SPEC L1: read every connected account's lock states (online, battery) every 15 minutes;
+    # the task takes connections not refreshed for 15 minutes, 200 at a time.
+    "lock-states-refresh": {
+        "task": "integrations.tasks.lock_states_refresh_due",
+        "schedule": 300.0,
+    },
     # Sends, follow-ups of asynchronous writes and retries that are due (SPEC S3, S6, R1).
     "dispatch-due-codes": {"task": "accesscodes.tasks.dispatch_due", "schedule": 60.0},
     # Our codes past their deletion time, and backup codes to rotate (SPEC D1, H3).
@@ -220,3 +233,10 @@ SPECTACULAR_SETTINGS = {
         "locksync.api.document_error_responses",
     ],
 }
+# TTLock: locksync's own open-platform app (euopen.ttlock.com). Hosts sign in with their TTLock
+# app account; these identify locksync to TTLock.
+TTLOCK_CLIENT_ID = env("TTLOCK_CLIENT_ID", default="")
+TTLOCK_CLIENT_SECRET = env("TTLOCK_CLIENT_SECRET", default="")
+# TTLock's callback is not signed: it is accepted only with this token in its query string
+# (set the callback URL to <SITE_URL>/webhooks/ttlock/?token=<TTLOCK_CALLBACK_TOKEN>).
+TTLOCK_CALLBACK_TOKEN = env("TTLOCK_CALLBACK_TOKEN", default="")

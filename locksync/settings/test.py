@@ -1,7 +1,7 @@
 """Settings for the test suite: PostgreSQL/Redis when DATABASE_URL/REDIS_URL say so, else SQLite."""
 
 from locksync.settings.base import *  # noqa: F403
-from locksync.settings.base import CACHES, env
+from locksync.settings.base import CACHES, MIDDLEWARE, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -17,3 +17,6 @@ CELERY_BROKER_URL = "memory://"
 if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 TEST_REDIS_URL = env("REDIS_URL", default="")
+# Tests never collect static files; WhiteNoise would warn on every request that
+# STATIC_ROOT does not exist.
+MIDDLEWARE = [name for name in MIDDLEWARE if not name.startswith("whitenoise.")]

@@ -55,3 +55,25 @@ def test_one_locks_crash_does_not_hold_up_the_others(clock, prop, lock, second_l
     services.dispatch_due()
     assert codes_on(lock) == {}
     assert codes_on(second_lock)
+
+
+def test_a_vendor_webhook_confirms_a_code_at_once_instead_of_at_the_next_poll(
+    clock, prop, lock, django_capture_on_commit_callbacks
+):  # rule S6
+    from integrations.webhooks import lock_codes_changed
+    from tests.accesscodes.conftest import device_of
+
+    device = device_of(lock)
+    device.confirm_delay_seconds = 10
+    device.save()
+    reservation = book(prop, starts_in=timedelta(hours=2))
+    settle()
+    lock_code = reservation.access_code.lock_codes.get()
+    assert lock_code.state == LockCode.State.SETTING
+    clock.shift(timedelta(seconds=11))  # the lock has it; the next poll is 30 s away
+    with django_capture_on_commit_callbacks(execute=True):
+        lock_codes_changed.send(
+            sender=None, lock=lock, code_remote_id=lock_code.vendor_code_id, event="set"
+        )
+    lock_code.refresh_from_db()
+    assert lock_code.state == LockCode.State.SET

@@ -75,12 +75,15 @@ DEVICES = [
         "name_max_length": 20,
     },
     {
-        # Confirms writes 20 seconds after accepting them, like cloud-to-hub vendors.
+        # Confirms writes 20 seconds after accepting them, like cloud-to-hub vendors, and
+        # refuses the first write as offline, so the demo shows a failure and its retry.
         "device_id": "sim-demo-brooklyn-garage",
         "name": "Brooklyn Garage",
         "model": "Simulated hub-connected lock",
         "battery_level": 23,
         "confirm_delay_seconds": 20,
+        "fault_count": 1,
+        "fault_reason": "lock_offline",
     },
 ]
 

@@ -1,0 +1,155 @@
+"""Connecting a host's lock-vendor account: validate, store encrypted, import its locks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accesscodes.services import connection_codes_resync
+from integrations.base import LockInfo, Reason, VendorError
+from integrations.models import Lock, LockConnection
+from integrations.registry import ADAPTERS, adapter_for
+from properties.models import Host
+
+
+class ConnectionNotSaved(Exception):
+    """The vendor did not accept the credentials, or could not be asked; nothing was stored."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+def _checked(*, host: Host, vendor: str, credentials: dict[str, Any]) -> tuple[dict, list]:
+    """Try the credentials on an unsaved connection; return what to store and the locks."""
+    adapter_class = ADAPTERS.get(vendor)
+    if adapter_class is None:
+        raise ConnectionNotSaved(f"locksync does not know the lock app “{vendor}”.")
+    missing = [
+        label
+        for field, label in adapter_class.credential_fields.items()
+        if not credentials.get(field)
+    ]
+    if missing:
+        raise ConnectionNotSaved("Please fill in: " + ", ".join(missing) + ".")
+    adapter = adapter_class(LockConnection(host=host, vendor=vendor, credentials=dict(credentials)))
+    try:
+        locks = adapter.list_locks()
+    except VendorError as error:
+        if error.reason == Reason.ACCOUNT_DISCONNECTED:
+            raise ConnectionNotSaved(
+                f"{adapter_class.label} did not accept these details ({error.message}). "
+                "Check them in the vendor's app and try again."
+            ) from error
+        raise ConnectionNotSaved(
+            f"We could not check these details with {adapter_class.label} ({error.message}). "
+            "Nothing was saved; please try again in a few minutes."
+        ) from error
+    # The adapter may have turned the input into what it keeps (TTLock: tokens and the MD5 of
+    # the password, never the password itself).
+    return adapter.credentials, locks
+
+
+def locks_upsert(*, connection: LockConnection, infos: list[LockInfo]) -> list[Lock]:
+    """Write the vendor's view of the locks; locks it no longer lists become not present."""
+    now = timezone.now()
+    locks = []
+    for info in infos:
+        defaults = {
+            "name": info.name,
+            "model": info.model,
+            "capabilities": info.capabilities.to_json(),
+            "is_present": True,
+        }
+        if info.code_count is not None:
+            defaults["code_count"] = info.code_count
+        lock, created = Lock.objects.get_or_create(
+            connection=connection,
+            remote_id=info.remote_id,
+            defaults={
+                **defaults,
+                "online": info.online,
+                "battery_level": info.battery_level,
+                "last_seen_at": now if info.online else None,
+                "state_refreshed_at": now,
+            },
+        )
+        if not created:
+            for field, value in defaults.items():
+                setattr(lock, field, value)
+            lock.save(update_fields=[*defaults, "updated_at"])
+        locks.append(lock)
+    connection.locks.exclude(remote_id__in=[i.remote_id for i in infos]).update(
+        is_present=False, updated_at=now
+    )
+    return locks
+
+
+def connection_create(
+    *, host: Host, vendor: str, credentials: dict[str, Any], name: str = ""
+) -> LockConnection:
+    """Check the credentials with the vendor, store them encrypted, and import the locks."""
+    stored, infos = _checked(host=host, vendor=vendor, credentials=credentials)
+    with transaction.atomic():
+        connection = LockConnection.objects.create(
+            host=host,
+            vendor=vendor,
+            name=name or ADAPTERS[vendor].label,
+            credentials=stored,
+            state=LockConnection.State.CONNECTED,
+            last_synced_at=timezone.now(),
+        )
+        locks_upsert(connection=connection, infos=infos)
+    return connection
+
+
+def connection_reconnect(
+    *, connection: LockConnection, credentials: dict[str, Any]
+) -> LockConnection:
+    """Replace the credentials of a connection after checking them, then resync its locks.
+
+    SPEC L3: codes that failed with account_disconnected are sent again at once.
+    """
+    stored, infos = _checked(
+        host=connection.host, vendor=connection.vendor, credentials=credentials
+    )
+    with transaction.atomic():
+        # Settings the host keeps across reconnects, e.g. a webhook secret.
+        kept = {k: v for k, v in (connection.credentials or {}).items() if k == "webhook_secret"}
+        connection.credentials = {**kept, **stored}
+        connection.state = LockConnection.State.CONNECTED
+        connection.last_error = ""
+        connection.last_error_at = None
+        connection.last_synced_at = timezone.now()
+        connection.save()
+        locks_upsert(connection=connection, infos=infos)
+        connection_codes_resync(connection=connection)
+    return connection
+
+
+def connection_webhook_secret_set(*, connection: LockConnection, secret: str) -> LockConnection:
+    """Save the secret the vendor signs webhooks with (Nuki HMAC secret, Seam `whsec_…`)."""
+    connection.credentials = {**(connection.credentials or {}), "webhook_secret": secret.strip()}
+    connection.save(update_fields=["credentials", "updated_at"])
+    return connection
+
+
+def connection_disconnect(*, connection: LockConnection) -> LockConnection:
+    """Forget the credentials; the locks stay, and their codes fail until a reconnect."""
+    connection.credentials = {}
+    connection.state = LockConnection.State.DISCONNECTED
+    connection.last_error = "Disconnected by the host."
+    connection.last_error_at = timezone.now()
+    connection.save()
+    return connection
+
+
+def locks_import(*, connection: LockConnection) -> list[Lock]:
+    """Read the connection's locks from the vendor and upsert them by remote id."""
+    infos = adapter_for(connection).list_locks()
+    with transaction.atomic():
+        locks = locks_upsert(connection=connection, infos=infos)
+        LockConnection.objects.filter(pk=connection.pk).update(last_synced_at=timezone.now())
+    return locks

@@ -1,0 +1,138 @@
+"""The one small HTTP client every vendor adapter uses.
+
+It owns what every vendor call needs and no vendor should get wrong on its own: the base URL
+from settings, the timeout from VENDOR_HTTP_TIMEOUT, retries only where a retry cannot apply a
+write twice, and the mapping of transport failures to SPEC R2 reasons. It logs the method, the
+path and the status only: request bodies and query strings carry tokens and PINs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from integrations.base import Reason, VendorError
+
+logger = logging.getLogger(__name__)
+
+# A GET can be repeated safely; a PUT/POST/DELETE that timed out may already have been applied,
+# so repeating it here could create a second copy (SPEC R4). Those are left to the caller, who
+# reads the lock's codes first.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+DEFAULT_RETRY_AFTER = 60.0
+
+
+def retry_after_seconds(value: str | None, *, default: float = DEFAULT_RETRY_AFTER) -> float:
+    """Read a Retry-After header, given in seconds or as an HTTP date."""
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    return max(0.0, (when - timezone.now()).total_seconds())
+
+
+def redact_pins(text: str) -> str:
+    """Blank out digit runs that could be a PIN in a vendor's error text (e.g. Nuki echoes the
+    rejected code), since error messages are stored on codes and shown to support staff."""
+    return re.sub(r"\d{4,}", "····", text)
+
+
+class VendorHttpClient:
+    """A requests session bound to one vendor's base URL."""
+
+    def __init__(self, *, base_url: str, vendor: str, headers: dict[str, str] | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.vendor = vendor
+        self.session = requests.Session()
+        self.session.headers.update(headers or {})
+        retry = Retry(
+            total=2,
+            connect=2,
+            read=2,
+            status=2,
+            allowed_methods=IDEMPOTENT_METHODS,
+            status_forcelist=(500, 502, 503, 504),
+            backoff_factor=0.2,
+            raise_on_status=False,
+            # 429 is not retried here: the caller is told how long to wait (SPEC R3).
+            respect_retry_after_header=False,
+        )
+        adapter = HTTPAdapter(max_retries=retry)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
+        """Send one request; raise VendorError for timeouts, lost connections, 429 and 5xx.
+
+        Any other response is returned for the adapter to read in its vendor's terms.
+        """
+        method = method.upper()
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                json=json,
+                headers=headers,
+                timeout=settings.VENDOR_HTTP_TIMEOUT,
+            )
+        except requests.Timeout as error:
+            logger.warning("%s %s %s timed out", self.vendor, method, path)
+            # The vendor may have applied a write before the answer was lost (SPEC R4).
+            raise VendorError(Reason.TIMEOUT, f"{self.vendor} did not answer in time") from error
+        except requests.ConnectionError as error:
+            logger.warning("%s %s %s connection failed", self.vendor, method, path)
+            raise VendorError(
+                Reason.VENDOR_ERROR, f"could not reach {self.vendor}", retryable=True
+            ) from error
+        logger.info("%s %s %s -> %s", self.vendor, method, path, response.status_code)
+        if response.status_code == 429:
+            raise VendorError(
+                Reason.RATE_LIMITED,
+                f"{self.vendor} asks us to slow down",
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        if response.status_code >= 500:
+            raise VendorError(
+                Reason.VENDOR_ERROR,
+                f"{self.vendor} answered {response.status_code}",
+                retryable=True,
+            )
+        return response
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)

@@ -1,0 +1,363 @@
+"""TTLock Open API v3 adapter (vendors/README.md §2).
+
+Form-encoded calls carrying clientId, accessToken and `date` (epoch ms, within 5 minutes of the
+server's clock); failures arrive as an `errcode` inside HTTP 200. Codes are written through the
+gateway (addType/changeType/deleteType 2): addType 1 would only record the code in the cloud.
+The host's TTLock-app account signs in with the OAuth password grant (MD5 of the password);
+the plain password is never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC, datetime, timedelta, timezone
+
+from django.conf import settings
+
+from integrations.base import (
+    Adapter,
+    CodeSpec,
+    CodeStatus,
+    Constraint,
+    Feature,
+    LockCapabilities,
+    LockInfo,
+    Reason,
+    RemoteCode,
+    VendorError,
+)
+from integrations.http import VendorHttpClient
+
+PERMANENT, PERIOD = 2, 3
+GATEWAY = 2
+TOKEN_INVALID = frozenset({10003, 10004})
+
+# TTLock: custom passcodes 4–9 digits, no repeated or consecutive digits (-2032), 250 per lock.
+CAPABILITIES = LockCapabilities(
+    time_bound_codes=True,
+    max_active_codes_supported=250,
+    supported_code_lengths=(4, 5, 6, 7, 8, 9),
+    code_constraints=frozenset(
+        {Constraint.NO_ALL_SAME_DIGITS, Constraint.NO_ASCENDING_OR_DESCENDING_SEQUENCE}
+    ),
+)
+
+ACCOUNT_ERRORS = {
+    10007: "the TTLock username or password no longer works",
+    10011: "TTLock no longer accepts the saved sign-in",
+    20002: "the TTLock account is not the lock's admin",
+    -2018: "the TTLock account is not the lock's admin",
+}
+OFFLINE_ERRORS = {
+    -2012: "no gateway is near the lock",
+    -3002: "the TTLock gateway is offline",
+    -3034: "the Wi-Fi lock has no network",
+    -3035: "the Wi-Fi lock is in power-saving mode",
+    -3036: "the lock is offline",
+}
+BUSY_ERRORS = {-3003: "the gateway is busy", -3037: "the lock is busy", 90000: "TTLock failed"}
+REJECTED_ERRORS = {
+    -3: "TTLock refused a parameter",
+    -2032: "TTLock refuses simple PINs (repeated or consecutive digits)",
+    -3006: "TTLock PINs are 4 to 9 digits",
+    -2025: "the lock is frozen",
+    -4043: "the lock does not support this",
+}
+BEIJING = timezone(timedelta(hours=8))
+
+
+def md5_hex(text: str) -> str:
+    # TTLock's OAuth takes the MD5 of the password; it is their protocol, not our hashing.
+    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324
+
+
+def _ms(moment: datetime | None) -> int:
+    return int(moment.timestamp() * 1000) if moment else 0
+
+
+def _from_ms(value) -> datetime | None:
+    value = int(value or 0)
+    return datetime.fromtimestamp(value / 1000, tz=UTC) if value else None
+
+
+def _seconds_to_quota_reset() -> float:
+    """The monthly quota resets on the 1st, Beijing time."""
+    now = datetime.now(tz=BEIJING)
+    first = (now.replace(day=28) + timedelta(days=4)).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+    return (first - now).total_seconds()
+
+
+def error_for(errcode: int, errmsg: str = "") -> VendorError:
+    """Map a TTLock errcode to a SPEC R2 reason; the errcode stays on the error."""
+    error = _error_for(errcode, errmsg)
+    error.errcode = errcode
+    return error
+
+
+def _error_for(errcode: int, errmsg: str) -> VendorError:
+    if errcode in TOKEN_INVALID or errcode in ACCOUNT_ERRORS:
+        return VendorError(
+            Reason.ACCOUNT_DISCONNECTED, ACCOUNT_ERRORS.get(errcode, "the TTLock sign-in expired")
+        )
+    if errcode == -3007:
+        return VendorError(Reason.DUPLICATE_CODE, "a code with this PIN is already on the lock")
+    if errcode in (-3009, -4056):
+        return VendorError(Reason.LOCK_FULL, "the lock's passcode storage is full")
+    if errcode in OFFLINE_ERRORS:
+        return VendorError(Reason.LOCK_OFFLINE, OFFLINE_ERRORS[errcode])
+    if errcode == 30006:
+        return VendorError(Reason.RATE_LIMITED, "TTLock API call limit", retry_after=60.0)
+    if errcode == 30007:
+        return VendorError(
+            Reason.RATE_LIMITED,
+            "the monthly TTLock API quota is used up",
+            retry_after=_seconds_to_quota_reset(),
+        )
+    if errcode in BUSY_ERRORS or errcode == 80000:
+        return VendorError(Reason.VENDOR_ERROR, BUSY_ERRORS.get(errcode, errmsg), retryable=True)
+    if errcode in REJECTED_ERRORS:
+        return VendorError(Reason.REJECTED, REJECTED_ERRORS[errcode])
+    if errcode in (10000, 10001, 30008):
+        # locksync's own TTLock app settings (client id/secret, region) are wrong.
+        return VendorError(Reason.VENDOR_ERROR, f"TTLock errcode {errcode}", retryable=False)
+    return VendorError(Reason.VENDOR_ERROR, f"TTLock errcode {errcode}: {errmsg}", retryable=False)
+
+
+class TTLockAdapter(Adapter):
+    key = "ttlock"
+    label = "TTLock"
+    features = frozenset({Feature.LIST_CODES, Feature.UPDATE_WINDOW, Feature.WEBHOOKS})
+    credential_fields = {
+        "username": "TTLock app username (the account that is admin of the locks)",
+        "password": "TTLock app password",
+    }
+
+    def __init__(self, connection) -> None:
+        super().__init__(connection)
+        password = self.credentials.pop("password", None)
+        if password:
+            self.credentials["password_md5"] = md5_hex(str(password))
+        self.http = VendorHttpClient(base_url=settings.TTLOCK_API_URL, vendor="TTLock")
+
+    # -- plumbing --
+
+    @staticmethod
+    def _read(response) -> dict:
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise VendorError(Reason.VENDOR_ERROR, "TTLock answered without JSON") from error
+        if response.status_code >= 400:
+            raise VendorError(Reason.VENDOR_ERROR, f"TTLock answered {response.status_code}")
+        errcode = body.get("errcode", 0) if isinstance(body, dict) else 0
+        if errcode:
+            raise error_for(int(errcode), str(body.get("errmsg", "")))
+        return body
+
+    def _client(self) -> dict:
+        return {
+            "clientId": settings.TTLOCK_CLIENT_ID,
+            "clientSecret": settings.TTLOCK_CLIENT_SECRET,
+        }
+
+    def _sign_in(self) -> None:
+        """Get tokens: refresh when we hold a refresh token, else the password grant."""
+        refresh_token = self.credentials.get("refresh_token")
+        body = None
+        if refresh_token:
+            try:
+                body = self._read(
+                    self.http.post(
+                        "oauth2/token",
+                        data={
+                            **self._client(),
+                            "grant_type": "refresh_token",
+                            "refresh_token": refresh_token,
+                        },
+                    )
+                )
+            except VendorError as error:
+                if error.reason != Reason.ACCOUNT_DISCONNECTED:
+                    raise
+        if body is None:
+            if not self.credentials.get("username") or not self.credentials.get("password_md5"):
+                raise VendorError(Reason.ACCOUNT_DISCONNECTED, "TTLock sign-in details missing")
+            body = self._read(
+                self.http.post(
+                    "oauth2/token",
+                    data={
+                        **self._client(),
+                        "grant_type": "password",
+                        "username": self.credentials["username"],
+                        "password": self.credentials["password_md5"],
+                    },
+                )
+            )
+        self.credentials.update(
+            access_token=body["access_token"],
+            refresh_token=body.get("refresh_token", refresh_token),
+            uid=body.get("uid", self.credentials.get("uid")),
+        )
+        self._save_credentials()
+
+    def _save_credentials(self) -> None:
+        connection = self.connection
+        if connection.pk is None:
+            return  # a connection being created stores what validate_credentials left
+        connection.credentials = dict(self.credentials)
+        connection.save(update_fields=["credentials", "updated_at"])
+
+    def _call(self, method: str, path: str, params: dict) -> dict:
+        if not self.credentials.get("access_token"):
+            self._sign_in()
+        for attempt in (1, 2):
+            payload = {
+                **params,
+                "clientId": settings.TTLOCK_CLIENT_ID,
+                "accessToken": self.credentials["access_token"],
+                "date": int(time.time() * 1000),
+            }
+            if method == "GET":
+                response = self.http.get(path, params=payload)
+            else:
+                response = self.http.post(path, data=payload)
+            try:
+                return self._read(response)
+            except VendorError as error:
+                if getattr(error, "errcode", None) in TOKEN_INVALID and attempt == 1:
+                    # Tokens last 90 days and die with a password change: refresh once.
+                    self._sign_in()
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def _pages(self, path: str, params: dict, page_size: int) -> list[dict]:
+        items, page_no = [], 1
+        while True:
+            body = self._call("GET", path, {**params, "pageNo": page_no, "pageSize": page_size})
+            items += body.get("list", [])
+            if page_no >= int(body.get("pages") or 1):
+                return items
+            page_no += 1
+
+    @staticmethod
+    def _lock_info(lock: dict) -> LockInfo:
+        return LockInfo(
+            remote_id=str(lock["lockId"]),
+            name=lock.get("lockAlias") or lock.get("lockName", ""),
+            model=lock.get("modelNum") or lock.get("lockName", "TTLock"),
+            # Without a gateway the cloud cannot reach the lock at all.
+            online=int(lock.get("hasGateway", 0)) == 1,
+            battery_level=lock.get("electricQuantity"),
+            capabilities=CAPABILITIES,
+        )
+
+    @staticmethod
+    def _remote(code: dict) -> RemoteCode:
+        return RemoteCode(
+            remote_id=str(code["keyboardPwdId"]),
+            pin=str(code.get("keyboardPwd")),
+            name=code.get("keyboardPwdName") or "",
+            status=CodeStatus.SET,
+            starts_at=_from_ms(code.get("startDate")),
+            ends_at=_from_ms(code.get("endDate")),
+        )
+
+    @staticmethod
+    def _window(spec: CodeSpec) -> dict:
+        if spec.starts_at is None or spec.ends_at is None:
+            return {"keyboardPwdType": PERMANENT}
+        return {
+            "keyboardPwdType": PERIOD,
+            "startDate": _ms(spec.starts_at),
+            "endDate": _ms(spec.ends_at),
+        }
+
+    # -- the interface --
+
+    def validate_credentials(self) -> None:
+        self._sign_in()
+        self.list_locks()
+
+    def list_locks(self) -> list[LockInfo]:
+        return [self._lock_info(lock) for lock in self._pages("v3/lock/list", {}, 100)]
+
+    def get_lock(self, remote_id: str) -> LockInfo:
+        return self._lock_info(self._call("GET", "v3/lock/detail", {"lockId": remote_id}))
+
+    def list_codes(self, lock_remote_id: str) -> list[RemoteCode]:
+        codes = self._pages(
+            "v3/lock/listKeyboardPwd", {"lockId": lock_remote_id, "orderBy": 1}, 200
+        )
+        return [self._remote(code) for code in codes]
+
+    def create_code(self, lock_remote_id: str, spec: CodeSpec) -> RemoteCode:
+        params = {
+            "lockId": lock_remote_id,
+            "keyboardPwd": spec.pin,  # a string: listings keep leading zeros
+            "keyboardPwdName": spec.name,
+            "addType": GATEWAY,
+            **self._window(spec),
+        }
+        try:
+            body = self._call("POST", "v3/keyboardPwd/add", params)
+        except VendorError as error:
+            if error.reason == Reason.DUPLICATE_CODE:
+                # Our own earlier create may have landed before its answer was lost (SPEC R4).
+                twin = next(
+                    (
+                        c
+                        for c in self.list_codes(lock_remote_id)
+                        if (c.pin, c.name) == (spec.pin, spec.name)
+                    ),
+                    None,
+                )
+                if twin is not None:
+                    return twin
+            raise
+        return RemoteCode(
+            remote_id=str(body["keyboardPwdId"]),
+            pin=spec.pin,
+            name=spec.name,
+            status=CodeStatus.SET,
+            starts_at=spec.starts_at,
+            ends_at=spec.ends_at,
+        )
+
+    def update_code(self, lock_remote_id: str, code_remote_id: str, spec: CodeSpec) -> RemoteCode:
+        window = self._window(spec)
+        window.pop("keyboardPwdType")
+        self._call(
+            "POST",
+            "v3/keyboardPwd/change",
+            {
+                "lockId": lock_remote_id,
+                "keyboardPwdId": code_remote_id,
+                "keyboardPwdName": spec.name,
+                "newKeyboardPwd": spec.pin,
+                "changeType": GATEWAY,
+                **window,
+            },
+        )
+        return RemoteCode(
+            remote_id=code_remote_id,
+            pin=spec.pin,
+            name=spec.name,
+            starts_at=spec.starts_at,
+            ends_at=spec.ends_at,
+        )
+
+    def delete_code(self, lock_remote_id: str, code_remote_id: str) -> None:
+        try:
+            self._call(
+                "POST",
+                "v3/keyboardPwd/delete",
+                {"lockId": lock_remote_id, "keyboardPwdId": code_remote_id, "deleteType": GATEWAY},
+            )
+        except VendorError as error:
+            if getattr(error, "errcode", None) == -2009:
+                return  # already gone
+            raise

@@ -1,0 +1,118 @@
+"""Lock and account health (SPEC L1–L3): what the host is told, once, and what changes."""
+
+import pytest
+from django.core import mail
+
+from integrations.connections import connection_create
+from integrations.health import lock_states_refresh
+from integrations.models import LockConnection
+from integrations.tasks import lock_states_refresh_due
+from messaging.models import HostAlert
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def nuki_connection(host, fake_nuki):
+    fake_nuki.add_smartlock("Front door", battery=80)
+    fake_nuki.add_smartlock("Garden gate", battery=80)
+    return connection_create(host=host, vendor="nuki", credentials={"api_token": "nuki-token"})
+
+
+def ids(fake_nuki):
+    return list(fake_nuki.smartlocks)
+
+
+def test_one_lock_offline_says_move_the_hub_closer_once(nuki_connection, fake_nuki, host):
+    # rule L2
+    front, _ = ids(fake_nuki)
+    fake_nuki.set_offline(front)
+    lock_states_refresh(connection=nuki_connection)
+    lock_states_refresh(connection=nuki_connection)
+    [email] = mail.outbox
+    assert email.to == [host.alert_email]
+    assert email.subject == "Front door is offline"
+    assert "Replace the battery if it is low" in email.body
+    assert "move the hub closer to the lock" in email.body
+    lock = nuki_connection.locks.get(remote_id=str(front))
+    assert lock.online is False
+    assert lock.offline_notified_at is not None
+
+
+def test_several_locks_offline_say_check_the_hubs_wifi(nuki_connection, fake_nuki):  # rule L2
+    for smartlock in ids(fake_nuki):
+        fake_nuki.set_offline(smartlock)
+    lock_states_refresh(connection=nuki_connection)
+    [email] = mail.outbox
+    assert email.subject == "2 locks are offline"
+    assert "check the hub and improve its wifi connection" in email.body
+
+
+def test_a_lock_is_notified_again_only_after_it_was_back_online(nuki_connection, fake_nuki):
+    # rule L2
+    front, _ = ids(fake_nuki)
+    fake_nuki.set_offline(front)
+    lock_states_refresh(connection=nuki_connection)
+    fake_nuki.set_offline(front, False)
+    lock_states_refresh(connection=nuki_connection)
+    assert nuki_connection.locks.get(remote_id=str(front)).offline_notified_at is None
+    assert nuki_connection.locks.get(remote_id=str(front)).last_seen_at is not None
+    fake_nuki.set_offline(front)
+    lock_states_refresh(connection=nuki_connection)
+    assert [m.subject for m in mail.outbox] == ["Front door is offline"] * 2
+
+
+def test_low_battery_gets_its_own_notice_once_until_replaced(nuki_connection, fake_nuki):
+    # rule L2
+    front, _ = ids(fake_nuki)
+    fake_nuki.set_battery(front, 15)
+    lock_states_refresh(connection=nuki_connection)
+    fake_nuki.set_battery(front, 14)
+    lock_states_refresh(connection=nuki_connection)
+    fake_nuki.set_battery(front, 22)  # a hovering reading is not a new battery
+    lock_states_refresh(connection=nuki_connection)
+    fake_nuki.set_battery(front, 15)
+    lock_states_refresh(connection=nuki_connection)
+    assert [m.subject for m in mail.outbox] == ["Front door: battery low (15%)"]
+    fake_nuki.set_battery(front, 100)
+    lock_states_refresh(connection=nuki_connection)
+    fake_nuki.set_battery(front, 12)
+    lock_states_refresh(connection=nuki_connection)
+    assert len(mail.outbox) == 2
+    assert HostAlert.objects.filter(kind=HostAlert.Kind.LOW_BATTERY).count() == 2
+
+
+def test_credentials_that_stop_working_disconnect_the_account_with_one_alert(
+    nuki_connection, fake_nuki
+):  # rule L3
+    fake_nuki.revoke()
+    lock_states_refresh(connection=nuki_connection)
+    lock_states_refresh(connection=nuki_connection)
+    nuki_connection.refresh_from_db()
+    assert nuki_connection.state == LockConnection.State.DISCONNECTED
+    assert "API token" in nuki_connection.last_error
+    [email] = mail.outbox
+    assert email.subject == "Your Nuki account is disconnected"
+    assert "Reconnect the account" in email.body
+
+
+def test_a_passing_vendor_failure_changes_nothing(nuki_connection, fake_nuki):
+    fake_nuki.rate_limited = True
+    lock_states_refresh(connection=nuki_connection)
+    nuki_connection.refresh_from_db()
+    assert nuki_connection.state == LockConnection.State.CONNECTED
+    assert mail.outbox == []
+
+
+def test_the_periodic_job_refreshes_connections_not_read_for_15_minutes(
+    nuki_connection, fake_nuki, clock
+):  # rule L1
+    from datetime import timedelta
+
+    front, _ = ids(fake_nuki)
+    fake_nuki.set_battery(front, 41)
+    assert lock_states_refresh_due() == 0  # just imported
+    clock.shift(timedelta(minutes=15))
+    assert lock_states_refresh_due() == 1
+    assert nuki_connection.locks.get(remote_id=str(front)).battery_level == 41
+    assert lock_states_refresh_due() == 0
