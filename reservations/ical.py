@@ -214,18 +214,31 @@ def ical_feed_import(*, feed: ICalFeed) -> ImportResult:
         seen_uids.add(stay.uid)
         if stay.check_out <= now:
             continue  # past stays stay as they were
+        external_id = _external_id(feed, stay.uid)
+        known = Reservation.objects.filter(host=host, external_id=external_id).first()
+        if known is not None and known.status == Reservation.Status.CANCELLED:
+            continue  # a stay cancelled here stays cancelled; the engine refuses to revive it
+        # A feed carries no email or full phone, and often no name: keep what the host added
+        # in the dashboard or API rather than wiping it every 15 minutes.
+        guest_name = stay.guest_name
+        if known is not None and guest_name in GUEST_NAME_FALLBACK.values():
+            guest_name = known.guest_name
         try:
             # One savepoint per stay: a stay the engine refuses does not undo the others.
             with transaction.atomic():
                 reservation, created = reservation_upsert(
                     host=host,
-                    external_id=_external_id(feed, stay.uid),
+                    external_id=external_id,
                     property=feed.property,
-                    guest_name=stay.guest_name,
+                    guest_name=guest_name,
                     check_in=stay.check_in,
                     check_out=stay.check_out,
-                    reservation_code=stay.reservation_code,
-                    guest_phone_last_digits=stay.phone_last_digits,
+                    reservation_code=stay.reservation_code
+                    or (known.reservation_code if known else ""),
+                    guest_phone=known.guest_phone if known else "",
+                    guest_phone_last_digits=stay.phone_last_digits
+                    or (known.guest_phone_last_digits if known else ""),
+                    guest_email=known.guest_email if known else "",
                     source=SOURCE_FOR_FEED[feed.source],
                 )
         except ValidationError as error:

@@ -236,3 +236,21 @@ def test_the_periodic_task_imports_every_enabled_feed(host, serve):
     serve(["airbnb.ics"])
     ical_feeds_import()
     assert Reservation.objects.count() == 2
+
+
+def test_details_the_host_added_survive_the_next_import(host, serve):
+    feed = feed_for(host, ICalFeed.Source.AIRBNB)
+    serve(["airbnb.ics", "airbnb.ics"])
+    ical_feed_import(feed=feed)
+    stay = by_uid(feed, STAY_A)
+    Reservation.objects.filter(pk=stay.pk).update(
+        guest_name="Ana Silva", guest_email="ana@example.com", guest_phone="+1 415 723 4000"
+    )
+    result = ical_feed_import(feed=feed)
+    stay.refresh_from_db()
+    assert result.updated == 0
+    assert (stay.guest_name, stay.guest_email, stay.guest_phone) == (
+        "Ana Silva",
+        "ana@example.com",
+        "+1 415 723 4000",
+    )
