@@ -11,5 +11,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("locksync.api_urls")),
     path("webhooks/", include("integrations.urls")),
 ]
+
+handler404 = "locksync.api.api_not_found"
