@@ -687,9 +687,10 @@ class _LockRun:
         if later is not None:
             try:
                 self.adapter.delete_code(self.lock.remote_id, later.vendor_code_id)
-            except VendorError as error:
-                self.fail(lock_code, error)
-                return False
+            except VendorError:
+                # No room could be made now; the nearer code waits like on a full lock.
+                later = None
+        if later is not None:
             later.state = LockCode.State.WAITING_FOR_SPACE
             later.vendor_code_id = ""
             later.confirmation = ""
@@ -913,7 +914,12 @@ class _LockRun:
             lock_code.state = LockCode.State.FAILED
         retry_at = _retry_time(lock_code.attempts, now)
         window_end = _desired_window(lock_code)[1]
-        lock_code.next_attempt_at = retry_at if (removing or retry_at < window_end) else None
+        # A code still on the lock with an older window or PIN (a cancellation's cut, C3) is
+        # retried until it is deleted, even once its new window has ended.
+        on_lock_stale = lock_code.state == LockCode.State.SET and not lock_code.in_sync
+        lock_code.next_attempt_at = (
+            retry_at if (removing or on_lock_stale or retry_at < window_end) else None
+        )
         if removing:
             lock_code.delete_after = retry_at
         lock_code.save()
@@ -943,7 +949,9 @@ class _LockRun:
                     reason=f"{self.lock.name} rejected the code",
                     avoid={lock_code.pin},
                 )
-        elif error.reason == Reason.LOCK_FULL:
+        elif error.reason == Reason.LOCK_FULL and lock_code.state != LockCode.State.REMOVING:
+            # Room is made for a code going on the lock, never by evicting another guest
+            # because a deletion failed.
             self.make_room(lock_code, self.capabilities.max_active_codes_supported)
         elif error.reason == Reason.ACCOUNT_DISCONNECTED:
             connection_mark_disconnected(connection=self.lock.connection, message=error.message)
@@ -980,6 +988,11 @@ class _LockRun:
     def backup_place(self, backup: BackupCode) -> None:
         listing = self.listing
         if listing is not None:
+            if backup.vendor_code_id and any(r.remote_id == backup.vendor_code_id for r in listing):
+                # An earlier write reached the lock (its follow-up failed): confirm that copy
+                # rather than send a second one under a new PIN (SPEC R4).
+                self.backup_follow_up(backup)
+                return
             found = next(
                 (
                     r
@@ -1071,7 +1084,14 @@ class _LockRun:
         code_event_record(host_id=self.host_id, kind="rotated", backup_code=backup)
         if self.listing is not None:
             self.listing = [r for r in self.listing if r.remote_id != backup.vendor_code_id]
-        if backup.slot <= backup_pool_size(lock=self.lock):
+        # The slot may already have a fresh code: re-matching the lock while this one's
+        # removal was failing let backup_pool_ensure refill it.
+        slot_taken = (
+            BackupCode.objects.filter(lock=self.lock, slot=backup.slot)
+            .exclude(state__in=[BackupCode.State.REMOVING, BackupCode.State.REMOVED])
+            .exists()
+        )
+        if backup.slot <= backup_pool_size(lock=self.lock) and not slot_taken:
             self.backup_place(_backup_new(lock=self.lock, slot=backup.slot))
 
     def fail_backup(self, backup: BackupCode, error: VendorError) -> None:
@@ -1085,7 +1105,11 @@ class _LockRun:
             backup.next_attempt_at = _retry_time(backup.attempts, now)
             if backup.state != BackupCode.State.REMOVING:
                 backup.state = BackupCode.State.FAILED
-        if backup.retire_after and backup.state == BackupCode.State.REMOVING:
+        # A rotation that failed (even before the delete, on reading the lock) is retried on
+        # the retry schedule, not at every sweep.
+        if backup.retire_after and (
+            backup.state == BackupCode.State.REMOVING or backup.retire_after <= now
+        ):
             backup.retire_after = backup.next_attempt_at
         backup.save()
         code_event_record(

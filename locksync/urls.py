@@ -28,5 +28,8 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("locksync.api_urls")),
     path("webhooks/", include("integrations.urls")),
 ]
+
+handler404 = "locksync.api.api_not_found"

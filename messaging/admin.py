@@ -1,8 +1,13 @@
-"""Admin for support staff: the alerts hosts were sent."""
+"""Admin for support staff: host alerts and guest messages.
+
+Message bodies can carry a guest's PIN, so they are shown only to users with
+accesscodes.view_pin (SPEC §3)."""
 
 from django.contrib import admin
 
-from messaging.models import HostAlert
+from messaging.models import Conversation, HostAlert, Message, MessageRule, ScheduledMessage
+
+PIN_PERMISSION = "accesscodes.view_pin"
 
 
 @admin.register(HostAlert)
@@ -13,3 +18,75 @@ class HostAlertAdmin(admin.ModelAdmin):
     search_fields = ["subject", "host__name"]
     autocomplete_fields = ["host"]
     date_hierarchy = "created_at"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the sender writes: support reads them, nobody adds, edits or deletes them."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(MessageRule)
+class MessageRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "host", "trigger", "channel", "enabled"]
+    list_select_related = ["host"]
+    list_filter = ["trigger", "channel", "enabled"]
+    search_fields = ["name", "host__name"]
+    filter_horizontal = ["properties"]
+    autocomplete_fields = ["host"]
+
+
+@admin.register(ScheduledMessage)
+class ScheduledMessageAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "kind", "state", "send_after", "attempts", "sent_at"]
+    list_select_related = ["reservation", "rule"]
+    list_filter = ["state", "kind"]
+    search_fields = ["reservation__guest_name", "reservation__reservation_code", "rule__name"]
+    exclude = ["message"]
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_fields(self, request, obj=None):
+        fields = ["created_at", "direction", "channel", "recipient", "subject", "state"]
+        return [*fields, "body"] if request.user.has_perm(PIN_PERMISSION) else fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "updated_at"]
+    list_select_related = ["reservation"]
+    search_fields = ["reservation__guest_name", "reservation__reservation_code"]
+    inlines = [MessageInline]
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "conversation", "state", "channel", "sent_at"]
+    list_select_related = ["conversation__reservation"]
+    list_filter = ["state", "channel", "direction"]
+    search_fields = ["conversation__reservation__guest_name", "recipient", "subject"]
+
+    def get_fields(self, request, obj=None):
+        fields = ["conversation", "direction", "channel", "recipient", "subject", "state"]
+        fields += ["error", "sent_at"]
+        return [*fields, "body"] if request.user.has_perm(PIN_PERMISSION) else fields

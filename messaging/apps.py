@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class MessagingConfig(AppConfig):
     name = "messaging"
+
+    def ready(self) -> None:
+        from messaging import receivers  # noqa: F401 (connects the signal receivers)

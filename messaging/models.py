@@ -1,6 +1,8 @@
-"""Host alerts: what needs the host's attention. Message rules and conversations come later."""
+"""Host alerts, message rules, scheduled messages and each reservation's conversation."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 
 from locksync.models import TimeStampedModel
 
@@ -29,3 +31,160 @@ class HostAlert(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class MessageRule(TimeStampedModel):
+    """A host's automatic guest message: template, trigger, channel (SPEC G1)."""
+
+    class Trigger(models.TextChoices):
+        BOOKING_ACCEPTED = "booking_accepted", "When the booking is accepted"
+        BEFORE_CHECK_IN = "before_check_in", "Before check-in"
+        BEFORE_CHECK_OUT = "before_check_out", "Before checkout"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+
+    host = models.ForeignKey("properties.Host", on_delete=models.CASCADE, related_name="rules")
+    properties = models.ManyToManyField("properties.Property", related_name="message_rules")
+    name = models.CharField(max_length=200)
+    subject = models.CharField(
+        max_length=300, blank=True, help_text="Email subject; shortcodes work."
+    )
+    body = models.TextField(help_text="The message; shortcodes such as %smartlock_code% work.")
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    days_before = models.PositiveSmallIntegerField(default=0)
+    hours_before = models.PositiveSmallIntegerField(default=0)
+    send_time = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="Before check-in: the property-local time of day to send, N days before.",
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["host_id", "name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from messaging.rendering import unknown_shortcodes
+
+        unknown = unknown_shortcodes(f"{self.subject}\n{self.body}")
+        if unknown:
+            plural = "s" if len(unknown) > 1 else ""
+            raise ValidationError({"body": f"Unknown shortcode{plural}: {', '.join(unknown)}"})
+
+
+class Conversation(TimeStampedModel):
+    """The inbox thread of one reservation (SPEC G6)."""
+
+    reservation = models.OneToOneField(
+        "reservations.Reservation", on_delete=models.CASCADE, related_name="conversation"
+    )
+
+    class Meta:
+        ordering = ["-updated_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Conversation with {self.reservation}"
+
+
+class Message(TimeStampedModel):
+    """One message in a conversation, with its delivery state."""
+
+    class Direction(models.TextChoices):
+        OUTGOING = "out", "To the guest"
+        INCOMING = "in", "From the guest"
+
+    class State(models.TextChoices):
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+        RECEIVED = "received"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    direction = models.CharField(
+        max_length=3, choices=Direction.choices, default=Direction.OUTGOING
+    )
+    channel = models.CharField(max_length=16, choices=MessageRule.Channel.choices)
+    recipient = models.CharField(max_length=300, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    # The body as sent: it may hold the guest's PIN, which is the point of the message; it is
+    # shown to the host in the inbox, never logged.
+    body = models.TextField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.SENDING)
+    error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["conversation_id", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.subject or self.body[:60]
+
+
+class ScheduledMessage(TimeStampedModel):
+    """One message due to a guest: from a rule (one per reservation and rule, SPEC G1), or a
+    follow-up when their code changed (G7) or a backup code was assigned (H2).
+
+    Rendered only when sent (G3). `send_after` is set while the message waits to be sent or
+    retried, and cleared once it is sent, held or cancelled.
+    """
+
+    class Kind(models.TextChoices):
+        RULE = "rule"
+        CODE_CHANGED = "code_changed", "New code"
+        BACKUP_CODE = "backup_code", "Backup code"
+
+    class State(models.TextChoices):
+        SCHEDULED = "scheduled"
+        SENDING = "sending"
+        HELD = "held"  # waiting for the host (no code yet, no address): SPEC G4
+        SENT = "sent"
+        FAILED = "failed"  # last attempt failed; retried at send_after
+        CANCELLED = "cancelled"
+
+    reservation = models.ForeignKey(
+        "reservations.Reservation", on_delete=models.CASCADE, related_name="scheduled_messages"
+    )
+    rule = models.ForeignKey(
+        MessageRule, on_delete=models.CASCADE, null=True, blank=True, related_name="scheduled"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.RULE)
+    send_after = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.SCHEDULED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    held_reason = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    included_code = models.BooleanField(
+        default=False, help_text="The sent text carried the guest's code (G7 follows it up)."
+    )
+    message = models.OneToOneField(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="scheduled"
+    )
+
+    class Meta:
+        ordering = ["send_after", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reservation", "rule"],
+                condition=Q(rule__isnull=False),
+                name="scheduledmessage_one_per_reservation_and_rule",
+            ),
+        ]
+        indexes = [
+            # Read by the message sender (messaging.tasks.messages_send_due), every minute.
+            models.Index(
+                fields=["send_after"],
+                condition=Q(send_after__isnull=False) & Q(state__in=["scheduled", "failed"]),
+                name="scheduledmessage_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule or self.get_kind_display()} for {self.reservation}"

@@ -1,8 +1,9 @@
-"""Admin for support staff: hosts, their users, properties and smart lock settings."""
+"""Admin for support staff: hosts, their users, properties, smart lock settings, API keys."""
 
 from django.contrib import admin
 
-from properties.models import Host, HostMember, Property, SmartLockSettings
+from properties.models import ApiToken, Host, HostMember, Property, SmartLockSettings
+from properties.services import api_token_create, api_token_revoke
 
 
 @admin.register(Host)
@@ -42,3 +43,42 @@ class SmartLockSettingsAdmin(admin.ModelAdmin):
     list_filter = ["code_source", "code_length", "backup_codes_enabled"]
     search_fields = ["host__name", "property__name"]
     autocomplete_fields = ["host", "property"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API keys: made here or with `create_api_token`; the key is shown once, then only its
+    prefix. Revoking keeps the row, so the key's history stays visible."""
+
+    list_display = ["name", "prefix", "host", "user", "created_at", "last_used_at", "revoked_at"]
+    list_select_related = ["host", "user"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "host__name", "user__username"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "name"]
+        return ["name", "prefix", "host", "user", "created_at", "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def get_autocomplete_fields(self, request):
+        return ["user"]
+
+    def save_model(self, request, obj: ApiToken, form, change: bool) -> None:
+        if change:
+            return
+        token, key = api_token_create(user=obj.user, name=obj.name)
+        obj.pk = token.pk
+        obj.refresh_from_db()
+        self.message_user(
+            request, f"API key for {token.host} (copy it now, it is not shown again): {key}"
+        )
+
+    @admin.action(description="Revoke the selected API keys")
+    def revoke(self, request, queryset) -> None:
+        for token in queryset:
+            api_token_revoke(token=token)
+        self.message_user(request, f"Revoked {queryset.count()} key(s).")

@@ -134,3 +134,29 @@ class SmartLockSettings(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Settings for {self.property or self.host}"
+
+
+class ApiToken(TimeStampedModel):
+    """A key for the REST API. The key is shown once; only its SHA-256 hash is stored."""
+
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What the key is for, e.g. 'PMS sync'.")
+    prefix = models.CharField(
+        max_length=12, help_text="The key's first characters, to tell keys apart."
+    )
+    key_hash = models.CharField(max_length=64, unique=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["host_id", "-created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

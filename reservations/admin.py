@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from reservations.models import Reservation
+from reservations.models import ICalFeed, ICalSeen, Reservation
 from reservations.services import reservation_upsert
 
 REFUSED = "_reservation_service_refused"
@@ -96,3 +96,31 @@ class ReservationAdmin(admin.ModelAdmin):
         if getattr(request, REFUSED, False):
             return HttpResponseRedirect(request.get_full_path())
         return super().response_change(request, obj)
+
+
+@admin.register(ICalFeed)
+class ICalFeedAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "source", "enabled", "last_fetched_at", "last_ok_at", "last_error"]
+    list_select_related = ["property"]
+    list_filter = ["source", "enabled"]
+    search_fields = ["property__name", "property__host__name"]
+    autocomplete_fields = ["property"]
+    readonly_fields = ["last_fetched_at", "last_ok_at", "last_error"]
+
+
+@admin.register(ICalSeen)
+class ICalSeenAdmin(admin.ModelAdmin):
+    """What the import last saw: read-only, written by each fetch."""
+
+    list_display = ["uid", "feed", "reservation", "missing_fetches", "last_seen_at"]
+    list_select_related = ["feed__property", "reservation"]
+    search_fields = ["uid", "reservation__guest_name", "reservation__reservation_code"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -64,5 +64,71 @@ class Reservation(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.guest_name} ({self.reservation_code or self.external_id})"
 
+    def save(self, *args, **kwargs) -> None:
+        # E.164 and validity follow from the phone as given and the property's country, so
+        # every path that stores a phone (API, iCal, dashboard, engine) keeps them in step.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "guest_phone" in update_fields:
+            from reservations.phones import phone_normalise
+
+            phone = phone_normalise(raw=self.guest_phone, time_zone=self.property.time_zone)
+            self.guest_phone_e164, self.guest_phone_valid = phone.e164, phone.valid
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "guest_phone_e164", "guest_phone_valid"}
+        super().save(*args, **kwargs)
+
     def guest_first_name(self) -> str:
         return self.guest_name.split()[0] if self.guest_name.strip() else ""
+
+
+class ICalFeed(TimeStampedModel):
+    """A channel's calendar export for one property, polled every 15 minutes (SPEC §4)."""
+
+    class Source(models.TextChoices):
+        AIRBNB = "airbnb", "Airbnb"
+        VRBO = "vrbo", "Vrbo"
+        BOOKING = "booking", "Booking.com"
+        OTHER = "other", "Other"
+
+    property = models.ForeignKey(
+        "properties.Property", on_delete=models.CASCADE, related_name="ical_feeds"
+    )
+    # The export URL carries a secret token; it is the only credential a feed has.
+    url = models.URLField(max_length=1000)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.AIRBNB)
+    enabled = models.BooleanField(default=True)
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+    last_ok_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["property_id", "source", "id"]
+        verbose_name = "iCal feed"
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} feed of {self.property}"
+
+
+class ICalSeen(TimeStampedModel):
+    """A stay a feed has listed, and how many good fetches in a row it has been missing from.
+
+    A stay is cancelled only once it is missing from two successive good fetches, so one
+    truncated or glitchy export never cancels a guest's code.
+    """
+
+    feed = models.ForeignKey(ICalFeed, on_delete=models.CASCADE, related_name="seen")
+    uid = models.CharField(max_length=500)
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="ical_seen"
+    )
+    missing_fetches = models.PositiveSmallIntegerField(default=0)
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["feed_id", "uid"]
+        constraints = [
+            models.UniqueConstraint(fields=["feed", "uid"], name="icalseen_one_per_feed_and_uid")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.uid} in {self.feed}"

@@ -38,6 +38,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "properties",
     "integrations",
     "reservations",
@@ -203,6 +206,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "healthcheck": {"task": "accesscodes.tasks.healthcheck", "schedule": 300.0},
     # Daily comparison of each lock's code list with ours (SPEC Y2).
     "reconcile-locks": {"task": "accesscodes.tasks.reconcile_locks", "schedule": 86400.0},
+    # Every enabled iCal feed fetched and imported (SPEC §4: Airbnb, Vrbo, Booking.com).
+    "import-ical-feeds": {"task": "reservations.tasks.ical_feeds_import", "schedule": 900.0},
+    # Guest messages whose send time has come, and failed sends due for a retry (SPEC G1, G3).
+    "send-due-messages": {"task": "messaging.tasks.messages_send_due", "schedule": 60.0},
 }
 
 # Vendor API base URLs are settings so tests can point adapters at local fakes.
@@ -211,6 +218,40 @@ SEAM_API_URL = env("SEAM_API_URL", default="https://connect.getseam.com")
 TTLOCK_API_URL = env("TTLOCK_API_URL", default="https://euapi.ttlock.com")
 VENDOR_HTTP_TIMEOUT = env.float("VENDOR_HTTP_TIMEOUT", default=15.0)
 
+# The REST API (/api/v1/): token authentication only (no session, so no CSRF for clients),
+# every endpoint scoped to the caller's host; requests throttled per token (see locksync.api).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["locksync.api_auth.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["locksync.api.IsHostMember"],
+    "DEFAULT_THROTTLE_CLASSES": ["locksync.api.ApiTokenRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "locksync.api.StrictLimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "locksync.api.exception_handler",
+}
+# Requests per token; DRF's rate syntax ("120/min", "5000/hour").
+API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="120/min")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "locksync API",
+    "DESCRIPTION": (
+        "Per-guest smart-lock PINs. Authenticate with `Authorization: Token <key>` "
+        "(or `Bearer <key>`); create a key with `manage.py create_api_token`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page loads Swagger UI from our own static files (drf-spectacular-sidecar), no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "locksync.api.document_error_responses",
+    ],
+}
 # TTLock: locksync's own open-platform app (euopen.ttlock.com). Hosts sign in with their TTLock
 # app account; these identify locksync to TTLock.
 TTLOCK_CLIENT_ID = env("TTLOCK_CLIENT_ID", default="")

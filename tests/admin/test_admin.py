@@ -18,7 +18,9 @@ from accesscodes.models import (
     LockLease,
 )
 from integrations.models import Lock, LockConnection, SimulatedCode, SimulatedDevice
-from reservations.models import Reservation
+from messaging.models import Conversation, Message, MessageRule, ScheduledMessage
+from properties.services import api_token_create
+from reservations.models import ICalFeed, ICalSeen, Reservation
 from tests.factories import (
     BackupCodeFactory,
     CodeEventFactory,
@@ -38,6 +40,8 @@ OUR_MODELS = [model for model in admin.site._registry if model._meta.app_label i
 PIN_MODELS = [AccessCode, LockCode, BackupCode, SimulatedCode]
 # Written only by the engine: support reads them, nobody adds or edits them in the admin.
 ENGINE_RECORDS = {AccessCode, LockCode, BackupCode, CodeEvent, LockLease, HealthcheckRun}
+# Written only by the message sender and the iCal import, likewise read-only.
+ENGINE_RECORDS |= {ScheduledMessage, Conversation, Message, ICalSeen}
 
 
 def admin_url(model, view: str, *args) -> str:
@@ -61,6 +65,7 @@ def estate(host):
     simulated_code = SimulatedCodeFactory(device=_device_of(match.lock), pin="5164")
     LockLease.objects.create(lock=match.lock, holder="worker-1", expires_at=timezone.now())
     HealthcheckRun.objects.create(run_date=date(2026, 11, 25), codes_checked=3)
+    _messaging_and_feed_rows(host, reservation)
     return {
         "match": match,
         "reservation": reservation,
@@ -68,6 +73,21 @@ def estate(host):
         "backup_code": backup_code,
         "simulated_code": simulated_code,
     }
+
+
+def _messaging_and_feed_rows(host, reservation) -> None:
+    """An API key, a message rule with its scheduled and sent message, an iCal feed."""
+    api_token_create(user=HostMemberFactory(host=host).user, name="PMS")
+    rule = MessageRule.objects.create(
+        host=host, name="Welcome", body="Hi", trigger="booking_accepted"
+    )
+    conversation = Conversation.objects.create(reservation=reservation)
+    message = Message.objects.create(conversation=conversation, channel="email", body="Hi")
+    ScheduledMessage.objects.create(reservation=reservation, rule=rule, message=message)
+    feed = ICalFeed.objects.create(property=reservation.property, url="https://x.example/a.ics")
+    ICalSeen.objects.create(
+        feed=feed, uid=f"uid-{reservation.pk}", reservation=reservation, last_seen_at=timezone.now()
+    )
 
 
 def _device_of(lock: Lock) -> SimulatedDevice:
@@ -231,6 +251,7 @@ def _rows(model, host, count: int) -> None:
         HostMemberFactory(host=HostFactory())
         LockLease.objects.create(lock=match.lock, holder="worker", expires_at=timezone.now())
         HealthcheckRun.objects.create(run_date=first_day + timedelta(days=number))
+        _messaging_and_feed_rows(host, reservation)
 
 
 @pytest.mark.parametrize("model", OUR_MODELS, ids=lambda m: m.__name__)

@@ -1,0 +1,102 @@
+"""REST API for message rules (with the G5 warning) and a reservation's conversation."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import mixins, serializers, viewsets
+
+from locksync.api import HostScopedMixin, StrictBooleanField, WallClockTimeField
+from messaging.models import Message, MessageRule
+from messaging.services import message_rule_create, message_rule_update, message_rule_warnings
+from properties import selectors as property_selectors
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class HostPropertiesField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return property_selectors.property_list(host=self.context["view"].host)
+
+
+class MessageRuleSerializer(serializers.ModelSerializer):
+    properties = HostPropertiesField(many=True, allow_empty=False)
+    enabled = StrictBooleanField(required=False, default=True)
+    send_time = WallClockTimeField(required=False, allow_null=True)
+    warnings = serializers.SerializerMethodField(
+        help_text="Advice about the rule as saved, e.g. a code sent more than 3 days ahead."
+    )
+
+    class Meta:
+        model = MessageRule
+        fields = [
+            "id",
+            "name",
+            "properties",
+            "subject",
+            "body",
+            "trigger",
+            "days_before",
+            "hours_before",
+            "send_time",
+            "channel",
+            "enabled",
+            "warnings",
+        ]
+        read_only_fields = ["id", "warnings"]
+        extra_kwargs = {"days_before": {"max_value": 365}, "hours_before": {"max_value": 8760}}
+
+    def get_warnings(self, rule: MessageRule) -> list[str]:
+        return message_rule_warnings(rule=rule)
+
+
+class MessageRuleViewSet(
+    HostScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Automatic guest messages. Unknown shortcodes answer 400; `warnings` says when a rule
+    sends the door code more than 3 days before check-in (SPEC G2, G5)."""
+
+    serializer_class = MessageRuleSerializer
+    queryset = MessageRule.objects.none()
+
+    def get_queryset(self):
+        return MessageRule.objects.filter(host=self.host).prefetch_related("properties")
+
+    def perform_create(self, serializer):
+        serializer.instance = message_rule_create(host=self.host, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = message_rule_update(
+            rule=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        instance.delete()  # its unsent messages go with it; sent ones stay in conversations
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "direction",
+            "channel",
+            "recipient",
+            "subject",
+            "body",
+            "state",
+            "error",
+            "sent_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+def messages_for(reservation) -> list[Message]:
+    conversation = getattr(reservation, "conversation", None)
+    return list(conversation.messages.all()) if conversation else []

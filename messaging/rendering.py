@@ -1,0 +1,94 @@
+"""Shortcodes (SPEC G2) and rendering at send time (G3, H4)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from accesscodes.selectors import smartlock_codes_for_reservation
+from reservations.models import Reservation
+
+SHORTCODE = re.compile(r"%([A-Za-z0-9_]+)%")
+SHORTCODES = (
+    "guest_name",
+    "guest_first_name",
+    "property_name",
+    "checkin_date",
+    "checkin_time",
+    "checkout_date",
+    "checkout_time",
+    "reservation_code",
+    "smartlock_code",
+)
+CODE_SHORTCODE = "%smartlock_code%"
+
+
+def unknown_shortcodes(text: str) -> list[str]:
+    """Return the %…% words in the text that are not shortcodes, in order, once each."""
+    found = []
+    for name in SHORTCODE.findall(text):
+        if name not in SHORTCODES and f"%{name}%" not in found:
+            found.append(f"%{name}%")
+    return found
+
+
+def needs_code(text: str) -> bool:
+    return CODE_SHORTCODE in text
+
+
+class CodeMissing(Exception):
+    """The text needs the guest's code and the reservation has none yet (SPEC G4)."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+    included_code: bool
+
+
+def _date(moment: datetime) -> str:
+    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+
+
+def _time(moment: datetime) -> str:
+    return f"{moment:%H:%M}"
+
+
+def smartlock_code_text(*, reservation: Reservation) -> str:
+    """The guest's code; one "lock name: code" line per lock when the locks differ (G3, H4)."""
+    codes = smartlock_codes_for_reservation(reservation=reservation)
+    if not codes:
+        return ""
+    if len({code for _, code in codes}) == 1:
+        return codes[0][1]
+    return "\n".join(f"{lock.name}: {code}" for lock, code in codes)
+
+
+def render(*, reservation: Reservation, subject: str, body: str) -> Rendered:
+    """Fill in the shortcodes with what is true now. Raises CodeMissing (G4)."""
+    prop = reservation.property
+    check_in = reservation.check_in.astimezone(prop.zone)
+    check_out = reservation.check_out.astimezone(prop.zone)
+    values = {
+        "guest_name": reservation.guest_name,
+        "guest_first_name": reservation.guest_first_name(),
+        "property_name": prop.name,
+        "checkin_date": _date(check_in),
+        "checkin_time": _time(check_in),
+        "checkout_date": _date(check_out),
+        "checkout_time": _time(check_out),
+        "reservation_code": reservation.reservation_code,
+    }
+    included_code = needs_code(subject) or needs_code(body)
+    if included_code:
+        code = smartlock_code_text(reservation=reservation)
+        if not code:
+            raise CodeMissing("the guest has no door code yet")
+        values["smartlock_code"] = code
+
+    def fill(text: str) -> str:
+        return SHORTCODE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+    return Rendered(subject=fill(subject), body=fill(body), included_code=included_code)

@@ -1,0 +1,438 @@
+"""REST API for reservations: idempotent upsert by the host's external id, alter, move, cancel,
+and the guest's access (PIN, window, per-lock state).
+
+Dates and times: check-in and checkout are given as the property's wall-clock date and time
+(`check_in_date` + optional `check_in_time`, defaulting to the property's check-in time; the
+same for checkout) and converted with zoneinfo, so a 16:00 check-in is 16:00 local on either
+side of a DST change (SPEC W1). A wall-clock time that does not exist (skipped by a spring
+DST change) is read with the offset before the change, i.e. it lands one hour later. Every
+instant in responses is in the property's zone with its UTC offset.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accesscodes.models import AccessCode, BackupCode, LockCode
+from accesscodes.selectors import smartlock_codes_for_reservation
+from locksync.api import HostScopedMixin, StrictBooleanField, WallClockTimeField
+from messaging.api import MessageSerializer, messages_for
+from properties.api import HostPropertyField
+from properties.models import Property
+from reservations import selectors
+from reservations.ical import ical_feed_create, ical_feed_delete, ical_feed_update
+from reservations.models import ICalFeed, Reservation
+from reservations.services import (
+    reservation_alter,
+    reservation_cancel,
+    reservation_move,
+    reservation_upsert,
+)
+
+# Dates outside this range are typing mistakes; rejecting them also keeps every conversion
+# to UTC inside what datetime can represent.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
+def local_instant(*, property: Property, day: date, at: time) -> datetime:
+    """Return the instant of a wall-clock date and time in the property's zone."""
+    return datetime.combine(day, at.replace(tzinfo=None), tzinfo=property.zone)
+
+
+def local_iso(*, property: Property, moment: datetime | None) -> str | None:
+    return moment.astimezone(property.zone).isoformat() if moment else None
+
+
+def validate_year(value: date) -> date:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise serializers.ValidationError(
+            f"Enter a date between {EARLIEST_YEAR} and {LATEST_YEAR}."
+        )
+    return value
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    check_in = serializers.SerializerMethodField()
+    check_out = serializers.SerializerMethodField()
+    time_zone = serializers.CharField(source="property.time_zone", read_only=True)
+
+    class Meta:
+        model = Reservation
+        fields = [
+            "id",
+            "external_id",
+            "property",
+            "status",
+            "source",
+            "guest_name",
+            "guest_phone",
+            "guest_phone_e164",
+            "guest_phone_valid",
+            "guest_phone_last_digits",
+            "guest_email",
+            "reservation_code",
+            "check_in",
+            "check_out",
+            "time_zone",
+            "cancelled_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_check_in(self, obj: Reservation) -> str | None:
+        return local_iso(property=obj.property, moment=obj.check_in)
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_check_out(self, obj: Reservation) -> str | None:
+        return local_iso(property=obj.property, moment=obj.check_out)
+
+
+class ReservationWriteSerializer(serializers.Serializer):
+    """A whole reservation, as sent by PUT (or POST with external_id)."""
+
+    property = HostPropertyField()
+    guest_name = serializers.CharField(max_length=200)
+    guest_phone = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    guest_email = serializers.EmailField(required=False, allow_blank=True)
+    reservation_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    check_in_date = serializers.DateField(validators=[validate_year])
+    check_in_time = WallClockTimeField(
+        required=False, help_text="Property-local; defaults to the property's check-in time."
+    )
+    check_out_date = serializers.DateField(validators=[validate_year])
+    check_out_time = WallClockTimeField(
+        required=False, help_text="Property-local; defaults to the property's checkout time."
+    )
+    status = serializers.ChoiceField(
+        choices=Reservation.Status.choices, default=Reservation.Status.ACCEPTED
+    )
+
+    def validate(self, attrs):
+        prop: Property = attrs["property"]
+        attrs["check_in"] = local_instant(
+            property=prop,
+            day=attrs.pop("check_in_date"),
+            at=attrs.pop("check_in_time", prop.checkin_time),
+        )
+        attrs["check_out"] = local_instant(
+            property=prop,
+            day=attrs.pop("check_out_date"),
+            at=attrs.pop("check_out_time", prop.checkout_time),
+        )
+        if attrs["check_out"] <= attrs["check_in"]:
+            raise serializers.ValidationError(
+                {"check_out_date": ["Checkout must be after check-in."]}
+            )
+        return attrs
+
+
+class ReservationCreateSerializer(ReservationWriteSerializer):
+    external_id = serializers.CharField(
+        max_length=200, help_text="Your id for the booking; sending it again updates it."
+    )
+
+
+class ReservationAlterSerializer(serializers.Serializer):
+    """Only the fields sent change; a date without a time keeps the current local time."""
+
+    guest_name = serializers.CharField(max_length=200, required=False)
+    guest_phone = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    guest_email = serializers.EmailField(required=False, allow_blank=True)
+    check_in_date = serializers.DateField(required=False, validators=[validate_year])
+    check_in_time = WallClockTimeField(required=False)
+    check_out_date = serializers.DateField(required=False, validators=[validate_year])
+    check_out_time = WallClockTimeField(required=False)
+
+    def _moved(self, attrs, *, prefix: str, current: datetime) -> datetime | None:
+        day, at = attrs.pop(f"{prefix}_date", None), attrs.pop(f"{prefix}_time", None)
+        if day is None and at is None:
+            return None
+        prop: Property = self.instance.property
+        local = current.astimezone(prop.zone)
+        return local_instant(property=prop, day=day or local.date(), at=at or local.time())
+
+    def validate(self, attrs):
+        reservation: Reservation = self.instance
+        check_in = self._moved(attrs, prefix="check_in", current=reservation.check_in)
+        check_out = self._moved(attrs, prefix="check_out", current=reservation.check_out)
+        if (check_in or check_out) and (check_out or reservation.check_out) <= (
+            check_in or reservation.check_in
+        ):
+            raise serializers.ValidationError(
+                {"check_out_date": ["Checkout must be after check-in."]}
+            )
+        if check_in:
+            attrs["check_in"] = check_in
+        if check_out:
+            attrs["check_out"] = check_out
+        return attrs
+
+
+class ReservationMoveSerializer(serializers.Serializer):
+    property = HostPropertyField()
+
+
+class BackupAccessSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    pin = serializers.CharField()
+    state = serializers.CharField()
+
+
+class LockAccessSerializer(serializers.Serializer):
+    lock_id = serializers.IntegerField()
+    lock_name = serializers.CharField()
+    name_on_lock = serializers.CharField()
+    state = serializers.CharField(
+        help_text="scheduled, waiting_for_space, setting, set, failed, removing, removed"
+    )
+    confirmation = serializers.CharField(
+        help_text="read_back: seen on the lock; vendor: only the vendor's word (SPEC S7)."
+    )
+    reason = serializers.CharField(allow_null=True, help_text="Last failure reason (SPEC R2).")
+    reason_message = serializers.CharField(allow_blank=True)
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    set_at = serializers.DateTimeField(allow_null=True)
+    backup_code = BackupAccessSerializer(allow_null=True)
+    code_to_use = serializers.CharField(
+        allow_null=True,
+        help_text="What the guest types on this lock now: their PIN, or the backup code "
+        "while their own is not set (SPEC H4).",
+    )
+
+
+class AccessSerializer(serializers.Serializer):
+    reservation = serializers.CharField(help_text="The external id.")
+    status = serializers.CharField()
+    time_zone = serializers.CharField()
+    pin = serializers.CharField(allow_null=True)
+    window_starts_at = serializers.DateTimeField(allow_null=True)
+    window_ends_at = serializers.DateTimeField(allow_null=True)
+    check_in = serializers.DateTimeField()
+    check_out = serializers.DateTimeField()
+    locks = LockAccessSerializer(many=True)
+
+
+def reservation_access(*, reservation: Reservation) -> dict:
+    """Describe the guest's access: PIN, window and each lock's state, in property-local time."""
+    prop = reservation.property
+    access_code = AccessCode.objects.filter(reservation=reservation).first()
+    lock_codes = (
+        list(LockCode.objects.filter(access_code=access_code).select_related("lock"))
+        if access_code
+        else []
+    )
+    backups = {
+        backup.lock_id: backup
+        for backup in BackupCode.objects.filter(reservation=reservation).exclude(
+            state__in=[BackupCode.State.REMOVING, BackupCode.State.REMOVED]
+        )
+    }
+    to_use = {
+        lock.pk: code for lock, code in smartlock_codes_for_reservation(reservation=reservation)
+    }
+    locks = []
+    for lock_code in lock_codes:
+        backup = backups.get(lock_code.lock_id)
+        locks.append(
+            {
+                "lock_id": lock_code.lock_id,
+                "lock_name": lock_code.lock.name,
+                "name_on_lock": lock_code.name_on_lock,
+                "state": lock_code.state,
+                "confirmation": lock_code.confirmation,
+                "reason": lock_code.last_error or None,
+                "reason_message": lock_code.last_error_message,
+                "attempts": lock_code.attempts,
+                "next_attempt_at": local_iso(property=prop, moment=lock_code.next_attempt_at),
+                "set_at": local_iso(property=prop, moment=lock_code.set_at),
+                "backup_code": (
+                    {"name": backup.name, "pin": backup.pin, "state": backup.state}
+                    if backup
+                    else None
+                ),
+                "code_to_use": to_use.get(lock_code.lock_id),
+            }
+        )
+    return {
+        "reservation": reservation.external_id,
+        "status": reservation.status,
+        "time_zone": prop.time_zone,
+        "pin": access_code.pin if access_code else None,
+        "window_starts_at": local_iso(property=prop, moment=access_code and access_code.starts_at),
+        "window_ends_at": local_iso(property=prop, moment=access_code and access_code.ends_at),
+        "check_in": local_iso(property=prop, moment=reservation.check_in),
+        "check_out": local_iso(property=prop, moment=reservation.check_out),
+        "locks": locks,
+    }
+
+
+class ReservationViewSet(
+    HostScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """The host's reservations, addressed by the host's own external id."""
+
+    serializer_class = ReservationSerializer
+    queryset = Reservation.objects.none()
+    lookup_field = "external_id"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        return selectors.reservation_list(host=self.host)
+
+    def _upsert(self, *, external_id: str, data: dict) -> Response:
+        reservation, created = reservation_upsert(
+            host=self.host,
+            external_id=external_id,
+            property=data["property"],
+            guest_name=data["guest_name"],
+            check_in=data["check_in"],
+            check_out=data["check_out"],
+            status=data["status"],
+            reservation_code=data.get("reservation_code", ""),
+            guest_phone=data.get("guest_phone", ""),
+            guest_email=data.get("guest_email", ""),
+            source=Reservation.Source.API,
+        )
+        reservation.refresh_from_db()
+        return Response(
+            ReservationSerializer(reservation).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        request=ReservationCreateSerializer,
+        responses={201: ReservationSerializer, 200: ReservationSerializer},
+    )
+    def create(self, request):
+        """Create a reservation, or update the one with the same external_id (idempotent)."""
+        serializer = ReservationCreateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        return self._upsert(external_id=data.pop("external_id"), data=data)
+
+    @extend_schema(
+        request=ReservationWriteSerializer,
+        responses={201: ReservationSerializer, 200: ReservationSerializer},
+    )
+    def update(self, request, external_id=None):
+        """Create or replace the reservation with this external id (idempotent)."""
+        if len(external_id) > 200:
+            raise serializers.ValidationError({"external_id": ["At most 200 characters."]})
+        serializer = ReservationWriteSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        return self._upsert(external_id=external_id, data=dict(serializer.validated_data))
+
+    @extend_schema(request=ReservationAlterSerializer, responses=ReservationSerializer)
+    def partial_update(self, request, external_id=None):
+        """Change dates, times or guest details; the PIN stays (SPEC C1)."""
+        reservation = self.get_object()
+        serializer = ReservationAlterSerializer(
+            reservation, data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        if serializer.validated_data:
+            reservation_alter(reservation=reservation, **serializer.validated_data)
+        reservation.refresh_from_db()
+        return Response(ReservationSerializer(reservation).data)
+
+    @extend_schema(request=ReservationMoveSerializer, responses=ReservationSerializer)
+    @action(detail=True, methods=["post"])
+    def move(self, request, external_id=None):
+        """Move the stay to another of the host's properties (SPEC C2)."""
+        reservation = self.get_object()
+        serializer = ReservationMoveSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        if serializer.validated_data["property"] != reservation.property:
+            reservation_move(
+                reservation=reservation, property=serializer.validated_data["property"]
+            )
+        reservation.refresh_from_db()
+        return Response(ReservationSerializer(reservation).data)
+
+    @extend_schema(request=None, responses=ReservationSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, external_id=None):
+        """Cancel the stay: codes stop working now and leave the locks 24 h later (SPEC C3)."""
+        reservation = self.get_object()
+        if reservation.status != Reservation.Status.CANCELLED:
+            reservation_cancel(reservation=reservation)
+        reservation.refresh_from_db()
+        return Response(ReservationSerializer(reservation).data)
+
+    @extend_schema(responses=MessageSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def messages(self, request, external_id=None):
+        """The reservation's conversation: every message with its delivery state (SPEC G6)."""
+        reservation = self.get_object()
+        return Response(MessageSerializer(messages_for(reservation), many=True).data)
+
+    @extend_schema(responses=AccessSerializer)
+    @action(detail=True, methods=["get"])
+    def access(self, request, external_id=None):
+        """The guest's PIN, access window and each lock's state, in property-local time."""
+        reservation = self.get_object()
+        return Response(reservation_access(reservation=reservation))
+
+
+class ICalFeedSerializer(serializers.ModelSerializer):
+    property = HostPropertyField()
+    enabled = StrictBooleanField(required=False, default=True)
+
+    class Meta:
+        model = ICalFeed
+        fields = [
+            "id",
+            "property",
+            "url",
+            "source",
+            "enabled",
+            "last_fetched_at",
+            "last_ok_at",
+            "last_error",
+            "created_at",
+        ]
+        read_only_fields = ["id", "last_fetched_at", "last_ok_at", "last_error", "created_at"]
+
+
+class ICalFeedViewSet(
+    HostScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Channel calendar exports imported every 15 minutes. Deleting a feed keeps its stays."""
+
+    serializer_class = ICalFeedSerializer
+    queryset = ICalFeed.objects.none()
+
+    def get_queryset(self):
+        return ICalFeed.objects.filter(property__host=self.host).select_related("property")
+
+    def perform_create(self, serializer):
+        serializer.instance = ical_feed_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = ical_feed_update(
+            feed=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        ical_feed_delete(feed=instance)

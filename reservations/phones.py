@@ -1,0 +1,97 @@
+"""Guest phone numbers, normalised with `phonenumbers`.
+
+A national number ("912 345 678") needs a country to be read. Property has no country field;
+its IANA time zone names one almost always, so the default region is the country the tz
+database itself assigns to that zone (`zone.tab`, shipped with the system tz data and with the
+`tzdata` package): Europe/Lisbon → PT, America/New_York → US, Atlantic/Madeira → PT. Zones
+without a country (UTC, Etc/*) or legacy aliases give no default; a number in international
+form (+44…) is read regardless.
+
+Never raises on bad input: a number that cannot be read is kept as given and marked invalid,
+so an import with a garbled phone still creates the reservation (the PIN falls back to random,
+SPEC P3).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import re
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+
+import phonenumbers
+
+
+@dataclass(frozen=True)
+class Phone:
+    raw: str
+    e164: str  # "" unless valid
+    valid: bool
+
+    def last_digits(self, count: int) -> str:
+        """The last `count` digits of the number ("" when there are fewer)."""
+        digits = re.sub(r"\D", "", self.e164 or self.raw)
+        return digits[-count:] if len(digits) >= count else ""
+
+
+def _zone_tab_text() -> str:
+    for directory in zoneinfo.TZPATH:
+        path = Path(directory) / "zone.tab"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    try:
+        return (
+            importlib.resources.files("tzdata")
+            .joinpath("zoneinfo", "zone.tab")
+            .read_text(encoding="utf-8")
+        )
+    except (ModuleNotFoundError, FileNotFoundError):
+        return ""
+
+
+@functools.cache
+def _zone_countries() -> dict[str, str]:
+    mapping = {}
+    for line in _zone_tab_text().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        columns = line.split("\t")
+        if len(columns) >= 3:
+            mapping[columns[2]] = columns[0]
+    return mapping
+
+
+def region_for_time_zone(time_zone: str) -> str | None:
+    """Return the ISO country code the tz database gives the zone, or None."""
+    region = _zone_countries().get(time_zone)
+    if region and region in phonenumbers.SUPPORTED_REGIONS:
+        return region
+    return None
+
+
+def phone_normalise(*, raw: str, time_zone: str = "") -> Phone:
+    """Read a phone number, taking national numbers as from the zone's country."""
+    raw = (raw or "").strip()
+    if not raw:
+        return Phone(raw="", e164="", valid=False)
+    region = region_for_time_zone(time_zone) if time_zone else None
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return Phone(raw=raw, e164="", valid=False)
+    if not phonenumbers.is_valid_number(number):
+        return Phone(raw=raw, e164="", valid=False)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return Phone(raw=raw, e164=e164, valid=True)
+
+
+def reservation_phone_fields(*, guest_phone: str, property) -> dict[str, object]:
+    """The Reservation phone columns for a number given for a stay at `property`."""
+    phone = phone_normalise(raw=guest_phone, time_zone=property.time_zone)
+    return {
+        "guest_phone": phone.raw[:64],
+        "guest_phone_e164": phone.e164,
+        "guest_phone_valid": phone.valid,
+    }
