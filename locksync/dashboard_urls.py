@@ -24,6 +24,8 @@ urlpatterns = [
         property_views.property_settings_reset,
         name="property_settings_reset",
     ),
+    path("properties/<int:pk>/feeds/", property_views.ical_feed_new, name="ical_feed_new"),
+    path("feeds/<int:pk>/remove/", property_views.ical_feed_remove, name="ical_feed_remove"),
     path("matches/<int:pk>/remove/", property_views.match_remove, name="match_remove"),
     path("settings/", property_views.host_settings, name="host_settings"),
     path("locks/", integration_views.lock_list_view, name="lock_list"),
@@ -66,4 +68,7 @@ urlpatterns = [
     path("codes/<int:pk>/retry/", reservation_views.lock_code_retry, name="lock_code_retry"),
     path("alerts/", messaging_views.alert_list, name="alert_list"),
     path("rules/", messaging_views.rule_list, name="rule_list"),
+    path("rules/new/", messaging_views.rule_new, name="rule_new"),
+    path("rules/preview/", messaging_views.rule_preview, name="rule_preview"),
+    path("rules/<int:pk>/", messaging_views.rule_detail, name="rule_detail"),
 ]

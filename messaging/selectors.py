@@ -9,3 +9,24 @@ from properties.models import Host
 def host_alert_list(*, host: Host) -> QuerySet[HostAlert]:
     """The host's alerts, newest first."""
     return HostAlert.objects.filter(host=host).order_by("-created_at", "-id")
+
+
+def message_rule_list(*, host: Host):
+    from messaging.models import MessageRule
+
+    return MessageRule.objects.filter(host=host).prefetch_related("properties")
+
+
+def message_rule_get(*, host: Host, pk: int):
+    return message_rule_list(host=host).get(pk=pk)
+
+
+def conversation_messages(*, host: Host, reservation) -> list:
+    """The messages of the stay's inbox conversation, oldest first (SPEC G6)."""
+    from messaging.models import Message
+
+    return list(
+        Message.objects.filter(
+            conversation__reservation=reservation, conversation__reservation__host=host
+        ).order_by("created_at", "id")
+    )

@@ -1,10 +1,20 @@
-"""Dashboard pages for alerts and message rules."""
+"""Dashboard pages for alerts and message rules (SPEC G1, G2, G5)."""
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from locksync.dashboard import host_required
-from messaging.selectors import host_alert_list
+from locksync.dashboard import get_or_404, host_required
+from messaging.forms import MessageRuleForm
+from messaging.models import MessageRule
+from messaging.rendering import SHORTCODES, CodeMissing, unknown_shortcodes
+from messaging.rendering import render as render_message
+from messaging.selectors import host_alert_list, message_rule_get, message_rule_list
+from messaging.services import message_rule_create, message_rule_warnings
+from properties.selectors import property_list
+from reservations.selectors import reservation_get, reservation_list_with_codes
 
 
 @host_required
@@ -16,4 +26,83 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 
 @host_required
 def rule_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "messaging/rule_list.html", {"rules": []})
+    rules = list(message_rule_list(host=request.host))
+    return render(request, "messaging/rule_list.html", {"rules": rules})
+
+
+def _preview_stays(host) -> list:
+    return list(reservation_list_with_codes(host=host, show="current")[:50])
+
+
+@host_required
+def rule_new(request: HttpRequest) -> HttpResponse:
+    """The editor: shortcode help, a preview against a real stay, and the G5 warning."""
+    properties = list(property_list(host=request.host))
+    form = MessageRuleForm(request.POST or None, properties=properties)
+    if request.method == "POST" and form.is_valid():
+        try:
+            rule = message_rule_create(host=request.host, **form.service_fields())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            for warning in message_rule_warnings(rule=rule):
+                messages.warning(request, warning)
+            messages.success(request, f"The rule “{rule.name}” was saved.")
+            return redirect("rule_detail", pk=rule.pk)
+    context = {"form": form, "shortcodes": SHORTCODES, "stays": _preview_stays(request.host)}
+    return render(request, "messaging/rule_form.html", context)
+
+
+@host_required
+def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_or_404(message_rule_get, host=request.host, pk=pk)
+    context = {
+        "rule": rule,
+        "warnings": message_rule_warnings(rule=rule),
+        "stays": _preview_stays(request.host),
+    }
+    return render(request, "messaging/rule_detail.html", context)
+
+
+@host_required
+@require_POST
+def rule_preview(request: HttpRequest) -> HttpResponse:
+    """Render a template against one of the host's stays, as it would be sent now (SPEC G3)."""
+    subject = request.POST.get("subject", "")
+    body = request.POST.get("body", "")
+    context: dict = {"unknown": unknown_shortcodes(f"{subject}\n{body}")}
+    stay_id = request.POST.get("preview_reservation", "")
+    if stay_id.isdigit():
+        reservation = get_or_404(reservation_get, host=request.host, pk=int(stay_id))
+        context["reservation"] = reservation
+        try:
+            context["rendered"] = render_message(
+                reservation=reservation, subject=subject, body=body
+            )
+        except CodeMissing:
+            context["code_missing"] = True
+    draft = MessageRule(
+        host=request.host,
+        subject=subject,
+        body=body,
+        trigger=request.POST.get("trigger", ""),
+        days_before=_number(request.POST.get("days_before")),
+        hours_before=_number(request.POST.get("hours_before")),
+        send_time=_time(request.POST.get("send_time")),
+    )
+    context["warnings"] = message_rule_warnings(rule=draft)
+    template = "messaging/_preview.html" if request.htmx else "messaging/preview_page.html"
+    return render(request, template, context)
+
+
+def _number(value) -> int:
+    return int(value) if value and str(value).isdigit() else 0
+
+
+def _time(value):
+    from datetime import time
+
+    try:
+        return time.fromisoformat(value) if value else None
+    except ValueError:
+        return None

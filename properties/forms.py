@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth import password_validation
 
 from properties.models import SmartLockSettings
+from reservations.models import ICalFeed
 
 TIME_ZONE_CHOICES = [(zone, zone) for zone in sorted(zoneinfo.available_timezones())]
 
@@ -105,3 +106,13 @@ class SmartLockSettingsForm(forms.Form):
         for name in ("buffer_before", "buffer_after"):
             fields[name] = timedelta(**{data[f"{name}_unit"]: data[name]})
         return fields
+
+
+class ICalFeedForm(forms.Form):
+    url = forms.URLField(
+        max_length=1000,
+        label="Calendar export address",
+        assume_scheme="https",
+        help_text="The channel's iCal export link for this property.",
+    )
+    source = forms.ChoiceField(choices=ICalFeed.Source.choices, label="Channel")

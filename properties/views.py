@@ -23,7 +23,13 @@ from integrations.selectors import (
 )
 from integrations.services import match_create, match_delete
 from locksync.dashboard import get_or_404, host_required
-from properties.forms import MatchForm, PropertyForm, SignupForm, SmartLockSettingsForm
+from properties.forms import (
+    ICalFeedForm,
+    MatchForm,
+    PropertyForm,
+    SignupForm,
+    SmartLockSettingsForm,
+)
 from properties.models import SmartLockSettings
 from properties.selectors import (
     host_for_user,
@@ -39,6 +45,8 @@ from properties.services import (
     smart_lock_settings_reset,
     smart_lock_settings_update,
 )
+from reservations.ical import ical_feed_create, ical_feed_delete
+from reservations.selectors import ical_feed_get, ical_feed_list
 
 
 @login_required
@@ -137,15 +145,10 @@ def property_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "match_form": MatchForm(locks=free_locks) if free_locks else None,
         "settings": smart_lock_settings_effective(property=property),
         "has_override": smart_lock_settings_own(host=request.host, property=property) is not None,
-        "feeds": _ical_feeds(property),
+        "feeds": list(ical_feed_list(host=request.host).filter(property=property)),
+        "feed_form": ICalFeedForm(),
     }
     return render(request, "properties/detail.html", context)
-
-
-def _ical_feeds(property) -> list:
-    """The property's iCal feeds, where the reservations app has them."""
-    feeds = getattr(property, "ical_feeds", None)
-    return list(feeds.all()) if feeds is not None else []
 
 
 @host_required
@@ -231,3 +234,34 @@ def property_settings_reset(request: HttpRequest, pk: int) -> HttpResponse:
     smart_lock_settings_reset(host=request.host, property=property)
     messages.success(request, f"{property.name} follows your default settings again.")
     return redirect("property_detail", pk=property.pk)
+
+
+@host_required
+@require_POST
+def ical_feed_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a channel's calendar export; its stays are imported every 15 minutes."""
+    property = get_or_404(property_get, host=request.host, pk=pk)
+    form = ICalFeedForm(request.POST)
+    if form.is_valid():
+        try:
+            ical_feed_create(property=property, **form.cleaned_data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request, "The iCal feed was added; its stays appear within 15 minutes."
+            )
+    else:
+        messages.error(request, "Enter the feed's full https:// address.")
+    return redirect("property_detail", pk=property.pk)
+
+
+@host_required
+def ical_feed_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    feed = get_or_404(ical_feed_get, host=request.host, pk=pk)
+    if request.method == "POST":
+        property = feed.property
+        ical_feed_delete(feed=feed)
+        messages.success(request, "The iCal feed was removed; its stays remain.")
+        return redirect("property_detail", pk=property.pk)
+    return render(request, "properties/ical_feed_remove.html", {"feed": feed})

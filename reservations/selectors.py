@@ -49,3 +49,13 @@ def reservation_list_with_codes(*, host: Host, show: str = "current", now=None):
             queryset=LockCode.objects.select_related("lock").order_by("lock__name", "lock_id"),
         )
     )
+
+
+def ical_feed_list(*, host: Host):
+    from reservations.models import ICalFeed
+
+    return ICalFeed.objects.filter(property__host=host).select_related("property")
+
+
+def ical_feed_get(*, host: Host, pk: int):
+    return ical_feed_list(host=host).get(pk=pk)

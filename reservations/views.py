@@ -14,6 +14,7 @@ from accesscodes.services import EngineError, lock_code_retry_now, lock_resync
 from integrations.base import VendorError
 from integrations.selectors import lock_get
 from locksync.dashboard import get_or_404, host_required
+from messaging.selectors import conversation_messages
 from properties.selectors import property_list
 from reservations.forms import ReservationForm
 from reservations.models import Reservation
@@ -114,18 +115,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render(request, "reservations/inbox.html", {"reservations": reservations})
 
 
-def _conversation_messages(reservation: Reservation) -> list:
-    conversation = getattr(reservation, "conversation", None)
-    return list(conversation.messages.all()) if conversation is not None else []
-
-
 @host_required
 def conversation(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = get_or_404(reservation_get, host=request.host, pk=pk)
     context = {
         "reservation": reservation,
         "access": reservation_access(host=request.host, reservation=reservation),
-        "conversation_messages": _conversation_messages(reservation),
+        "conversation_messages": conversation_messages(host=request.host, reservation=reservation),
     }
     return render(request, "reservations/conversation.html", context)
 

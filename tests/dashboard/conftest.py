@@ -8,8 +8,11 @@ from django.utils import timezone
 
 from accesscodes import services as engine
 from integrations.models import Lock, Match
+from messaging.models import MessageRule
+from messaging.services import message_rule_create
 from properties.models import Property
-from reservations.models import Reservation
+from reservations.ical import ical_feed_create
+from reservations.models import ICalFeed, Reservation
 from reservations.services import reservation_upsert
 from tests.factories import HostAlertFactory, MatchFactory
 
@@ -20,6 +23,8 @@ class Estate:
     lock: Lock
     match: Match
     reservation: Reservation
+    rule: MessageRule
+    feed: ICalFeed
 
 
 def book(property: Property, *, name: str = "Ana Silva", starts_in=timedelta(hours=5), n=0):
@@ -48,7 +53,16 @@ def make_estate(host, *, property_name: str, lock_name: str) -> Estate:
     )
     reservation = book(match.property)
     HostAlertFactory(host=host, subject=f"{lock_name} is offline", link=f"/locks/{match.lock.pk}/")
-    return Estate(match.property, match.lock, match, reservation)
+    rule = message_rule_create(
+        host=host,
+        name=f"Welcome to {property_name}",
+        body="Hello %guest_first_name%, your code is %smartlock_code%.",
+        trigger=MessageRule.Trigger.BEFORE_CHECK_IN,
+        days_before=1,
+        properties=[match.property],
+    )
+    feed = ical_feed_create(property=match.property, url=f"https://example.com/{host.pk}.ics")
+    return Estate(match.property, match.lock, match, reservation, rule, feed)
 
 
 def settle() -> None:

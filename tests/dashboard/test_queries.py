@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accesscodes.models import LockCode
+from messaging.models import MessageRule
 from tests.factories import (
     HostAlertFactory,
     LockCodeFactory,
@@ -29,6 +30,7 @@ LIST_PAGES = [
     "reservation_list?show=all",
     "inbox",
     "alert_list",
+    "rule_list",
 ]
 BOUND = 14
 
@@ -47,6 +49,10 @@ def populate(host, count: int) -> None:
         state = LockCode.State.FAILED if n % 3 == 0 else LockCode.State.SET
         LockCodeFactory(access_code__reservation=reservation, lock=lock, state=state)
         HostAlertFactory(host=host)
+        rule = MessageRule.objects.create(
+            host=host, name=f"Rule {n}", body="Hello", trigger="booking_accepted"
+        )
+        rule.properties.add(property)
 
 
 def url_of(page: str) -> str:

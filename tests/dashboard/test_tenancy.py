@@ -40,8 +40,9 @@ def ids_of(estate) -> dict[str, dict[str, int]]:
         "connection_reconnect": {"pk": estate.lock.connection_id},
         "connection_disconnect": {"pk": estate.lock.connection_id},
         "connection_refresh": {"pk": estate.lock.connection_id},
-        "rule_edit": {"pk": getattr(estate, "rule_pk", 0)},
-        "rule_delete": {"pk": getattr(estate, "rule_pk", 0)},
+        "rule_detail": {"pk": estate.rule.pk},
+        "ical_feed_new": property_pk,
+        "ical_feed_remove": {"pk": estate.feed.pk},
     }
 
 
