@@ -140,6 +140,21 @@ def test_a_host_goes_from_sign_up_to_a_guest_code_on_the_lock(browser, live_serv
     page.get_by_text("Front door was resynced").wait_for()
     assert SimulatedCode.objects.filter(device=device).count() == 2
 
+    # A message rule that sends the code the day before, previewed against Ana's stay.
+    nav(page, "Messages")
+    page.get_by_role("link", name="New message rule").click()
+    page.get_by_label("Name").fill("Door code")
+    page.get_by_label("Seaside Cottage").check()
+    page.get_by_label("When").select_option("before_check_in")
+    page.get_by_label("Days before").fill("1")
+    page.get_by_label("Body").fill("Hi %guest_first_name%, your door code is %smartlock_code%.")
+    page.get_by_label("Preview with the stay of").select_option(label="Ana Silva · Seaside Cottage")
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_text(f"Hi Ana, your door code is {pin}.").wait_for()
+    shoot(page, "rule-preview")
+    page.get_by_role("button", name="Save rule").click()
+    page.get_by_text("The rule “Door code” was saved.").wait_for()
+
     # The other pages, for the record.
     for name, path in [
         ("home", "/"),
@@ -148,6 +163,7 @@ def test_a_host_goes_from_sign_up_to_a_guest_code_on_the_lock(browser, live_serv
         ("reservations", "/reservations/"),
         ("settings", "/settings/"),
         ("alerts", "/alerts/"),
+        ("rules", "/rules/"),
     ]:
         page.goto(base + path)
         shoot(page, name)
