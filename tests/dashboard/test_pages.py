@@ -324,3 +324,52 @@ def test_cancelling_a_stay_says_what_happens_to_its_codes_then_cancels(hannah, e
     estate.reservation.refresh_from_db()
     assert estate.reservation.status == Reservation.Status.CANCELLED
     assert lock_code_of(estate.reservation).delete_after is not None
+
+
+def test_a_stay_beyond_the_lead_time_is_scheduled_for_its_send_time_in_local_time(
+    hannah, estate
+):  # rules S2, V1
+    later = book(estate.property, name="Dora Lima", starts_in=timedelta(days=10), n=4)
+    lock_code = lock_code_of(later)
+    assert lock_code.state == LockCode.State.SCHEDULED
+    send_at = timezone.localtime(lock_code.next_attempt_at, estate.property.zone)
+    panel = hannah.get(reverse("access_panel", kwargs={"pk": later.pk})).text
+    assert f"scheduled for {send_at:%a %-d %b, %H:%M}" in panel
+
+
+@pytest.mark.parametrize(
+    ("state", "text"),
+    [
+        (LockCode.State.WAITING_FOR_SPACE, "waiting for space on the lock"),
+        (LockCode.State.SETTING, "sending"),
+        (LockCode.State.REMOVED, "removed"),
+    ],
+)
+def test_the_panel_names_every_code_state(hannah, estate, state, text):  # rule V1
+    LockCode.objects.filter(access_code__reservation=estate.reservation).update(state=state)
+    panel = hannah.get(reverse("access_panel", kwargs={"pk": estate.reservation.pk})).text
+    assert f">{text}</span>" in panel
+
+
+def test_a_vendor_confirmed_code_says_so_rather_than_seen_on_the_lock(hannah, estate):  # S7
+    LockCode.objects.filter(access_code__reservation=estate.reservation).update(
+        state=LockCode.State.SET, confirmation=LockCode.Confirmation.VENDOR
+    )
+    panel = hannah.get(reverse("access_panel", kwargs={"pk": estate.reservation.pk})).text
+    assert "confirmed by the vendor" in panel and "seen on the lock" not in panel
+
+
+def test_the_panel_gives_the_backup_code_while_it_stands_in_for_the_guests(
+    hannah, estate
+):  # rules H4, V1
+    from tests.factories import BackupCodeFactory
+
+    LockCode.objects.filter(access_code__reservation=estate.reservation).update(
+        state=LockCode.State.FAILED, last_error="lock_full"
+    )
+    BackupCodeFactory(
+        lock=estate.lock, pin="8642", state="set", reservation=estate.reservation, slot=1
+    )
+    panel = hannah.get(reverse("access_panel", kwargs={"pk": estate.reservation.pk})).text
+    assert "Backup code" in panel and "8642" in panel
+    assert f">{estate.reservation.access_code.pin}<" not in panel
