@@ -6,6 +6,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from accesscodes.models import BackupCode, LockCode
+from accesscodes.services import lock_dispatch_enqueue
 from integrations.webhooks import lock_codes_changed
 
 
@@ -21,6 +22,4 @@ def lock_codes_changed_follow_up(sender, *, lock, code_remote_id: str, event: st
         next_attempt_at=now
     )
     if touched:
-        from accesscodes.tasks import lock_dispatch
-
-        transaction.on_commit(lambda: lock_dispatch.delay(lock.pk))
+        transaction.on_commit(lambda: lock_dispatch_enqueue(lock_id=lock.pk))

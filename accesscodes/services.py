@@ -469,10 +469,19 @@ def _dispatch_on_commit(lock_ids) -> None:
     )
     if not due:
         return
+    for lock_id in sorted(due):
+        transaction.on_commit(lambda lock_id=lock_id: lock_dispatch_enqueue(lock_id=lock_id))
+
+
+def lock_dispatch_enqueue(*, lock_id: int) -> None:
+    """Queue the fast path for one lock. The change is already committed, so a broker that
+    is down must not turn it into an error: the minute sweep will find the due rows (S4)."""
     from accesscodes.tasks import lock_dispatch
 
-    for lock_id in sorted(due):
-        transaction.on_commit(lambda lock_id=lock_id: lock_dispatch.delay(lock_id))
+    try:
+        lock_dispatch.delay(lock_id)
+    except Exception:
+        log.warning("could not queue the fast path for lock %s; the sweep will pick it up", lock_id)
 
 
 # --- talking to the lock -----------------------------------------------------------------
@@ -739,7 +748,10 @@ class _LockRun:
             lock_code.state = LockCode.State.SETTING
             lock_code.next_attempt_at = timezone.now() + CONFIRM_POLL
         else:
-            lock_code.next_attempt_at = None
+            # An update counts once the lock lists it, like a create (SPEC S7).
+            lock_code.next_attempt_at = (
+                timezone.now() + CONFIRM_POLL if self.listing is not None else None
+            )
         lock_code.save()
 
     def confirm_new_writes(self) -> None:
@@ -824,6 +836,22 @@ class _LockRun:
             self.event(lock_code, "missing_from_lock", reason="not listed by the lock")
             self.place(lock_code)
             return
+        remote = (
+            self.find(remote_id=lock_code.vendor_code_id, pin="", name="")
+            if self.listing is not None and lock_code.vendor_code_id and lock_code.in_sync
+            else None
+        )
+        if remote is not None and not self.holds(lock_code, remote):
+            started = lock_code.last_attempt_at or self.now
+            if timezone.now() - started < CONFIRM_GIVE_UP:
+                lock_code.next_attempt_at = timezone.now() + CONFIRM_POLL
+                lock_code.save(update_fields=["next_attempt_at", "updated_at"])
+                return
+            lock_code.in_sync = False
+            self.fail(
+                lock_code, VendorError(Reason.VENDOR_ERROR, "the lock did not take the change")
+            )
+            return
         if not lock_code.in_sync and _send_time(lock_code, self.now) > self.now:
             self.unsend(lock_code)
             return
@@ -844,6 +872,17 @@ class _LockRun:
             return
         lock_code.next_attempt_at = None
         lock_code.save(update_fields=["next_attempt_at", "updated_at"])
+
+    def holds(self, lock_code: LockCode, remote: RemoteCode) -> bool:
+        """Whether the lock's copy has the PIN, name and window we last wrote."""
+        if remote.pin is not None and remote.pin != lock_code.pin:
+            return False
+        if remote.name and remote.name != lock_code.name_on_lock:
+            return False
+        if remote.ends_at is not None and lock_code.window_ends_at is not None:
+            # Vendors round windows (TTLock to the minute); a minute's difference is the same.
+            return abs(remote.ends_at - lock_code.window_ends_at) <= timedelta(minutes=1)
+        return True
 
     def unsend(self, lock_code: LockCode) -> None:
         """Take a code off the lock until its (later) send time comes round again."""
@@ -871,12 +910,33 @@ class _LockRun:
             or self.find(remote_id=lock_code.vendor_code_id, pin="", name="") is not None
         )
         if present and lock_code.created_by_us:
+            now = timezone.now()
+            sent_at = lock_code.last_attempt_at
+            if (
+                lock_code.state == LockCode.State.REMOVING
+                and not lock_code.last_error
+                and sent_at is not None
+                and now - sent_at < CONFIRM_GIVE_UP
+            ):
+                # Our delete was accepted and the vendor has not applied it yet (S6).
+                lock_code.delete_after = now + CONFIRM_POLL
+                lock_code.save(update_fields=["delete_after", "updated_at"])
+                return
             lock_code.state = LockCode.State.REMOVING
-            lock_code.save(update_fields=["state", "updated_at"])
+            lock_code.last_attempt_at = now
+            lock_code.save(update_fields=["state", "last_attempt_at", "updated_at"])
             try:
                 self.adapter.delete_code(self.lock.remote_id, lock_code.vendor_code_id)
             except VendorError as error:
                 self.fail(lock_code, error, removing=True)
+                return
+            lock_code.last_error, lock_code.last_error_message = "", ""
+            if self.listing is not None:
+                # Gone only once the lock no longer lists it: a vendor may acknowledge a
+                # delete it never carries out (SPEC S7), so look again shortly.
+                lock_code.delete_after = now + CONFIRM_POLL
+                lock_code.save()
+                self.event(lock_code, "removing")
                 return
         lock_code.state = LockCode.State.REMOVED
         lock_code.removed_at = timezone.now()

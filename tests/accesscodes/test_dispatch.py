@@ -77,3 +77,19 @@ def test_a_vendor_webhook_confirms_a_code_at_once_instead_of_at_the_next_poll(
         )
     lock_code.refresh_from_db()
     assert lock_code.state == LockCode.State.SET
+
+
+def test_a_broker_that_is_down_does_not_undo_a_committed_change(
+    clock, prop, lock, django_capture_on_commit_callbacks, monkeypatch
+):  # rule S4
+    from accesscodes import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("broker unreachable")
+
+    monkeypatch.setattr(tasks.lock_dispatch, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        reservation = book(prop, starts_in=timedelta(hours=2))
+    assert codes_on(lock) == {}
+    settle()
+    assert codes_on(lock) == {"Ana Silva": reservation.access_code.pin}

@@ -98,10 +98,7 @@ FAULTS = [
     (SimulatedDevice.FaultMode.FAIL, Reason.RATE_LIMITED),
     (SimulatedDevice.FaultMode.FAIL, Reason.VENDOR_ERROR),
     (SimulatedDevice.FaultMode.TIMEOUT_APPLIED, Reason.TIMEOUT),
-    # known engine issue: an update or delete the vendor acknowledges but never applies is
-    # not noticed (see the xfail tests at the end), so this fault is left out of the random
-    # plans until the engine reads the lock back after those writes too.
-    # (SimulatedDevice.FaultMode.ACK_NEVER_APPLIED, Reason.VENDOR_ERROR),
+    (SimulatedDevice.FaultMode.ACK_NEVER_APPLIED, Reason.VENDOR_ERROR),
 ]
 TIME_STEPS = [
     timedelta(minutes=5),
@@ -582,7 +579,7 @@ def test_random_histories_leave_every_lock_holding_exactly_its_codes():  # rules
     )
 
 
-# --- known engine issue, pinned down ---------------------------------------------------------
+# --- acknowledged-but-never-applied updates and deletions, pinned down ------------------------
 
 
 def _ack_never_applied_next_write(lock) -> None:
@@ -593,7 +590,6 @@ def _ack_never_applied_next_write(lock) -> None:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="known engine issue: deletions are not read back")
 @pytest.mark.django_db
 def test_a_deletion_the_vendor_acknowledges_but_never_applies_is_retried(
     clock, prop, lock
@@ -617,7 +613,6 @@ def test_a_deletion_the_vendor_acknowledges_but_never_applies_is_retried(
     assert codes_on(lock) == {}, "the moved guest's code still opens the old door"
 
 
-@pytest.mark.xfail(strict=True, reason="known engine issue: window updates are not read back")
 @pytest.mark.django_db
 def test_a_window_change_the_vendor_acknowledges_but_never_applies_is_retried(
     clock, prop, lock
