@@ -792,6 +792,12 @@ class _LockRun:
         """Our earlier, unanswered write did reach the lock: keep it (SPEC R4)."""
         lock_code.vendor_code_id = remote.remote_id
         lock_code.window_starts_at, lock_code.window_ends_at = _window_for_lock(lock_code)
+        if remote.starts_at is not None and (remote.starts_at, remote.ends_at) != (
+            lock_code.window_starts_at,
+            lock_code.window_ends_at,
+        ):
+            # The stay changed after that write: the copy on the lock has the older window.
+            lock_code.in_sync = False
         self.event(lock_code, "found_on_lock", reason="an earlier write had reached the lock")
         if remote.status == CodeStatus.SET:
             self.mark_set(lock_code, LockCode.Confirmation.READ_BACK)
