@@ -394,7 +394,11 @@ def lock_code_retire(*, lock_code: LockCode, at_once: bool = False, reason: str)
     if at_once:
         lock_code.delete_after = now
     else:
-        lock_code.delete_after = _removal_time(lock_code)
+        # Never later than a deletion already due (an unmatch whose delete is being retried).
+        removal = _removal_time(lock_code)
+        if lock_code.delete_after is not None:
+            removal = min(removal, lock_code.delete_after)
+        lock_code.delete_after = removal
         if _window_for_lock(lock_code) != (lock_code.window_starts_at, lock_code.window_ends_at):
             lock_code.in_sync = False
             lock_code.next_attempt_at = now
