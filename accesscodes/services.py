@@ -349,6 +349,11 @@ def lock_code_ensure(*, access_code: AccessCode, lock: Lock) -> LockCode:
         return lock_code
     # An existing code follows the access code's current window and name.
     lock_code.access_code = access_code
+    if lock_code.state == LockCode.State.REMOVING:
+        # Wanted again before its deletion went through (moved back, re-matched): keep it,
+        # and check it against the lock on the next pass.
+        lock_code.state = LockCode.State.SET
+        lock_code.in_sync = False
     lock_code.delete_after = _removal_time(lock_code)
     if lock_code.state in NOT_ON_LOCK:
         if lock_code.state != LockCode.State.FAILED or lock_code.next_attempt_at is None:
