@@ -349,6 +349,11 @@ def lock_code_ensure(*, access_code: AccessCode, lock: Lock) -> LockCode:
         return lock_code
     # An existing code follows the access code's current window and name.
     lock_code.access_code = access_code
+    if lock_code.state == LockCode.State.REMOVING:
+        # Wanted again before its deletion went through (moved back, re-matched): keep it,
+        # and check it against the lock on the next pass.
+        lock_code.state = LockCode.State.SET
+        lock_code.in_sync = False
     lock_code.delete_after = _removal_time(lock_code)
     if lock_code.state in NOT_ON_LOCK:
         if lock_code.state != LockCode.State.FAILED or lock_code.next_attempt_at is None:
@@ -394,7 +399,11 @@ def lock_code_retire(*, lock_code: LockCode, at_once: bool = False, reason: str)
     if at_once:
         lock_code.delete_after = now
     else:
-        lock_code.delete_after = _removal_time(lock_code)
+        # Never later than a deletion already due (an unmatch whose delete is being retried).
+        removal = _removal_time(lock_code)
+        if lock_code.delete_after is not None:
+            removal = min(removal, lock_code.delete_after)
+        lock_code.delete_after = removal
         if _window_for_lock(lock_code) != (lock_code.window_starts_at, lock_code.window_ends_at):
             lock_code.in_sync = False
             lock_code.next_attempt_at = now
@@ -804,6 +813,12 @@ class _LockRun:
         """Our earlier, unanswered write did reach the lock: keep it (SPEC R4)."""
         lock_code.vendor_code_id = remote.remote_id
         lock_code.window_starts_at, lock_code.window_ends_at = _window_for_lock(lock_code)
+        if remote.starts_at is not None and (remote.starts_at, remote.ends_at) != (
+            lock_code.window_starts_at,
+            lock_code.window_ends_at,
+        ):
+            # The stay changed after that write: the copy on the lock has the older window.
+            lock_code.in_sync = False
         self.event(lock_code, "found_on_lock", reason="an earlier write had reached the lock")
         if remote.status == CodeStatus.SET:
             self.mark_set(lock_code, LockCode.Confirmation.READ_BACK)
