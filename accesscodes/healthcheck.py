@@ -40,9 +40,17 @@ def healthcheck_due_date(*, now: datetime) -> date | None:
 
 
 def healthcheck_selection(*, now: datetime) -> QuerySet[LockCode]:
-    """Codes whose window overlaps the next 24 hours and are not confirmed on their lock."""
+    """Codes whose window overlaps the next 24 hours and are not confirmed on their lock.
+
+    A window-overlap test alone can't use a B-tree (PostgreSQL estimates the two range
+    conditions independently and reads both tables whole). Every code that is not on its lock
+    and whose window has not ended is due within 24 hours (sends happen at window start minus
+    the lead time, retries are at most a day apart, rate-limit waits are capped at a day), so
+    the `lockcode_due_attempt` index on next_attempt_at narrows the search first.
+    """
     return (
         LockCode.objects.filter(
+            next_attempt_at__lte=now + HORIZON,
             access_code__starts_at__lt=now + HORIZON,
             access_code__ends_at__gt=now,
             access_code__cancelled_at__isnull=True,

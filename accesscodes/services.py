@@ -975,7 +975,9 @@ class _LockRun:
         lock_code.last_attempt_at = now
         if error.reason == Reason.RATE_LIMITED:
             wait = timedelta(seconds=error.retry_after) if error.retry_after else None
-            lock_code.next_attempt_at = now + (wait or RATE_LIMIT_DEFAULT_WAIT)
+            # At most a day, even for a monthly quota: every unconfirmed code must be due
+            # within 24 hours, which is how the healthcheck finds it by index.
+            lock_code.next_attempt_at = now + min(wait or RATE_LIMIT_DEFAULT_WAIT, RETRY_DAILY)
             if lock_code.state == LockCode.State.SETTING and not lock_code.vendor_code_id:
                 lock_code.state = LockCode.State.FAILED
             lock_code.save()
@@ -992,8 +994,10 @@ class _LockRun:
         # A code still on the lock with an older window or PIN (a cancellation's cut, C3) is
         # retried until it is deleted, even once its new window has ended.
         on_lock_stale = lock_code.state == LockCode.State.SET and not lock_code.in_sync
+        # Past the window's end there is nothing left to try: the last look is at its end,
+        # where `place` gives up. Never None before then, so the code stays findable.
         lock_code.next_attempt_at = (
-            retry_at if (removing or on_lock_stale or retry_at < window_end) else None
+            retry_at if (removing or on_lock_stale or retry_at < window_end) else window_end
         )
         if removing:
             lock_code.delete_after = retry_at

@@ -449,6 +449,10 @@ def measure_dispatcher(now: datetime) -> dict:
     LockCode.objects.filter(next_attempt_at__lte=now + timedelta(hours=1)).update(
         next_attempt_at=now + timedelta(days=1)
     )
+    # A reused database still holds the previous run's dispatch world.
+    Reservation.objects.filter(host__name=f"{BENCH_PREFIX}dispatch").delete()
+    Host.objects.filter(name=f"{BENCH_PREFIX}dispatch").delete()
+    SimulatedAccount.objects.filter(api_key=f"{BENCH_PREFIX}dispatch-key").delete()
     host = Host.objects.create(name=f"{BENCH_PREFIX}dispatch", alert_email="d@example.com")
     SmartLockSettings.objects.create(host=host)
     account = SimulatedAccount.objects.create(api_key=f"{BENCH_PREFIX}dispatch-key")

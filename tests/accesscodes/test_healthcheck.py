@@ -149,3 +149,36 @@ def test_healthcheck_looks_at_windows_overlapping_the_next_24_hours(
     book(prop, starts_in=starts_in + timedelta(days=3), nights=nights)
     clock.move_to(now)
     assert healthcheck_selection(now=now).exists() is selected
+
+
+def test_healthcheck_finds_codes_whose_next_try_is_far_or_at_window_end(
+    clock, prop, lock, monkeypatch
+):  # rules H1, R1, R3: every unconfirmed code stays due within a day
+    from accesscodes.healthcheck import healthcheck_selection
+    from integrations.base import VendorError
+    from integrations.simulator import SimulatorAdapter
+
+    clock.move_to(utc(2026, 6, 1, 11, 0))
+
+    def monthly_quota(self, lock_remote_id, spec):
+        raise VendorError(Reason.RATE_LIMITED, "monthly quota", retry_after=30 * 86400)
+
+    monkeypatch.setattr(SimulatorAdapter, "create_code", monthly_quota)
+    book(prop, starts_in=timedelta(hours=10), external_id="Q", name="Quota Guest")
+    settle()
+    monkeypatch.undo()
+    quota = LockCode.objects.get(access_code__reservation__external_id="Q")
+    assert quota.last_error == Reason.RATE_LIMITED
+    assert quota.next_attempt_at == timezone.now() + timedelta(days=1)
+
+    failing_lock(lock)
+    short = book(prop, starts_in=-timedelta(days=2, hours=12), nights=3, external_id="S")
+    settle()
+    LockCode.objects.filter(access_code__reservation=short).update(attempts=4)
+    clock.move_to(LockCode.objects.get(access_code__reservation=short).next_attempt_at)
+    settle()
+    # The fifth failure would wait a day, past the window's end: the next look is at its end.
+    stay = LockCode.objects.get(access_code__reservation=short)
+    assert stay.next_attempt_at == short.access_code.ends_at
+    selected = set(healthcheck_selection(now=timezone.now()).values_list("pk", flat=True))
+    assert selected == {quota.pk, stay.pk}
