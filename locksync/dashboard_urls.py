@@ -71,4 +71,5 @@ urlpatterns = [
     path("rules/new/", messaging_views.rule_new, name="rule_new"),
     path("rules/preview/", messaging_views.rule_preview, name="rule_preview"),
     path("rules/<int:pk>/", messaging_views.rule_detail, name="rule_detail"),
+    path("rules/<int:pk>/edit/", messaging_views.rule_edit, name="rule_edit"),
 ]

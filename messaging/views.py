@@ -12,7 +12,11 @@ from messaging.models import MessageRule
 from messaging.rendering import SHORTCODES, CodeMissing, unknown_shortcodes
 from messaging.rendering import render as render_message
 from messaging.selectors import host_alert_list, message_rule_get, message_rule_list
-from messaging.services import message_rule_create, message_rule_warnings
+from messaging.services import (
+    message_rule_create,
+    message_rule_update,
+    message_rule_warnings,
+)
 from properties.selectors import property_list
 from reservations.selectors import reservation_get, reservation_list_with_codes
 
@@ -50,6 +54,41 @@ def rule_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"The rule “{rule.name}” was saved.")
             return redirect("rule_detail", pk=rule.pk)
     context = {"form": form, "shortcodes": SHORTCODES, "stays": _preview_stays(request.host)}
+    return render(request, "messaging/rule_form.html", context)
+
+
+@host_required
+def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a rule; its unsent messages are rescheduled, sent ones stay as they were."""
+    rule = get_or_404(message_rule_get, host=request.host, pk=pk)
+    properties = list(property_list(host=request.host))
+    initial = {
+        "name": rule.name,
+        "properties": [p.pk for p in rule.properties.all()],
+        "trigger": rule.trigger,
+        "days_before": rule.days_before,
+        "hours_before": rule.hours_before,
+        "send_time": rule.send_time,
+        "subject": rule.subject,
+        "body": rule.body,
+    }
+    form = MessageRuleForm(request.POST or None, initial=initial, properties=properties)
+    if request.method == "POST" and form.is_valid():
+        try:
+            rule = message_rule_update(rule=rule, **form.service_fields())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            for warning in message_rule_warnings(rule=rule):
+                messages.warning(request, warning)
+            messages.success(request, f"The rule “{rule.name}” was saved.")
+            return redirect("rule_detail", pk=rule.pk)
+    context = {
+        "form": form,
+        "rule": rule,
+        "shortcodes": SHORTCODES,
+        "stays": _preview_stays(request.host),
+    }
     return render(request, "messaging/rule_form.html", context)
 
 

@@ -110,3 +110,23 @@ def test_a_property_shows_its_ical_feeds_and_takes_a_new_one(hannah, estate):
     assert "Stays it brought in remain" in hannah.get(remove).text
     hannah.post(remove)
     assert not ICalFeed.objects.filter(pk=estate.feed.pk).exists()
+
+
+def test_a_rule_is_edited_and_a_bad_edit_changes_nothing(hannah, host, estate):  # rules G1, G2
+    page = hannah.get(reverse("rule_edit", kwargs={"pk": estate.rule.pk})).text
+    assert estate.rule.name in page
+    refused = hannah.post(
+        reverse("rule_edit", kwargs={"pk": estate.rule.pk}),
+        rule_form(estate, name="Renamed", body="Code: %door_code%"),
+    )
+    assert refused.status_code == 200 and "%door_code%" in refused.text
+    estate.rule.refresh_from_db()
+    assert estate.rule.name != "Renamed"
+    response = hannah.post(
+        reverse("rule_edit", kwargs={"pk": estate.rule.pk}),
+        rule_form(estate, name="Renamed", body="Hi %guest_first_name%, code %smartlock_code%"),
+    )
+    assert response.url == reverse("rule_detail", kwargs={"pk": estate.rule.pk})
+    estate.rule.refresh_from_db()
+    assert estate.rule.name == "Renamed"
+    assert "%guest_first_name%" in estate.rule.body
