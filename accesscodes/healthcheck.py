@@ -188,5 +188,5 @@ def _send_digest(*, host: Host, lines: list[str]) -> None:
             "wifi. You can set a code by hand in your lock app, or give the guest another "
             "way in."
         ),
-        link="/reservations/?filter=failing",
+        link="/reservations/?show=failing",
     )

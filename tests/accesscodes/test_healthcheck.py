@@ -182,3 +182,21 @@ def test_healthcheck_finds_codes_whose_next_try_is_far_or_at_window_end(
     assert stay.next_attempt_at == short.access_code.ends_at
     selected = set(healthcheck_selection(now=timezone.now()).values_list("pk", flat=True))
     assert selected == {quota.pk, stay.pk}
+
+
+def test_the_digest_links_to_the_failing_stays_page(clock, prop, lock, mailoutbox, client):
+    from django.urls import reverse
+
+    from messaging.models import HostAlert
+
+    clock.move_to(utc(2026, 6, 1, 11, 0))
+    failing_lock(lock)
+    book(prop, starts_in=timedelta(hours=10))
+    settle()
+    clock.move_to(utc(2026, 6, 1, 12, 0))
+    healthcheck_run()
+    alert = HostAlert.objects.get(kind=HostAlert.Kind.HEALTHCHECK)
+    assert alert.link == reverse("reservation_list") + "?show=failing"
+    client.force_login(prop.host.members.get().user)
+    page = client.get(alert.link)
+    assert page.status_code == 200 and "Ana Silva" in page.text
