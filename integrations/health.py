@@ -52,8 +52,13 @@ def _notify_offline(*, connection: LockConnection, locks: list[Lock]) -> None:
         "back online; we keep trying and tell you again only if it happens after recovery.\n\n"
         "What to do:\n" + _offline_advice(lock=locks[0], offline_on_connection=offline_count)
     )
+    link = f"/locks/{locks[0].pk}/" if len(locks) == 1 else "/locks/"
     host_alert_raise(
-        host=connection.host, kind=HostAlert.Kind.LOCK_OFFLINE, subject=subject, body=body
+        host=connection.host,
+        kind=HostAlert.Kind.LOCK_OFFLINE,
+        subject=subject,
+        body=body,
+        link=link,
     )
 
 
@@ -66,6 +71,7 @@ def _notify_low_battery(*, lock: Lock) -> None:
             f"The battery of {lock.name} is at {lock.battery_level}%. Replace it soon: a lock "
             "with a flat battery goes offline and guests' codes can no longer reach it."
         ),
+        link=f"/locks/{lock.pk}/",
     )
 
 

@@ -37,6 +37,7 @@ def test_one_lock_offline_says_move_the_hub_closer_once(nuki_connection, fake_nu
     lock = nuki_connection.locks.get(remote_id=str(front))
     assert lock.online is False
     assert lock.offline_notified_at is not None
+    assert f"/locks/{lock.pk}/" in email.body  # where the host can look at it
 
 
 def test_several_locks_offline_say_check_the_hubs_wifi(nuki_connection, fake_nuki):  # rule L2
