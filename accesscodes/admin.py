@@ -213,9 +213,26 @@ class LockCodeAdmin(EngineRecordAdmin, PinMaskedAdmin):
         "access_code__reservation__host__name",
     ]
     autocomplete_fields = ["access_code", "lock"]
+    actions = ["retry_now"]
 
     def pin_event_fields(self, obj: LockCode) -> dict[str, Any]:
         return {"host_id": obj.access_code.reservation.host_id, "lock_code": obj}
+
+    @admin.action(description="Retry the selected codes now")
+    def retry_now(self, request: HttpRequest, queryset) -> None:
+        from accesscodes.services import EngineError, lock_code_retry_now
+
+        done, refused = 0, []
+        for lock_code in queryset.select_related("lock__connection", "access_code__reservation"):
+            try:
+                lock_code_retry_now(lock_code=lock_code, user=request.user)
+                done += 1
+            except EngineError as error:
+                refused.append(f"{lock_code}: {error}")
+        if done:
+            self.message_user(request, f"Retried {done} code(s); see their state and history.")
+        for message in refused:
+            self.message_user(request, message, level=messages.WARNING)
 
 
 @admin.register(BackupCode)

@@ -57,6 +57,28 @@ class LockAdmin(admin.ModelAdmin):
     list_filter = ["online", "connection__vendor", "connection__state", "is_present"]
     search_fields = ["name", "remote_id", "model", "connection__name", "connection__host__name"]
     autocomplete_fields = ["connection"]
+    actions = ["resync"]
+    readonly_fields = ["recent_history"]
+
+    @admin.action(description="Resync the selected locks")
+    def resync(self, request: HttpRequest, queryset) -> None:
+        from accesscodes.services import lock_resync
+
+        for lock in queryset.select_related("connection__host"):
+            lock_resync(lock=lock, user=request.user)
+        self.message_user(request, f"Resynced {queryset.count()} lock(s).")
+
+    @admin.display(description="Recent history")
+    def recent_history(self, obj: Lock) -> str:
+        events = obj.events.order_by("-created_at", "-id")[:20]
+        return (
+            format_html_join(
+                "\n",
+                "<div>{} · {} · {}</div>",
+                ((f"{e.created_at:%Y-%m-%d %H:%M}", e.kind, e.reason) for e in events),
+            )
+            or "—"
+        )
 
     @admin.display(ordering="connection__host__name")
     def host(self, obj: Lock) -> str:

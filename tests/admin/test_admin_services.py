@@ -151,3 +151,52 @@ def test_a_lock_cannot_be_matched_to_another_hosts_property(
     assert response.status_code == 200
     assert "different hosts" in response.text
     assert not Match.objects.exists()
+
+
+def test_support_retries_a_failed_code_and_resyncs_a_lock_from_admin_actions(
+    client, support_agent, host
+):  # SPEC §4 Admin: actions to retry codes and resync locks
+    from integrations.models import SimulatedDevice
+
+    match = MatchFactory(lock__connection__host=host, property__host=host)
+    lock = match.lock
+    device = SimulatedDevice.objects.get(device_id=lock.remote_id)
+    device.online = False
+    device.save()
+    check_in = timezone.now() + timedelta(hours=3)
+    reservation, _ = reservation_upsert(
+        host=host,
+        external_id="ADMIN-2",
+        property=match.property,
+        guest_name="Ada Lovelace",
+        reservation_code="HMADA",
+        check_in=check_in,
+        check_out=check_in + timedelta(days=2),
+    )
+    from accesscodes.services import dispatch_due
+
+    dispatch_due()
+    lock_code = LockCode.objects.get(access_code__reservation=reservation)
+    assert lock_code.state == LockCode.State.FAILED
+    client.force_login(support_agent)
+
+    found = client.get(reverse("admin:accesscodes_lockcode_changelist"), {"q": "HMADA"})
+    assert "Ada Lovelace" in found.text
+    device.online = True
+    device.save()
+    client.post(
+        reverse("admin:accesscodes_lockcode_changelist"),
+        {"action": "retry_now", "_selected_action": [lock_code.pk]},
+    )
+    lock_code.refresh_from_db()
+    assert lock_code.state == LockCode.State.SET
+    assert device.codes.get().name == "Ada Lovelace"
+
+    device.codes.all().delete()  # a factory reset
+    client.post(
+        reverse("admin:integrations_lock_changelist"),
+        {"action": "resync", "_selected_action": [lock.pk]},
+    )
+    assert device.codes.get().pin == lock_code.pin
+    page = client.get(reverse("admin:integrations_lock_change", args=[lock.pk])).text
+    assert "resync_requested" in page and "missing_from_lock" in page
