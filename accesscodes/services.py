@@ -1246,41 +1246,32 @@ def connection_mark_disconnected(*, connection: LockConnection, message: str) ->
 # --- due work (SPEC S3, S4, D1) ------------------------------------------------------------
 
 
+def _lock_ids(code_rows, backup_rows, limit: int) -> list[int]:
+    """Distinct lock ids of due lock-code and backup-code rows, a bounded batch."""
+    found: set[int] = set()
+    for rows in (code_rows, backup_rows):
+        found |= set(rows.order_by().values_list("lock_id", flat=True).distinct()[:limit])
+    return sorted(found)[:limit]
+
+
 def due_lock_ids(*, now: datetime | None = None, limit: int = BATCH_SIZE) -> list[int]:
     """Locks with a send, follow-up or retry due (the minute sweep)."""
     now = now or timezone.now()
-    code_locks = (
-        LockCode.objects.filter(next_attempt_at__lte=now)
-        .order_by()
-        .values_list("lock_id", flat=True)
-        .distinct()[:limit]
+    return _lock_ids(
+        LockCode.objects.filter(next_attempt_at__lte=now),
+        BackupCode.objects.filter(next_attempt_at__lte=now),
+        limit,
     )
-    backup_locks = (
-        BackupCode.objects.filter(next_attempt_at__lte=now)
-        .order_by()
-        .values_list("lock_id", flat=True)
-        .distinct()[:limit]
-    )
-    return sorted(set(code_locks) | set(backup_locks))[:limit]
 
 
 def deletion_due_lock_ids(*, now: datetime | None = None, limit: int = BATCH_SIZE) -> list[int]:
     """Locks with one of our codes past its deletion time, or a backup code to rotate."""
     now = now or timezone.now()
-    code_locks = (
-        LockCode.objects.filter(delete_after__lte=now)
-        .exclude(state=LockCode.State.REMOVED)
-        .order_by()
-        .values_list("lock_id", flat=True)
-        .distinct()[:limit]
+    return _lock_ids(
+        LockCode.objects.filter(delete_after__lte=now).exclude(state=LockCode.State.REMOVED),
+        BackupCode.objects.filter(retire_after__lte=now),
+        limit,
     )
-    backup_locks = (
-        BackupCode.objects.filter(retire_after__lte=now)
-        .order_by()
-        .values_list("lock_id", flat=True)
-        .distinct()[:limit]
-    )
-    return sorted(set(code_locks) | set(backup_locks))[:limit]
 
 
 def _process_each(lock_ids: list[int]) -> int:

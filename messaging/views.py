@@ -41,41 +41,32 @@ def _preview_stays(host) -> list:
 @host_required
 def rule_new(request: HttpRequest) -> HttpResponse:
     """The editor: shortcode help, a preview against a real stay, and the G5 warning."""
-    properties = list(property_list(host=request.host))
-    form = MessageRuleForm(request.POST or None, properties=properties)
-    if request.method == "POST" and form.is_valid():
-        try:
-            rule = message_rule_create(host=request.host, **form.service_fields())
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            for warning in message_rule_warnings(rule=rule):
-                messages.warning(request, warning)
-            messages.success(request, f"The rule “{rule.name}” was saved.")
-            return redirect("rule_detail", pk=rule.pk)
-    context = {"form": form, "shortcodes": SHORTCODES, "stays": _preview_stays(request.host)}
-    return render(request, "messaging/rule_form.html", context)
+    return _rule_editor(request, rule=None)
 
 
 @host_required
 def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Change a rule; its unsent messages are rescheduled, sent ones stay as they were."""
-    rule = get_or_404(message_rule_get, host=request.host, pk=pk)
+    return _rule_editor(request, rule=get_or_404(message_rule_get, host=request.host, pk=pk))
+
+
+def _rule_editor(request: HttpRequest, *, rule: MessageRule | None) -> HttpResponse:
     properties = list(property_list(host=request.host))
-    initial = {
-        "name": rule.name,
-        "properties": [p.pk for p in rule.properties.all()],
-        "trigger": rule.trigger,
-        "days_before": rule.days_before,
-        "hours_before": rule.hours_before,
-        "send_time": rule.send_time,
-        "subject": rule.subject,
-        "body": rule.body,
-    }
+    initial = {}
+    if rule is not None:
+        initial = {
+            field: getattr(rule, field)
+            for field in MessageRuleForm.base_fields
+            if field != "properties"
+        }
+        initial["properties"] = [p.pk for p in rule.properties.all()]
     form = MessageRuleForm(request.POST or None, initial=initial, properties=properties)
     if request.method == "POST" and form.is_valid():
         try:
-            rule = message_rule_update(rule=rule, **form.service_fields())
+            if rule is None:
+                rule = message_rule_create(host=request.host, **form.service_fields())
+            else:
+                rule = message_rule_update(rule=rule, **form.service_fields())
         except ValidationError as error:
             form.add_error(None, error)
         else:

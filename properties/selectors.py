@@ -1,5 +1,7 @@
 """Reads of a host's properties and settings. Every read takes the host (tenancy)."""
 
+from collections import defaultdict
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 
@@ -35,3 +37,16 @@ def smart_lock_settings_effective(*, property: Property) -> SmartLockSettings:
 def smart_lock_settings_own(*, host: Host, property: Property | None = None):
     """The host's defaults row (no property) or the property's override; None if not saved."""
     return SmartLockSettings.objects.filter(host=host, property=property).first()
+
+
+def property_list_with_locks(*, host: Host) -> list[Property]:
+    """The host's properties, each with `matched_locks` (two queries whatever the count)."""
+    from integrations.selectors import match_list
+
+    locks_by_property: dict[int, list] = defaultdict(list)
+    for match in match_list(host=host).order_by("lock__name", "lock_id"):
+        locks_by_property[match.property_id].append(match.lock)
+    properties = list(property_list(host=host))
+    for property in properties:
+        property.matched_locks = locks_by_property[property.pk]
+    return properties

@@ -3,8 +3,6 @@
 Every read goes through a selector taking the host; every write through a service.
 """
 
-from collections import defaultdict
-
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -34,7 +32,7 @@ from properties.models import SmartLockSettings
 from properties.selectors import (
     host_for_user,
     property_get,
-    property_list,
+    property_list_with_locks,
     smart_lock_settings_effective,
     smart_lock_settings_own,
 )
@@ -55,15 +53,9 @@ def home(request: HttpRequest) -> HttpResponse:
     host = host_for_user(user=request.user)
     if host is None:
         return render(request, "dashboard/home.html", {"host": None})
-    locks_by_property = defaultdict(list)
-    for match in match_list(host=host).order_by("lock__name", "lock_id"):
-        locks_by_property[match.property_id].append(match.lock)
-    properties = list(property_list(host=host))
-    for property in properties:
-        property.matched_locks = locks_by_property[property.pk]
     context = {
         "host": host,
-        "properties": properties,
+        "properties": property_list_with_locks(host=host),
         "locks": list(lock_list(host=host)),
     }
     return render(request, "dashboard/home.html", context)
@@ -92,12 +84,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @host_required
 def property_list_view(request: HttpRequest) -> HttpResponse:
-    locks_by_property = defaultdict(list)
-    for match in match_list(host=request.host).order_by("lock__name", "lock_id"):
-        locks_by_property[match.property_id].append(match.lock)
-    properties = list(property_list(host=request.host))
-    for property in properties:
-        property.matched_locks = locks_by_property[property.pk]
+    properties = property_list_with_locks(host=request.host)
     return render(request, "properties/list.html", {"properties": properties})
 
 
