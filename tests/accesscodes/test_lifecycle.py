@@ -236,3 +236,18 @@ def test_a_stay_moved_later_leaves_a_permanent_only_lock_until_its_new_send_time
     clock.move_to(reservation.check_in - timedelta(minutes=10))
     settle()
     assert codes_on(lock) == {"Ana Silva": reservation.access_code.pin}
+
+
+def test_one_lock_serves_several_properties_and_a_property_several_locks(
+    clock, prop, lock, second_lock
+):  # rules M1, M2
+    annex = PropertyFactory(host=prop.host)
+    match_create(lock=lock, property=annex)
+    main_guest = book(prop, starts_in=timedelta(hours=3), external_id="MAIN")
+    annex_guest = book(annex, starts_in=timedelta(hours=4), external_id="ANNEX", name="Bo Li")
+    settle()
+    assert codes_on(lock) == {
+        "Ana Silva": main_guest.access_code.pin,
+        "Bo Li": annex_guest.access_code.pin,
+    }
+    assert codes_on(second_lock) == {"Ana Silva": main_guest.access_code.pin}
