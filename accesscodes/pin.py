@@ -17,8 +17,9 @@ def is_trivial(pin: str) -> bool:
 def pin_violations(pin: str, capabilities: LockCapabilities) -> list[str]:
     """List every rule of the lock the PIN breaks; empty means the lock accepts it."""
     problems: list[str] = []
-    if not pin.isdigit():
-        return ["must contain digits only"]
+    # str.isdigit() also accepts "٤" and "²", which no keypad can type: PINs are ASCII 0-9.
+    if not (pin.isascii() and pin.isdigit()):
+        return ["must contain the digits 0-9 only"]
     if len(pin) not in capabilities.supported_code_lengths:
         lengths = ", ".join(str(n) for n in capabilities.supported_code_lengths)
         problems.append(f"must be {lengths} digits long")
@@ -27,6 +28,8 @@ def pin_violations(pin: str, capabilities: LockCapabilities) -> list[str]:
         problems.append("may not contain 0")
     if Constraint.CANNOT_START_WITH_12 in constraints and pin.startswith("12"):
         problems.append("may not start with 12")
+    if Constraint.CANNOT_START_WITH_0 in constraints and pin.startswith("0"):
+        problems.append("may not start with 0")
     if Constraint.CANNOT_CONTAIN_089 in constraints and set(pin) & set("089"):
         problems.append("may not contain 0, 8 or 9")
     if Constraint.CANNOT_CONTAIN_0789 in constraints and set(pin) & set("0789"):
@@ -85,7 +88,7 @@ def phone_pin(
     digits: str, length: int, capabilities: list[LockCapabilities], taken: set[str]
 ) -> str | None:
     """Return the last `length` digits of the phone if every lock takes them (SPEC P3)."""
-    digits = "".join(ch for ch in digits if ch.isdigit())
+    digits = "".join(ch for ch in digits if ch in "0123456789")
     if len(digits) < length:
         return None
     pin = digits[-length:]

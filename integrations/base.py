@@ -85,6 +85,8 @@ class Constraint(enum.StrEnum):
     CANNOT_CONTAIN_0789 = "cannot_contain_0789"
     UNIQUE_FIRST_FOUR_DIGITS = "unique_first_four_digits"
     NO_ALL_SAME_DIGITS = "no_all_same_digits"
+    # TTLock types keyboardPwd as an integer, so a leading 0 would be lost on the way.
+    CANNOT_START_WITH_0 = "cannot_start_with_0"
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,18 @@ class LockCapabilities:
     code_constraints: frozenset[str] = frozenset()
     name_max_length: int | None = None
     name_must_be_unique: bool = False
+    # The vendor chooses the PIN (Seam `cannot_specify_pin_code`, igloohome algoPIN): the
+    # engine sends a CodeSpec with pin="" and keeps the PIN the vendor returns as this lock's
+    # own PIN (SPEC P6's per-lock PIN).
+    pin_chosen_by_vendor: bool = False
+    # A code once issued can be deleted again (igloohome algoPIN: it cannot, it works until
+    # its end).
+    can_delete_codes: bool = True
+    # Windows the lock can hold start and end on multiples of this many minutes in the lock's
+    # zone (igloohome: 60); the engine rounds a window outward to it.
+    window_granularity_minutes: int = 1
+    # The longest window one code can carry, in hours (igloohome hourly codes: 672); None: any.
+    max_window_hours: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from accesscodes.pin import is_trivial, pin_violations, pins_collide
+from accesscodes.pin import is_trivial, phone_pin, pin_violations, pins_collide, random_pin
 from integrations.base import Constraint, LockCapabilities
 
 NUKI = LockCapabilities(
@@ -20,7 +20,7 @@ ANY = LockCapabilities()
         ("48261", "must be 6 digits long"),
         ("402615", "may not contain 0"),
         ("124869", "may not start with 12"),
-        ("4826a5", "must contain digits only"),
+        ("4826a5", "must contain the digits 0-9 only"),
     ],
 )
 def test_nuki_rules(pin, problem):  # rule P2, P3
@@ -69,3 +69,17 @@ def test_unique_first_four_digits_makes_prefixes_collide():  # rule P4
     assert pins_collide("482615", "482699", capabilities)
     assert not pins_collide("482615", "482699", ANY)
     assert pins_collide("4826", "4826", ANY)
+
+
+def test_pins_are_ascii_digits_only():  # rule P3, P4
+    caps = LockCapabilities()
+    assert pin_violations("٤٨٦٧", caps) == ["must contain the digits 0-9 only"]
+    assert pin_violations("²³⁴⁵", caps) == ["must contain the digits 0-9 only"]
+    assert phone_pin("+1 555 ٣٣٣ ٤٨٦٧", 4, [caps], set()) is None
+
+
+def test_a_lock_that_reads_pins_as_integers_never_gets_a_leading_zero():  # rule P2, P4
+    caps = LockCapabilities(code_constraints=frozenset({Constraint.CANNOT_START_WITH_0}))
+    assert pin_violations("0582", caps) == ["may not start with 0"]
+    assert pin_violations("5802", caps) == []
+    assert all(not random_pin(4, [caps], set()).startswith("0") for _ in range(300))
