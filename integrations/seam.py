@@ -173,6 +173,7 @@ class SeamAdapter(Adapter):
         }
     )
     credential_fields = {"api_key": "Seam API key (starts with seam_)"}
+    webhook_setup = "api"  # webhooks.create returns the signing secret
 
     def __init__(self, connection) -> None:
         super().__init__(connection)

@@ -162,6 +162,8 @@ class TTLockAdapter(Adapter):
     key = "ttlock"
     label = "TTLock"
     features = frozenset({Feature.LIST_CODES, Feature.UPDATE_WINDOW, Feature.WEBHOOKS})
+    # One callback URL, set by locksync's operator in its TTLock open-platform app.
+    webhook_setup = "operator"
     credential_fields = {
         "username": "TTLock app username (the account that is admin of the locks)",
         "password": "TTLock app password",
@@ -353,8 +355,6 @@ class TTLockAdapter(Adapter):
         return match.property.zone if match else None
 
     # -- the interface --
-
-    webhook_setup = "operator"  # one callback URL in locksync's TTLock open-platform app
 
     def validate_credentials(self) -> None:
         self._sign_in()
