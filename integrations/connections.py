@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import logging
 from typing import Any
@@ -195,6 +197,26 @@ def connection_webhook_unregister(*, connection: LockConnection) -> None:
     except VendorError as error:
         logger.warning("webhook removal for connection %s failed: %s", connection.pk, error)
     connection.webhook_id = ""
+
+
+def webhook_secret_problem(vendor: str, secret: str) -> str:
+    """What is wrong with a pasted webhook secret, in the host's words; empty when fine."""
+    secret = secret.strip()
+    if not secret:
+        return "Paste the secret the lock app shows for the webhook."
+    if any(c.isspace() for c in secret) or len(secret) > 500:
+        return "That does not look like a webhook secret: copy it again, without spaces."
+    if vendor == "seam":
+        body = secret.removeprefix("whsec_")
+        if body == secret:
+            return "A Seam webhook secret starts with whsec_."
+        try:
+            base64.b64decode(body, validate=True)
+        except (ValueError, binascii.Error):
+            return "That Seam webhook secret is incomplete: copy all of it."
+    elif len(secret) < 16:
+        return "That secret is too short: copy all of it."
+    return ""
 
 
 def connection_webhook_secret_set(*, connection: LockConnection, secret: str) -> LockConnection:

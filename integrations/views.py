@@ -13,9 +13,11 @@ from integrations.connections import (
     connection_create,
     connection_disconnect,
     connection_reconnect,
+    connection_webhook_secret_set,
+    connection_webhook_url,
     locks_import,
 )
-from integrations.forms import credentials_form_class
+from integrations.forms import WebhookSecretForm, credentials_form_class
 from integrations.models import LockConnection
 from integrations.registry import ADAPTERS, adapter_for
 from integrations.selectors import (
@@ -181,17 +183,45 @@ def connection_new(request: HttpRequest) -> HttpResponse:
     return render(request, "integrations/connection_form.html", {"form": form, "adapter": adapter})
 
 
+def webhook_context(connection, secret_form=None) -> dict:
+    """What the connection page says about webhooks (polling stays the safety net)."""
+    setup = getattr(ADAPTERS.get(connection.vendor), "webhook_setup", "")
+    url = connection_webhook_url(connection)
+    manual = setup == "api" and not connection.webhook_id
+    return {
+        "webhook_setup": setup,
+        "webhook_url": url,
+        "webhook_manual": manual,
+        "webhook_secret_saved": bool((connection.credentials or {}).get("webhook_secret")),
+        "secret_form": (secret_form or WebhookSecretForm(vendor=connection.vendor))
+        if manual
+        else None,
+    }
+
+
 @host_required
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The account's page; a POST saves the webhook secret the host pasted."""
     connection = get_or_404(connection_get, host=request.host, pk=pk)
+    secret_form = None
+    if request.method == "POST":
+        secret_form = WebhookSecretForm(request.POST, vendor=connection.vendor)
+        if secret_form.is_valid():
+            connection_webhook_secret_set(
+                connection=connection, secret=secret_form.cleaned_data["webhook_secret"]
+            )
+            messages.success(request, "The webhook secret is saved: events are now verified.")
+            return redirect("connection_detail", pk=connection.pk)
     locks = list(lock_list(host=request.host).filter(connection=connection, is_present=True))
     adapter = ADAPTERS.get(connection.vendor)
     context = {
         "connection": connection,
         "locks": locks,
         "form": credentials_form_class(adapter, with_name=False)() if adapter else None,
+        **webhook_context(connection, secret_form),
     }
-    return render(request, "integrations/connection_detail.html", context)
+    status = 400 if secret_form is not None else 200
+    return render(request, "integrations/connection_detail.html", context, status=status)
 
 
 @host_required
@@ -211,6 +241,7 @@ def connection_reconnect_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("connection_detail", pk=connection.pk)
     locks = list(lock_list(host=request.host).filter(connection=connection, is_present=True))
     context = {"connection": connection, "locks": locks, "form": form}
+    context.update(webhook_context(connection))
     return render(request, "integrations/connection_detail.html", context, status=400)
 
 
