@@ -26,6 +26,7 @@ from integrations.connections import (
 from integrations.models import Lock, LockConnection, Match
 from integrations.registry import adapter_for
 from integrations.services import match_create, match_delete
+from integrations.views import remote_status_label
 from locksync.api import HostScopedMixin
 from properties.api import HostPropertyField
 
@@ -111,7 +112,11 @@ class LiveCodeSerializer(serializers.Serializer):
 
     remote_id = serializers.CharField()
     name = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.CharField(help_text="Seam's vocabulary: unset, setting, set, removing.")
+    status_label = serializers.CharField(
+        help_text="The status in words; `unset` without an error is 'scheduled at the vendor': "
+        "accepted, put on the lock shortly before the stay starts."
+    )
     starts_at = serializers.DateTimeField(allow_null=True)
     ends_at = serializers.DateTimeField(allow_null=True)
     origin = serializers.ChoiceField(
@@ -211,6 +216,7 @@ class LockViewSet(
                     "remote_id": code.remote_id,
                     "name": code.name,
                     "status": code.status.value,
+                    "status_label": remote_status_label(code),
                     "starts_at": code.starts_at,
                     "ends_at": code.ends_at,
                     "origin": origin,

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from accesscodes.selectors import lock_our_codes
 from accesscodes.services import EngineError, lock_resync
-from integrations.base import VendorError
+from integrations.base import CodeStatus, VendorError
 from integrations.connections import (
     ConnectionNotSaved,
     connection_create,
@@ -128,6 +128,22 @@ def lock_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "integrations/lock_detail.html", context)
 
 
+STATUS_LABELS = {
+    CodeStatus.SET: "on the lock",
+    CodeStatus.SETTING: "being set",
+    # Seam holds a time-bound code until its programming time, shortly before the stay.
+    CodeStatus.UNSET: "scheduled at the vendor",
+    CodeStatus.REMOVING: "being removed",
+}
+
+
+def remote_status_label(remote) -> str:
+    """A vendor's code status in the host's words (the panel and the API say the same)."""
+    if remote.error:
+        return "failed: " + remote.error.value.replace("_", " ")
+    return STATUS_LABELS.get(remote.status, str(remote.status))
+
+
 def _live_codes(host, lock) -> dict:
     """Read the lock's codes from the vendor now; ours are those whose id we hold."""
     try:
@@ -141,7 +157,12 @@ def _live_codes(host, lock) -> dict:
         }
     ours = lock_our_codes(host=host, lock=lock)
     codes = [
-        {"remote": remote, "ours": remote.remote_id in ours, "for": ours.get(remote.remote_id)}
+        {
+            "remote": remote,
+            "ours": remote.remote_id in ours,
+            "for": ours.get(remote.remote_id),
+            "status": remote_status_label(remote),
+        }
         for remote in remote_codes
     ]
     codes.sort(key=lambda code: (not code["ours"], code["remote"].name))

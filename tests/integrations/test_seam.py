@@ -252,3 +252,25 @@ def test_registers_a_webhook_and_returns_its_signing_secret(fake_seam, connectio
     adapter.webhook_unregister(webhook_id)
     assert fake_seam.webhooks == {}
     adapter.webhook_unregister(webhook_id)  # already gone is fine
+
+
+def test_a_code_scheduled_at_seam_says_so_on_the_lock_page_and_in_the_api(
+    fake_seam, host, host_user, client, clock
+):
+    from integrations.connections import connection_create
+    from tests.api.conftest import client_for
+
+    device_id = fake_seam.add_device("Kwikset", scheduling="just_in_time", lengths=(6,))
+    connection = connection_create(
+        host=host, vendor="seam", credentials={"api_key": "seam_testkey_fake"}
+    )
+    lock = connection.locks.get()
+    adapter_for(connection).create_code(device_id, CodeSpec(pin="482693", name="Ana", **window()))
+    client.force_login(host_user)
+    assert "scheduled at the vendor" in client.get(f"/locks/{lock.pk}/").content.decode()
+    [row] = client_for(host_user).get(f"/api/v1/locks/{lock.pk}/codes/").json()
+    assert (row["status"], row["status_label"], row["error"]) == (
+        "unset",
+        "scheduled at the vendor",
+        None,
+    )
