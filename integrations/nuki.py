@@ -242,7 +242,7 @@ class NukiAdapter(Adapter):
 
     def webhook_unregister(self, webhook_id: str) -> None:
         response = self.http.delete(f"api/decentralWebhook/{webhook_id}")
-        if response.status_code not in (404,) and response.status_code >= 400:
+        if response.status_code >= 400 and response.status_code != 404:  # 404: already gone
             raise VendorError(
                 Reason.VENDOR_ERROR, f"Nuki answered {response.status_code}", retryable=False
             )
