@@ -174,6 +174,9 @@ class FakeNuki(Switches):
                     429, {"detailMessage": "Too many requests"}, {"Retry-After": "30"}
                 )
             self._apply_due()
+            parts = request.path.strip("/").split("/")
+            if parts[:2] == ["api", "decentralWebhook"]:
+                return self._decentral_webhook(request, parts)
             return self._route(request)
 
     def _decentral_webhook(self, request: FakeRequest, parts: list[str]) -> FakeResponse:
@@ -199,8 +202,6 @@ class FakeNuki(Switches):
 
     def _route(self, request: FakeRequest) -> FakeResponse:
         parts = request.path.strip("/").split("/")
-        if parts[:2] == ["api", "decentralWebhook"]:
-            return self._decentral_webhook(request, parts)
         if parts == ["smartlock"] and request.method == "GET":
             return FakeResponse(200, list(self.smartlocks.values()))
         if len(parts) < 2 or parts[0] != "smartlock" or not parts[1].isdigit():

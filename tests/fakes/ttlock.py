@@ -243,57 +243,66 @@ class FakeTTLock(Switches):
         if path == "/v3/lock/listKeyboardPwd":
             page_no, page_size = int(form.get("pageNo", 1)), min(int(form.get("pageSize", 20)), 200)
             return FakeResponse(200, self._page(list(codes.values()), page_no, page_size))
-        if path == "/v3/keyboardPwd/add":
-            if form.get("addType") != "2":
-                # addType 1 would only record the code in the cloud, never on the lock.
-                return _error(-3, "this fake only writes through the gateway (addType=2)")
-            if not lock["supports_gateway_passcodes"]:
-                return _error(-4043, "the lock does not support this operation")
-            pin = str(form.get("keyboardPwd", ""))
-            problem = self._check_pin(lock, codes, pin)
+        writes = {
+            "/v3/keyboardPwd/add": self._add,
+            "/v3/keyboardPwd/change": self._change,
+            "/v3/keyboardPwd/delete": self._delete,
+        }
+        if path in writes:
+            return writes[path](lock, codes, form)
+        return FakeResponse(404, "not found")
+
+    def _add(self, lock: dict, codes: dict, form: dict) -> FakeResponse:
+        if form.get("addType") != "2":
+            # addType 1 would only record the code in the cloud, never on the lock.
+            return _error(-3, "this fake only writes through the gateway (addType=2)")
+        if not lock["supports_gateway_passcodes"]:
+            return _error(-4043, "the lock does not support this operation")
+        problem = self._check_pin(lock, codes, str(form.get("keyboardPwd", "")))
+        if problem:
+            return problem
+        if len(codes) >= self.capacity:
+            return _error(-3009, "custom passcode storage full")
+        delay = self.take_timeout()
+        pwd_id = self.next_pwd_id + 1000 if self.take_drop() else self._store(lock["lockId"], form)
+        return FakeResponse(200, {"keyboardPwdId": pwd_id}, delay=delay)
+
+    def _change(self, lock: dict, codes: dict, form: dict) -> FakeResponse:
+        if form.get("changeType") != "2":
+            return _error(-3, "this fake only writes through the gateway (changeType=2)")
+        code = codes.get(int(form.get("keyboardPwdId") or 0))
+        if code is None:
+            return _error(-2009, "passcode does not exist")
+        new_pin = form.get("newKeyboardPwd")
+        if new_pin:
+            others = {k: v for k, v in codes.items() if k != code["keyboardPwdId"]}
+            problem = self._check_pin(lock, others, new_pin)
             if problem:
                 return problem
-            if len(codes) >= self.capacity:
-                return _error(-3009, "custom passcode storage full")
-            delay = self.take_timeout()
-            pwd_id = self.next_pwd_id + 1000 if self.take_drop() else self._store(lock_id, form)
-            return FakeResponse(200, {"keyboardPwdId": pwd_id}, delay=delay)
-        if path == "/v3/keyboardPwd/change":
-            if form.get("changeType") != "2":
-                return _error(-3, "this fake only writes through the gateway (changeType=2)")
-            code = codes.get(int(form.get("keyboardPwdId") or 0))
-            if code is None:
-                return _error(-2009, "passcode does not exist")
-            new_pin = form.get("newKeyboardPwd")
+        delay = self.take_timeout()
+        if not self.take_drop():
             if new_pin:
-                others = {k: v for k, v in codes.items() if k != code["keyboardPwdId"]}
-                problem = self._check_pin(lock, others, new_pin)
-                if problem:
-                    return problem
-            delay = self.take_timeout()
-            if not self.take_drop():
-                if new_pin:
-                    code["keyboardPwd"] = str(int(new_pin))
-                if form.get("keyboardPwdName"):
-                    code["keyboardPwdName"] = form["keyboardPwdName"]
-                if form.get("startDate"):  # without startDate the period is left alone
-                    code["startDate"] = int(form["startDate"])
-                    code["endDate"] = int(form.get("endDate") or 0)
-            return FakeResponse(200, {"errcode": 0, "errmsg": "none error message"}, delay=delay)
-        if path == "/v3/keyboardPwd/delete":
-            if form.get("deleteType") != "2":
-                return _error(-3, "this fake only writes through the gateway (deleteType=2)")
-            offline = self._offline_error(lock)
-            if offline:
-                return offline
-            pwd_id = int(form.get("keyboardPwdId") or 0)
-            if pwd_id not in codes:
-                return _error(-2009, "passcode does not exist")
-            delay = self.take_timeout()
-            if not self.take_drop():
-                codes.pop(pwd_id)
-            return FakeResponse(200, {"errcode": 0, "errmsg": "none error message"}, delay=delay)
-        return FakeResponse(404, "not found")
+                code["keyboardPwd"] = str(int(new_pin))
+            if form.get("keyboardPwdName"):
+                code["keyboardPwdName"] = form["keyboardPwdName"]
+            if form.get("startDate"):  # without startDate the period is left alone
+                code["startDate"] = int(form["startDate"])
+                code["endDate"] = int(form.get("endDate") or 0)
+        return FakeResponse(200, {"errcode": 0, "errmsg": "none error message"}, delay=delay)
+
+    def _delete(self, lock: dict, codes: dict, form: dict) -> FakeResponse:
+        if form.get("deleteType") != "2":
+            return _error(-3, "this fake only writes through the gateway (deleteType=2)")
+        offline = self._offline_error(lock)
+        if offline:
+            return offline
+        pwd_id = int(form.get("keyboardPwdId") or 0)
+        if pwd_id not in codes:
+            return _error(-2009, "passcode does not exist")
+        delay = self.take_timeout()
+        if not self.take_drop():
+            codes.pop(pwd_id)
+        return FakeResponse(200, {"errcode": 0, "errmsg": "none error message"}, delay=delay)
 
     def _check_pin(self, lock: dict, codes: dict, pin: str) -> FakeResponse | None:
         if not pin.isdigit() or not 4 <= len(pin) <= 9:
