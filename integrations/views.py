@@ -7,15 +7,18 @@ from django.views.decorators.http import require_POST
 
 from accesscodes.selectors import lock_our_codes
 from accesscodes.services import EngineError, lock_resync
-from integrations.base import VendorError
+from integrations.base import CodeStatus, VendorError
 from integrations.connections import (
     ConnectionNotSaved,
     connection_create,
     connection_disconnect,
     connection_reconnect,
+    connection_webhook_secret_set,
+    connection_webhook_url,
     locks_import,
 )
-from integrations.forms import credentials_form_class
+from integrations.forms import WebhookSecretForm, credentials_form_class
+from integrations.health import lock_clock_mismatches
 from integrations.models import LockConnection
 from integrations.registry import ADAPTERS, adapter_for
 from integrations.selectors import (
@@ -65,6 +68,33 @@ def lock_notices(*, lock, offline_count: int) -> list[dict]:
                 "advice": ["Replace the battery soon so codes keep reaching the lock."],
             }
         )
+    return notices + clock_notices(lock=lock)
+
+
+def _utc(minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "−"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def clock_notices(*, lock) -> list[dict]:
+    """Tell the host when the lock's clock offset does not fit its property's zone."""
+    notices = []
+    for prop, minutes in lock_clock_mismatches(lock=lock):
+        notices.append(
+            {
+                "title": (
+                    f"{lock.name}'s clock is set to {_utc(lock.clock_offset_minutes)}, "
+                    f"but {prop.name} is in {prop.time_zone} ({_utc(minutes)})"
+                ),
+                "advice": [
+                    "locksync moves each code's times so it still opens and closes at "
+                    f"{prop.name}'s local check-in and checkout times.",
+                    "Set the lock's time zone in the lock app (open the lock, Settings, Lock "
+                    "clock) so its own history shows the right times too.",
+                ],
+            }
+        )
     return notices
 
 
@@ -98,6 +128,22 @@ def lock_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "integrations/lock_detail.html", context)
 
 
+STATUS_LABELS = {
+    CodeStatus.SET: "on the lock",
+    CodeStatus.SETTING: "being set",
+    # Seam holds a time-bound code until its programming time, shortly before the stay.
+    CodeStatus.UNSET: "scheduled at the vendor",
+    CodeStatus.REMOVING: "being removed",
+}
+
+
+def remote_status_label(remote) -> str:
+    """A vendor's code status in the host's words (the panel and the API say the same)."""
+    if remote.error:
+        return "failed: " + remote.error.value.replace("_", " ")
+    return STATUS_LABELS.get(remote.status, str(remote.status))
+
+
 def _live_codes(host, lock) -> dict:
     """Read the lock's codes from the vendor now; ours are those whose id we hold."""
     try:
@@ -111,7 +157,12 @@ def _live_codes(host, lock) -> dict:
         }
     ours = lock_our_codes(host=host, lock=lock)
     codes = [
-        {"remote": remote, "ours": remote.remote_id in ours, "for": ours.get(remote.remote_id)}
+        {
+            "remote": remote,
+            "ours": remote.remote_id in ours,
+            "for": ours.get(remote.remote_id),
+            "status": remote_status_label(remote),
+        }
         for remote in remote_codes
     ]
     codes.sort(key=lambda code: (not code["ours"], code["remote"].name))
@@ -181,17 +232,45 @@ def connection_new(request: HttpRequest) -> HttpResponse:
     return render(request, "integrations/connection_form.html", {"form": form, "adapter": adapter})
 
 
+def webhook_context(connection, secret_form=None) -> dict:
+    """What the connection page says about webhooks (polling stays the safety net)."""
+    setup = getattr(ADAPTERS.get(connection.vendor), "webhook_setup", "")
+    url = connection_webhook_url(connection)
+    manual = setup == "api" and not connection.webhook_id
+    return {
+        "webhook_setup": setup,
+        "webhook_url": url,
+        "webhook_manual": manual,
+        "webhook_secret_saved": bool((connection.credentials or {}).get("webhook_secret")),
+        "secret_form": (secret_form or WebhookSecretForm(vendor=connection.vendor))
+        if manual
+        else None,
+    }
+
+
 @host_required
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The account's page; a POST saves the webhook secret the host pasted."""
     connection = get_or_404(connection_get, host=request.host, pk=pk)
+    secret_form = None
+    if request.method == "POST":
+        secret_form = WebhookSecretForm(request.POST, vendor=connection.vendor)
+        if secret_form.is_valid():
+            connection_webhook_secret_set(
+                connection=connection, secret=secret_form.cleaned_data["webhook_secret"]
+            )
+            messages.success(request, "The webhook secret is saved: events are now verified.")
+            return redirect("connection_detail", pk=connection.pk)
     locks = list(lock_list(host=request.host).filter(connection=connection, is_present=True))
     adapter = ADAPTERS.get(connection.vendor)
     context = {
         "connection": connection,
         "locks": locks,
         "form": credentials_form_class(adapter, with_name=False)() if adapter else None,
+        **webhook_context(connection, secret_form),
     }
-    return render(request, "integrations/connection_detail.html", context)
+    status = 400 if secret_form is not None else 200
+    return render(request, "integrations/connection_detail.html", context, status=status)
 
 
 @host_required
@@ -211,6 +290,7 @@ def connection_reconnect_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("connection_detail", pk=connection.pk)
     locks = list(lock_list(host=request.host).filter(connection=connection, is_present=True))
     context = {"connection": connection, "locks": locks, "form": form}
+    context.update(webhook_context(connection))
     return render(request, "integrations/connection_detail.html", context, status=400)
 
 
