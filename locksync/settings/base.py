@@ -169,7 +169,8 @@ LOGGING = {
 # `celery worker -B` process on one machine handles without any server.
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
-    _broker_dir = VAR_DIR / "broker"
+    # A folder of its own per checkout or benchmark (CELERY_BROKER_FOLDER), var/broker by default.
+    _broker_dir = Path(env("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
