@@ -86,6 +86,11 @@ WORKER_QUEUES = "celery,feeds,messages"
 WORKER_THREADS = "4"
 
 
+def wants_reload(args: list[str], environ) -> bool:
+    """`dev.py run --reload`, or LOCKSYNC_RELOAD=1: restart the web server on code changes."""
+    return "--reload" in args or environ.get("LOCKSYNC_RELOAD", "") not in ("", "0")
+
+
 def web_command(*, reload: bool) -> list[str]:
     # Django's autoreloader runs the server in a second, full-size process; only on request.
     return ["manage.py", "runserver", *([] if reload else ["--noreload"]), f"{HOST}:{PORT}"]
@@ -118,13 +123,12 @@ def run(args: list[str]) -> int:
     # SIGINT arrives ignored).
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
-    reload = "--reload" in args or os.environ.get("LOCKSYNC_RELOAD", "") not in ("", "0")
     setup()
     (ROOT / "var").mkdir(exist_ok=True)
     manage("migrate", "--no-input", "-v", "0")
     manage("demo")
     processes = [
-        start("web", *web_command(reload=reload)),
+        start("web", *web_command(reload=wants_reload(args, os.environ))),
         start("worker + beat", *worker_command()),
     ]
     time.sleep(4)

@@ -165,8 +165,8 @@ LOGGING = {
     },
 }
 
-# Celery. Without Redis the broker is a folder (kombu's filesystem transport), which a single
-# `celery worker -B` process on one machine handles without any server.
+# Celery. Without Redis the broker is a folder (kombu's filesystem transport), which the one
+# worker of `dev.py run` (beat a thread inside it) handles on one machine without any server.
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     # A folder of its own per checkout or benchmark (CELERY_BROKER_FOLDER), var/broker by default.
