@@ -21,7 +21,7 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 SEARCH_MAX_LENGTH = 100
 BAD_PAGE_LINK = "This page link is not valid (mistyped or cut short). Open the list again."
 

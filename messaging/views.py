@@ -33,7 +33,7 @@ from reservations.selectors import reservation_get, reservation_list_with_codes
 def alert_list(request: HttpRequest) -> HttpResponse:
     """What needs the host's attention, newest first, each with where to fix it.
 
-    50 at a time with "Load more" (an htmx request gets only the next rows), searchable.
+    25 at a time with "Load more" (an htmx request gets only the next rows), searchable.
     """
     q = search_query(request)
     alerts = host_alert_list(host=request.host).filter(search_filter(q, ("subject", "body")))

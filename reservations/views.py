@@ -63,7 +63,7 @@ def code_summary(reservation: Reservation) -> tuple[str, str]:
     return f"scheduled (set on {set_count} of {len(lock_codes)})", "muted"
 
 
-# Lists show 50 stays at a time in this order, with "Load more" (locksync.pagination).
+# Lists show a page of stays (25) at a time in this order, with "Load more" (locksync.pagination).
 STAY_ORDER = ("check_in", "id")
 STAY_SEARCH_FIELDS = (
     "guest_name",

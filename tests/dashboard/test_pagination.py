@@ -1,4 +1,4 @@
-"""Long lists come 50 rows at a time with "Load more", can be searched, and never read PINs."""
+"""Long lists come 25 rows at a time with "Load more", can be searched, and never read PINs."""
 
 import base64
 import re
@@ -58,7 +58,7 @@ def html_ids(response, link: re.Pattern = STAY_LINK) -> list[int]:
     return [int(pk) for pk in link.findall(response.content.decode())]
 
 
-def test_the_reservations_list_shows_50_stays_and_load_more_brings_each_other_stay_once(
+def test_the_reservations_list_shows_a_page_of_stays_and_load_more_brings_each_other_once(
     hannah, host
 ):
     booked = stays(host, 2 * PAGE_SIZE + 7)
@@ -67,7 +67,7 @@ def test_the_reservations_list_shows_50_stays_and_load_more_brings_each_other_st
     assert [pk for page in pages for pk in page] == [stay.pk for stay in booked]
 
 
-def test_the_inbox_shows_50_stays_and_load_more_brings_the_rest(hannah, host):
+def test_the_inbox_shows_a_page_of_stays_and_load_more_brings_the_rest(hannah, host):
     booked = stays(host, PAGE_SIZE + 3)
     pages = follow_pages(hannah, reverse("inbox"), CONVERSATION_LINK)
     assert [len(page) for page in pages] == [PAGE_SIZE, 3]
@@ -202,7 +202,7 @@ def test_the_code_column_still_tells_failed_from_set(hannah, host):
     assert "set on 1 of 1 locks" in html
 
 
-def test_alerts_come_newest_first_50_at_a_time_and_can_be_searched(hannah, host):
+def test_alerts_come_newest_first_a_page_at_a_time_and_can_be_searched(hannah, host):
     alerts = [HostAlertFactory(host=host, subject=f"Alert {n:03d}") for n in range(PAGE_SIZE + 5)]
     HostAlert.objects.filter(pk=alerts[-1].pk).update(subject="Battery low on the back door")
     pages = follow_pages(hannah, reverse("alert_list"), re.compile(r"<strong>Alert (\d+)</strong>"))
