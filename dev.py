@@ -50,11 +50,12 @@ def manage(*args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([str(PYTHON), "manage.py", *args], cwd=ROOT, check=True, **kwargs)
 
 
-def start(name: str, *args: str) -> tuple[str, subprocess.Popen]:
+def start(name: str, *args: str, env: dict | None = None) -> tuple[str, subprocess.Popen]:
     # Each process leads its own process group, so stopping it also stops its children
     # (runserver's autoreloader child, the worker's pool and embedded beat).
     group = {"start_new_session": True} if os.name != "nt" else {}
-    return name, subprocess.Popen([str(PYTHON), *args], cwd=ROOT, **group)
+    environ = {**os.environ, **(env or {})}
+    return name, subprocess.Popen([str(PYTHON), *args], cwd=ROOT, env=environ, **group)
 
 
 def stop(processes: list[tuple[str, subprocess.Popen]]) -> None:
@@ -129,7 +130,9 @@ def run(args: list[str]) -> int:
     manage("demo")
     processes = [
         start("web", *web_command(reload=wants_reload(args, os.environ))),
-        start("worker + beat", *worker_command()),
+        # The web server has just run Django's system checks; the worker skipping them
+        # (which would import every URL and view) saves ~20 MiB.
+        start("worker + beat", *worker_command(), env={"CELERY_SKIP_CHECKS": "1"}),
     ]
     time.sleep(4)
     failed = [name for name, process in processes if process.poll() is not None]
