@@ -67,6 +67,18 @@ def page_from_request(
     return keyset_page(queryset, ordering=ordering, after=request.GET.get("after", ""), size=size)
 
 
+def list_context(request: HttpRequest, page: Page, q: str) -> dict:
+    """What a list template needs around its rows: the links on, back, and without search."""
+    return {
+        "page": page,
+        "next_query": page.next_query(request) if page.next_cursor else "",
+        "continued": bool(request.GET.get("after")),
+        "start_query": query_without(request, "after"),
+        "clear_query": query_without(request, "after", "q"),
+        "q": q,
+    }
+
+
 def query_without(request: HttpRequest, *names: str) -> str:
     """The current query string without `names` (links back to the start, or without search)."""
     query = request.GET.copy()

@@ -10,8 +10,8 @@ from locksync.dashboard import get_or_404, host_required
 from locksync.pagination import (
     BAD_PAGE_LINK,
     BadCursor,
+    list_context,
     page_from_request,
-    query_without,
     search_filter,
     search_query,
 )
@@ -41,14 +41,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         page = page_from_request(request, alerts, ordering=("-created_at", "-id"))
     except BadCursor:
         return HttpResponseBadRequest(BAD_PAGE_LINK)
-    context = {
-        "alerts": page.rows,
-        "next_query": page.next_query(request) if page.next_cursor else "",
-        "continued": bool(request.GET.get("after")),
-        "start_query": query_without(request, "after"),
-        "clear_query": query_without(request, "after", "q"),
-        "q": q,
-    }
+    context = {"alerts": page.rows, **list_context(request, page, q)}
     template = "messaging/_alert_rows.html" if request.htmx else "messaging/alert_list.html"
     return render(request, template, context)
 

@@ -17,8 +17,8 @@ from locksync.dashboard import get_or_404, host_required
 from locksync.pagination import (
     BAD_PAGE_LINK,
     BadCursor,
+    list_context,
     page_from_request,
-    query_without,
     search_filter,
     search_query,
 )
@@ -89,16 +89,7 @@ def _stay_list(request: HttpRequest, *, show: str, template: str, rows: str, ext
         return HttpResponseBadRequest(BAD_PAGE_LINK)
     for reservation in page.rows:
         reservation.code_summary, reservation.code_tone = code_summary(reservation)
-    context = {
-        "reservations": page.rows,
-        "page": page,
-        "next_query": page.next_query(request) if page.next_cursor else "",
-        "continued": bool(request.GET.get("after")),
-        "start_query": query_without(request, "after"),
-        "clear_query": query_without(request, "after", "q"),
-        "q": q,
-        **extra,
-    }
+    context = {"reservations": page.rows, **list_context(request, page, q), **extra}
     return render(request, rows if request.htmx else template, context)
 
 
