@@ -50,6 +50,7 @@ def configurations() -> list[tuple[str, dict]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bookings", type=int, default=20)
+    parser.add_argument("--pool", help="the worker's pool instead of dev.py's (threads)")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -57,6 +58,9 @@ def main() -> int:
     VAR.mkdir(exist_ok=True)
     failed = False
     for label, env in configurations():
+        if args.pool:
+            env = {**env, "BENCH_POOL": args.pool}
+            label += f", --pool {args.pool}"
         print(f"== {label}", flush=True)
         code = subprocess.run(
             [sys.executable, __file__, "--measure", "--bookings", str(args.bookings)],
@@ -145,9 +149,12 @@ def start_worker() -> subprocess.Popen:
     sys.path.insert(0, str(ROOT))
     from dev import worker_command
 
+    command = worker_command()
+    if os.environ.get("BENCH_POOL"):  # --pool: compare another pool with dev.py's
+        command[command.index("--pool") + 1] = os.environ["BENCH_POOL"]
     log = open(VAR / "bench-latency-worker.log", "w")  # noqa: SIM115 (kept for the child)
     worker = subprocess.Popen(
-        [sys.executable, *worker_command(), "-s", str(VAR / "bench-latency-beat-schedule")],
+        [sys.executable, *command, "-s", str(VAR / "bench-latency-beat-schedule")],
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
