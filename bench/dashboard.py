@@ -288,7 +288,8 @@ def pages(host: Host, client: Client) -> list[tuple[str, str]]:
         ("conversation", reverse("conversation", args=[current.pk])),
         ("home", reverse("home")),
     ]
-    calendar = optional_url("calendar")  # the dashboard's calendar, where it exists
+    # The property calendar, where the dashboard has one.
+    calendar = optional_url("property_calendar", host.properties.first().pk)
     if calendar:
         found.insert(7, ("calendar", calendar))
     return found
