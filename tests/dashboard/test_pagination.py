@@ -230,3 +230,27 @@ def test_the_second_page_runs_as_many_queries_as_the_first(
     with CaptureQueriesContext(connection) as page_two:
         assert len(html_ids(hannah.get(next_url))) == 10
     assert len(page_two) == len(page_one)
+
+
+def test_stays_arriving_at_the_same_moment_are_each_listed_once_across_pages(hannah, host):
+    # Check-in at 15:00 for many properties at once: the id breaks the tie between pages.
+    check_in = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+    booked = [
+        ReservationFactory(
+            property=PropertyFactory(host=host),
+            check_in=check_in,
+            check_out=check_in + timedelta(days=2),
+        )
+        for _ in range(PAGE_SIZE + 4)
+    ]
+    pages = follow_pages(hannah, reverse("reservation_list"), STAY_LINK)
+    assert [len(page) for page in pages] == [PAGE_SIZE, 4]
+    assert [pk for page in pages for pk in page] == sorted(stay.pk for stay in booked)
+
+
+def test_alerts_raised_at_the_same_moment_are_each_listed_once_newest_id_first(hannah, host):
+    alerts = [HostAlertFactory(host=host, subject=f"Alert {n:03d}") for n in range(PAGE_SIZE + 2)]
+    HostAlert.objects.filter(host=host).update(created_at=timezone.now())
+    pages = follow_pages(hannah, reverse("alert_list"), re.compile(r"<strong>Alert (\d+)</strong>"))
+    assert [len(page) for page in pages] == [PAGE_SIZE, 2]
+    assert [n for page in pages for n in page] == list(range(len(alerts)))[::-1]
