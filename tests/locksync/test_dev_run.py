@@ -59,3 +59,19 @@ def test_beat_thread_makes_beat_a_thread_of_the_worker_not_a_process(tmp_path):
 def test_the_worker_command_line_accepts_beat_thread():
     options = [name for option in app.user_options["worker"] for name in option.opts]
     assert "--beat-thread" in options
+
+
+@pytest.mark.parametrize(("pytest_code", "exit_code"), [(0, 0), (1, 1), (2, 2), (5, 0)])
+def test_dev_py_test_passes_pytests_exit_code_on_except_for_an_empty_selection(
+    monkeypatch, pytest_code, exit_code
+):
+    calls = []
+    monkeypatch.setattr(dev, "setup", lambda: None)
+    monkeypatch.setattr(
+        dev.subprocess,
+        "run",
+        lambda command, **kwargs: calls.append(command) or SimpleNamespace(returncode=pytest_code),
+    )
+    monkeypatch.setattr(dev.sys, "argv", ["dev.py", "test", "tests/dashboard", "-k", "queries"])
+    assert dev.main() == exit_code
+    assert calls[0][1:] == ["-m", "pytest", "tests/dashboard", "-k", "queries"]
