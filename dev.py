@@ -52,7 +52,7 @@ def manage(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 def start(name: str, *args: str, env: dict | None = None) -> tuple[str, subprocess.Popen]:
     # Each process leads its own process group, so stopping it also stops its children
-    # (runserver's autoreloader child, the worker's pool and embedded beat).
+    # (runserver's autoreloader child under --reload, the worker's threads).
     group = {"start_new_session": True} if os.name != "nt" else {}
     environ = {**os.environ, **(env or {})}
     return name, subprocess.Popen([str(PYTHON), *args], cwd=ROOT, env=environ, **group)
