@@ -266,12 +266,11 @@ def optional_url(name: str, *args) -> str | None:
 
 def pages(host: Host, client: Client) -> list[tuple[str, str]]:
     now = timezone.now()
+    # The panel and conversation of the first stay not yet over, else of the last one.
+    stays = Reservation.objects.filter(host=host)
     current = (
-        Reservation.objects.filter(
-            host=host, status="accepted", check_in__lte=now, check_out__gt=now
-        )
-        .order_by("check_in")
-        .first()
+        stays.filter(status="accepted", check_out__gt=now).order_by("check_in").first()
+        or stays.order_by("-check_in").first()
     )
     second_page = next_page_url(client, reverse("reservation_list"))
     found = [
