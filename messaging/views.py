@@ -2,11 +2,19 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from locksync.dashboard import get_or_404, host_required
+from locksync.pagination import (
+    BAD_PAGE_LINK,
+    BadCursor,
+    list_context,
+    page_from_request,
+    search_filter,
+    search_query,
+)
 from messaging.forms import MessageRuleForm
 from messaging.models import MessageRule
 from messaging.rendering import SHORTCODES, CodeMissing, unknown_shortcodes
@@ -23,9 +31,19 @@ from reservations.selectors import reservation_get, reservation_list_with_codes
 
 @host_required
 def alert_list(request: HttpRequest) -> HttpResponse:
-    """What needs the host's attention, newest first, each with where to fix it."""
-    alerts = list(host_alert_list(host=request.host)[:200])
-    return render(request, "messaging/alert_list.html", {"alerts": alerts})
+    """What needs the host's attention, newest first, each with where to fix it.
+
+    25 at a time with "Load more" (an htmx request gets only the next rows), searchable.
+    """
+    q = search_query(request)
+    alerts = host_alert_list(host=request.host).filter(search_filter(q, ("subject", "body")))
+    try:
+        page = page_from_request(request, alerts, ordering=("-created_at", "-id"))
+    except BadCursor:
+        return HttpResponseBadRequest(BAD_PAGE_LINK)
+    context = {"alerts": page.rows, **list_context(request, page, q)}
+    template = "messaging/_alert_rows.html" if request.htmx else "messaging/alert_list.html"
+    return render(request, template, context)
 
 
 @host_required

@@ -59,7 +59,14 @@ class Reservation(TimeStampedModel):
                 fields=["host", "external_id"], name="reservation_one_per_host_and_external_id"
             ),
         ]
-        indexes = [models.Index(fields=["property", "check_out"], name="reservation_prop_checkout")]
+        indexes = [
+            models.Index(fields=["property", "check_out"], name="reservation_prop_checkout"),
+            # The dashboard's lists: a host's stays in check-in order, a page at a time
+            # (locksync.pagination), with checkout in the index for the "current" filter.
+            models.Index(
+                fields=["host", "check_in", "id", "check_out"], name="reservation_host_check_in"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.guest_name} ({self.reservation_code or self.external_id})"

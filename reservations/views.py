@@ -4,7 +4,7 @@ import secrets
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -14,6 +14,14 @@ from accesscodes.services import EngineError, lock_code_retry_now, lock_resync
 from integrations.base import VendorError
 from integrations.selectors import lock_get
 from locksync.dashboard import get_or_404, host_required
+from locksync.pagination import (
+    BAD_PAGE_LINK,
+    BadCursor,
+    list_context,
+    page_from_request,
+    search_filter,
+    search_query,
+)
 from messaging.selectors import conversation_messages
 from properties.selectors import property_list
 from reservations.forms import ReservationForm
@@ -55,16 +63,48 @@ def code_summary(reservation: Reservation) -> tuple[str, str]:
     return f"scheduled (set on {set_count} of {len(lock_codes)})", "muted"
 
 
+# Lists show a page of stays (25) at a time in this order, with "Load more" (locksync.pagination).
+STAY_ORDER = ("check_in", "id")
+STAY_SEARCH_FIELDS = (
+    "guest_name",
+    "reservation_code",
+    "external_id",
+    "guest_email",
+    "property__name",
+)
+
+
+def _stay_list(request: HttpRequest, *, show: str, template: str, rows: str, extra: dict):
+    """One page of the host's stays as `show` selects them, matching the search `q`.
+
+    An htmx "Load more" gets only the next rows (`rows` template), a plain request the page.
+    """
+    q = search_query(request)
+    stays = reservation_list_with_codes(host=request.host, show=show)
+    try:
+        page = page_from_request(
+            request, stays.filter(search_filter(q, STAY_SEARCH_FIELDS)), ordering=STAY_ORDER
+        )
+    except BadCursor:
+        return HttpResponseBadRequest(BAD_PAGE_LINK)
+    for reservation in page.rows:
+        reservation.code_summary, reservation.code_tone = code_summary(reservation)
+    context = {"reservations": page.rows, **list_context(request, page, q), **extra}
+    return render(request, rows if request.htmx else template, context)
+
+
 @host_required
 def reservation_list_view(request: HttpRequest) -> HttpResponse:
     show = request.GET.get("show", "current")
     if show not in dict(FILTERS):
         show = "current"
-    reservations = list(reservation_list_with_codes(host=request.host, show=show))
-    for reservation in reservations:
-        reservation.code_summary, reservation.code_tone = code_summary(reservation)
-    context = {"reservations": reservations, "filters": FILTERS, "show": show}
-    return render(request, "reservations/list.html", context)
+    return _stay_list(
+        request,
+        show=show,
+        template="reservations/list.html",
+        rows="reservations/_list_rows.html",
+        extra={"filters": FILTERS, "show": show},
+    )
 
 
 @host_required
@@ -109,10 +149,13 @@ def reservation_new(request: HttpRequest) -> HttpResponse:
 
 @host_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    reservations = list(reservation_list_with_codes(host=request.host, show="current"))
-    for reservation in reservations:
-        reservation.code_summary, reservation.code_tone = code_summary(reservation)
-    return render(request, "reservations/inbox.html", {"reservations": reservations})
+    return _stay_list(
+        request,
+        show="current",
+        template="reservations/inbox.html",
+        rows="reservations/_inbox_rows.html",
+        extra={},
+    )
 
 
 @host_required

@@ -31,6 +31,11 @@ LIST_PAGES = [
     "inbox",
     "alert_list",
     "rule_list",
+    # Searches run the same queries, with a filter.
+    "reservation_list?q=guest",
+    "reservation_list?show=all&q=guest+number",
+    "inbox?q=guest",
+    "alert_list?q=offline",
 ]
 BOUND = 14
 
