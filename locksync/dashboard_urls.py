@@ -12,6 +12,11 @@ urlpatterns = [
     path("properties/", property_views.property_list_view, name="property_list"),
     path("properties/new/", property_views.property_new, name="property_new"),
     path("properties/<int:pk>/", property_views.property_detail, name="property_detail"),
+    path(
+        "properties/<int:pk>/calendar/",
+        property_views.property_calendar,
+        name="property_calendar",
+    ),
     path("properties/<int:pk>/edit/", property_views.property_edit, name="property_edit"),
     path("properties/<int:pk>/match/", property_views.match_new, name="match_new"),
     path(
@@ -52,6 +57,9 @@ urlpatterns = [
     path("reservations/", reservation_views.reservation_list_view, name="reservation_list"),
     path("reservations/new/", reservation_views.reservation_new, name="reservation_new"),
     path("reservations/<int:pk>/", reservation_views.reservation_detail, name="reservation_detail"),
+    path(
+        "reservations/<int:pk>/edit/", reservation_views.reservation_edit, name="reservation_edit"
+    ),
     path(
         "reservations/<int:pk>/cancel/",
         reservation_views.reservation_cancel_view,

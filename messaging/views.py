@@ -102,7 +102,7 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
     body = request.POST.get("body", "")
     context: dict = {"unknown": unknown_shortcodes(f"{subject}\n{body}")}
     stay_id = request.POST.get("preview_reservation", "")
-    if stay_id.isdigit():
+    if _is_number(stay_id) and len(stay_id) < 12:
         reservation = get_or_404(reservation_get, host=request.host, pk=int(stay_id))
         context["reservation"] = reservation
         try:
@@ -125,8 +125,14 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+def _is_number(value) -> bool:
+    # "²".isdigit() is True but int("²") fails: only ASCII digits are numbers here.
+    return bool(value) and str(value).isascii() and str(value).isdigit()
+
+
 def _number(value) -> int:
-    return int(value) if value and str(value).isdigit() else 0
+    """A days/hours-before count from the editor, capped where a MessageRule caps it."""
+    return min(int(value), 32767) if _is_number(value) and len(str(value)) < 12 else 0
 
 
 def _time(value):
