@@ -28,6 +28,7 @@ from properties.models import Property
 from reservations import selectors
 from reservations.ical import ical_feed_create, ical_feed_delete, ical_feed_update
 from reservations.models import ICalFeed, Reservation
+from reservations.previews import stays_overlapping
 from reservations.services import (
     reservation_alter,
     reservation_cancel,
@@ -93,6 +94,49 @@ class ReservationSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_check_out(self, obj: Reservation) -> str | None:
         return local_iso(property=obj.property, moment=obj.check_out)
+
+
+class ReservationResultSerializer(ReservationSerializer):
+    """A reservation as a write answers it, with warnings that are not refusals: an overlap
+    with another accepted stay at the property (channel managers sometimes mean it)."""
+
+    warnings = serializers.SerializerMethodField()
+
+    class Meta(ReservationSerializer.Meta):
+        fields = [*ReservationSerializer.Meta.fields, "warnings"]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string", "enum": ["overlap"]},
+                    "message": {"type": "string"},
+                    "reservation": {"type": "string", "description": "its external_id"},
+                },
+            },
+        }
+    )
+    def get_warnings(self, obj: Reservation) -> list[dict]:
+        if obj.status != Reservation.Status.ACCEPTED:
+            return []
+        overlapping = stays_overlapping(
+            property=obj.property, check_in=obj.check_in, check_out=obj.check_out, exclude_pk=obj.pk
+        )[:20]
+        return [
+            {
+                "code": "overlap",
+                "message": (
+                    f"Overlaps the stay of {stay.guest_name} "
+                    f"({local_iso(property=obj.property, moment=stay.check_in)} – "
+                    f"{local_iso(property=obj.property, moment=stay.check_out)})."
+                ),
+                "reservation": stay.external_id,
+            }
+            for stay in overlapping
+        ]
 
 
 class ReservationWriteSerializer(serializers.Serializer):
@@ -304,13 +348,13 @@ class ReservationViewSet(
         )
         reservation.refresh_from_db()
         return Response(
-            ReservationSerializer(reservation).data,
+            ReservationResultSerializer(reservation).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
     @extend_schema(
         request=ReservationCreateSerializer,
-        responses={201: ReservationSerializer, 200: ReservationSerializer},
+        responses={201: ReservationResultSerializer, 200: ReservationResultSerializer},
     )
     def create(self, request):
         """Create a reservation, or update the one with the same external_id (idempotent)."""
@@ -323,7 +367,7 @@ class ReservationViewSet(
 
     @extend_schema(
         request=ReservationWriteSerializer,
-        responses={201: ReservationSerializer, 200: ReservationSerializer},
+        responses={201: ReservationResultSerializer, 200: ReservationResultSerializer},
     )
     def update(self, request, external_id=None):
         """Create or replace the reservation with this external id (idempotent)."""
@@ -335,7 +379,7 @@ class ReservationViewSet(
         serializer.is_valid(raise_exception=True)
         return self._upsert(external_id=external_id, data=dict(serializer.validated_data))
 
-    @extend_schema(request=ReservationAlterSerializer, responses=ReservationSerializer)
+    @extend_schema(request=ReservationAlterSerializer, responses=ReservationResultSerializer)
     def partial_update(self, request, external_id=None):
         """Change dates, times or guest details; the PIN stays (SPEC C1)."""
         reservation = self.get_object()
@@ -346,9 +390,9 @@ class ReservationViewSet(
         if serializer.validated_data:
             reservation_alter(reservation=reservation, **serializer.validated_data)
         reservation.refresh_from_db()
-        return Response(ReservationSerializer(reservation).data)
+        return Response(ReservationResultSerializer(reservation).data)
 
-    @extend_schema(request=ReservationMoveSerializer, responses=ReservationSerializer)
+    @extend_schema(request=ReservationMoveSerializer, responses=ReservationResultSerializer)
     @action(detail=True, methods=["post"])
     def move(self, request, external_id=None):
         """Move the stay to another of the host's properties (SPEC C2)."""
@@ -362,7 +406,7 @@ class ReservationViewSet(
                 reservation=reservation, property=serializer.validated_data["property"]
             )
         reservation.refresh_from_db()
-        return Response(ReservationSerializer(reservation).data)
+        return Response(ReservationResultSerializer(reservation).data)
 
     @extend_schema(request=None, responses=ReservationSerializer)
     @action(detail=True, methods=["post"])

@@ -212,7 +212,7 @@ def test_the_reservation_list_filters_by_code_state(hannah, estate):
     assert "failing on Garden Gate" in failing
     staying = hannah.get(url, {"show": "in_stay"}).text
     assert "Here Now" in staying and "Later Guest" not in staying
-    assert "set on 1 of 1 locks" in staying
+    assert "set on 1 of 1 lock" in staying
     assert in_stay.pk and "Later Guest" in hannah.get(url, {"show": "upcoming"}).text
 
 
