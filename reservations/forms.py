@@ -89,6 +89,20 @@ class ReservationEditForm(StayForm):
     """Change a stay; the first valid post shows what will happen to the codes, the second
     (carrying the review token of the same data) saves."""
 
+    def __init__(self, *args, reservation, **kwargs):
+        self.reservation = reservation
+        super().__init__(*args, initial=self.initial_from(reservation), **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        # The form shows minutes; an untouched time keeps its exact instant (an API-made stay
+        # may carry seconds), so an unchanged time never reads as a change on the locks.
+        for name in ("check_in", "check_out"):
+            current = getattr(self.reservation, name)
+            if cleaned.get(name) == current.replace(second=0, microsecond=0):
+                cleaned[name] = current
+        return cleaned
+
     @classmethod
     def initial_from(cls, reservation) -> dict:
         zone = reservation.property.zone

@@ -131,11 +131,7 @@ def reservation_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "A cancelled stay cannot be changed.")
         return redirect("reservation_detail", pk=reservation.pk)
     properties = list(property_list(host=request.host))
-    form = ReservationEditForm(
-        request.POST or None,
-        initial=ReservationEditForm.initial_from(reservation),
-        properties=properties,
-    )
+    form = ReservationEditForm(request.POST or None, reservation=reservation, properties=properties)
     context: dict = {"form": form, "reservation": reservation}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
