@@ -3,7 +3,7 @@ warned about and need confirming, held messages show their reason and fix, bad i
 form error (SPEC C1, C2, G4, V5)."""
 
 import html
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.urls import reverse
 from django.utils import timezone
@@ -53,9 +53,10 @@ def test_a_later_checkout_is_shown_on_each_lock_before_saving_then_saved(hannah,
     review = hannah.post(url, data)
 
     assert review.status_code == 200
-    new_out = estate.property.local_datetime(new_out_day, timezone.datetime(2000, 1, 1, 10).time())
+    new_out = estate.property.local_datetime(new_out_day, time(10))
     window_end = new_out + smart_lock_settings_effective(property=estate.property).buffer_after
-    expected = f"The code's window on Garden Gate will end {local_time(window_end, estate.property, 'D j M, H:i')}"
+    local_end = local_time(window_end, estate.property, "D j M, H:i")
+    expected = f"The code's window on Garden Gate will end {local_end}"
     assert expected in html.unescape(review.text)
     assert "will start" not in review.text, "an untouched check-in is no change"
     assert "(Europe/Lisbon)" in expected
