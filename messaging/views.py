@@ -1,5 +1,7 @@
 """Dashboard pages for alerts and message rules (SPEC G1, G2, G5)."""
 
+from collections import Counter
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -25,7 +27,11 @@ from reservations.selectors import reservation_get, reservation_list_with_codes
 def alert_list(request: HttpRequest) -> HttpResponse:
     """What needs the host's attention, newest first, each with where to fix it."""
     alerts = list(host_alert_list(host=request.host)[:200])
-    return render(request, "messaging/alert_list.html", {"alerts": alerts})
+    # An alert belongs to the host, not to one property: its time reads in the zone most of
+    # the host's properties are in, named (SPEC V5), rather than in UTC.
+    zones = Counter(property.time_zone for property in property_list(host=request.host))
+    zone = zones.most_common(1)[0][0] if zones else "UTC"
+    return render(request, "messaging/alert_list.html", {"alerts": alerts, "zone": zone})
 
 
 @host_required

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from accesscodes.models import LockCode
@@ -149,15 +150,20 @@ def lock_capacity_weeks(*, lock: Lock, weeks: int = 6, now=None) -> list[dict]:
     )
     others = max(0, lock.code_count - ours_now)
     week_one = datetime.combine(week_start(now.date()), datetime.min.time(), tzinfo=now.tzinfo)
-    live = LockCode.objects.filter(lock=lock, access_code__cancelled_at__isnull=True).exclude(
-        state=LockCode.State.REMOVED
-    )
+    live = LockCode.objects.filter(lock=lock).exclude(state=LockCode.State.REMOVED)
     result = []
     for n in range(weeks):
         begins, ends = week_one + timedelta(weeks=n), week_one + timedelta(weeks=n + 1)
-        ours = live.filter(
-            access_code__starts_at__lt=ends, access_code__ends_at__gt=begins - DELETE_GRACE
-        ).count()
+        # A code holds its slot from its window's start until it is deleted: at delete_after
+        # where that is known (a cancelled stay's), else 24 h after the window (SPEC D1).
+        ours = (
+            live.filter(access_code__starts_at__lt=ends)
+            .filter(
+                Q(delete_after__gt=begins)
+                | Q(delete_after__isnull=True, access_code__ends_at__gt=begins - DELETE_GRACE)
+            )
+            .count()
+        )
         capacity = lock.capacity or 0
         result.append(
             {

@@ -280,6 +280,7 @@ def property_calendar(request: HttpRequest, pk: int) -> HttpResponse:
         "previous": first_day - timedelta(weeks=weeks),
         "next": first_day + timedelta(weeks=weeks),
         "this_week": calendar.week_start(today),
+        "today_date": today,
         "states": ["scheduled", "sending", "set", "failing", "waiting", "removed"],
         **calendar.property_calendar(property=property, first_day=first_day, weeks=weeks),
     }

@@ -88,3 +88,11 @@ def open_alerts(context) -> int:
     from messaging.selectors import open_alert_count
 
     return open_alert_count(host=host)
+
+
+@register.simple_tag
+def lock_capacity(lock, weeks: int = 6) -> list[dict]:
+    """The lock's codes used / capacity per coming week, ours vs others (the lock page)."""
+    from properties.calendar import lock_capacity_weeks
+
+    return lock_capacity_weeks(lock=lock, weeks=weeks)
