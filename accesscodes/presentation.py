@@ -68,6 +68,13 @@ def local_time(value: datetime | None, where, fmt: str = DEFAULT_FORMAT) -> str:
     return f"{date_format(value.astimezone(zone), fmt)} ({zone.key})"
 
 
+def local_time_short(value: datetime | None, where) -> str:
+    """`Sat 14 Mar, 10:00 WET`: the compact form, the zone abbreviated (lists, the panel)."""
+    if value is None:
+        return "—"
+    return date_format(value.astimezone(zone_of(where)), "D j M, H:i T")
+
+
 def reason_sentence(reason: str | None) -> str:
     """`lock_offline: simulated failure` → `the lock was offline (simulated failure)`."""
     if not reason:
@@ -116,7 +123,7 @@ def lock_code_view(lock_code, where, now: datetime | None = None) -> CodeView:
     cancelled = lock_code.access_code.cancelled_at is not None
 
     def at(value):
-        return local_time(value, where, "D j M, H:i")
+        return local_time_short(value, where)
 
     if state == "removed":
         when = f" on {at(lock_code.removed_at)}" if lock_code.removed_at else ""

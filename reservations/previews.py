@@ -62,6 +62,24 @@ def _window(property: Property, check_in: datetime, check_out: datetime):
     return check_in - settings.buffer_before, check_out + settings.buffer_after
 
 
+def _lock_effects(lock: Lock, lock_code: LockCode | None, window, at, *, renamed: bool):
+    """What saving does to the guest's code on one lock of the (new) property."""
+    start, end = window
+    if lock_code is None:
+        return [f"A code will be created on {lock.name}, from {at(start)} to {at(end)}."]
+    effects = []
+    old_start, old_end = lock_code.access_code.starts_at, lock_code.access_code.ends_at
+    if old_start != start:
+        effects.append(f"The code's window on {lock.name} will start {at(start)}.")
+    if old_end != end:
+        effects.append(f"The code's window on {lock.name} will end {at(end)}.")
+    if renamed:
+        effects.append(f"The name on {lock.name} follows the new guest name.")
+    if old_start == start and old_end == end:
+        effects.append(f"The code on {lock.name} keeps its window ({at(start)} – {at(end)}).")
+    return effects
+
+
 def code_effects(
     *,
     reservation: Reservation | None,
@@ -94,20 +112,9 @@ def code_effects(
             effects.append(
                 f"The code leaves {lock_code.lock.name} at once (the stay moves to {property})."
             )
+    renamed = reservation is not None and guest_name != reservation.guest_name
     for lock in new_locks:
-        lock_code = live.get(lock.pk)
-        if lock_code is None:
-            effects.append(f"A code will be created on {lock.name}, from {at(start)} to {at(end)}.")
-            continue
-        old_start, old_end = lock_code.access_code.starts_at, lock_code.access_code.ends_at
-        if old_start != start:
-            effects.append(f"The code's window on {lock.name} will start {at(start)}.")
-        if old_end != end:
-            effects.append(f"The code's window on {lock.name} will end {at(end)}.")
-        if reservation is not None and guest_name != reservation.guest_name:
-            effects.append(f"The name on {lock.name} follows the new guest name.")
-        if old_start == start and old_end == end:
-            effects.append(f"The code on {lock.name} keeps its window ({at(start)} – {at(end)}).")
+        effects += _lock_effects(lock, live.get(lock.pk), (start, end), at, renamed=renamed)
     if not new_locks:
         effects.append(f"No lock is matched to {property}, so no code will be on a lock.")
     elif live:

@@ -48,12 +48,9 @@ def local(value, where) -> str:
 @register.filter
 def local_short(value, where) -> str:
     """`Sat 14 Mar, 10:00 WET`: the compact form for tables and lists, zone abbreviated."""
-    from accesscodes.presentation import local_time, zone_of
+    from accesscodes.presentation import local_time_short
 
-    if value is None:
-        return "—"
-    zone = zone_of(getattr(where, "property", where))
-    return local_time(value, zone, "D j M, H:i T").rsplit(" (", 1)[0]
+    return local_time_short(value, getattr(where, "property", where))
 
 
 @register.filter
