@@ -75,6 +75,7 @@ urlpatterns = [
     ),
     path("codes/<int:pk>/retry/", reservation_views.lock_code_retry, name="lock_code_retry"),
     path("alerts/", messaging_views.alert_list, name="alert_list"),
+    path("alerts/<int:pk>/resolve/", messaging_views.alert_resolve, name="alert_resolve"),
     path("rules/", messaging_views.rule_list, name="rule_list"),
     path("rules/new/", messaging_views.rule_new, name="rule_new"),
     path("rules/preview/", messaging_views.rule_preview, name="rule_preview"),

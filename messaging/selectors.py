@@ -46,3 +46,7 @@ def held_messages(*, reservation) -> list:
 def open_alert_count(*, host: Host) -> int:
     """Alerts not yet resolved: the number in the navigation."""
     return HostAlert.objects.filter(host=host, resolved_at__isnull=True).count()
+
+
+def host_alert_get(*, host: Host, pk: int) -> HostAlert:
+    return host_alert_list(host=host).get(pk=pk)

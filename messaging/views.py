@@ -13,8 +13,14 @@ from messaging.forms import MessageRuleForm
 from messaging.models import MessageRule
 from messaging.rendering import SHORTCODES, CodeMissing, unknown_shortcodes
 from messaging.rendering import render as render_message
-from messaging.selectors import host_alert_list, message_rule_get, message_rule_list
+from messaging.selectors import (
+    host_alert_get,
+    host_alert_list,
+    message_rule_get,
+    message_rule_list,
+)
 from messaging.services import (
+    host_alert_resolve,
     message_rule_create,
     message_rule_update,
     message_rule_warnings,
@@ -32,6 +38,16 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     zones = Counter(property.time_zone for property in property_list(host=request.host))
     zone = zones.most_common(1)[0][0] if zones else "UTC"
     return render(request, "messaging/alert_list.html", {"alerts": alerts, "zone": zone})
+
+
+@host_required
+@require_POST
+def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    """The host has dealt with an alert: it stays listed, no longer counted as open."""
+    alert = get_or_404(host_alert_get, host=request.host, pk=pk)
+    host_alert_resolve(alert=alert)
+    messages.success(request, f"“{alert.subject}” is marked as dealt with.")
+    return redirect("alert_list")
 
 
 @host_required

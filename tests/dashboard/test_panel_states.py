@@ -123,6 +123,9 @@ def test_a_brooklyn_stay_reads_in_new_york_time_with_the_zone_named(hannah, host
 def test_the_navigation_counts_open_alerts(hannah, estate):
     page = hannah.get(reverse("reservation_list")).text
     assert 'aria-label="1 open">1</span>' in page
-    estate.property.host.alerts.update(resolved_at=timezone.now())
+    alert = estate.property.host.alerts.get()
+    hannah.post(reverse("alert_resolve", kwargs={"pk": alert.pk}))
     page = hannah.get(reverse("reservation_list")).text
     assert 'aria-label="1 open"' not in page
+    alert.refresh_from_db()
+    assert alert.resolved_at is not None

@@ -43,6 +43,7 @@ def ids_of(estate) -> dict[str, dict[str, int]]:
         "connection_disconnect": {"pk": estate.lock.connection_id},
         "connection_refresh": {"pk": estate.lock.connection_id},
         "rule_detail": {"pk": estate.rule.pk},
+        "alert_resolve": {"pk": estate.property.host.alerts.get().pk},
         "rule_edit": {"pk": estate.rule.pk},
         "ical_feed_new": property_pk,
         "ical_feed_remove": {"pk": estate.feed.pk},
