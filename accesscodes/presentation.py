@@ -120,7 +120,10 @@ def lock_code_view(lock_code, where, now: datetime | None = None) -> CodeView:
     """The honest state of a code on one lock (SPEC V1, V4), times in the property's zone."""
     now = now or timezone.now()
     state = lock_code.state
-    cancelled = lock_code.access_code.cancelled_at is not None
+    # A cancelled or ended stay's code is on its way off the lock, whatever its last state.
+    retiring = (
+        lock_code.access_code.cancelled_at is not None or lock_code.access_code.ends_at <= now
+    )
 
     def at(value):
         return local_time_short(value, where)
@@ -128,7 +131,7 @@ def lock_code_view(lock_code, where, now: datetime | None = None) -> CodeView:
     if state == "removed":
         when = f" on {at(lock_code.removed_at)}" if lock_code.removed_at else ""
         return CodeView("removed", f"removed from the lock{when}", "muted", False, False)
-    if state == "removing" or (cancelled and lock_code.delete_after):
+    if state == "removing" or (retiring and lock_code.delete_after):
         when = lock_code.delete_after
         label = f"leaves the lock {at(when)}" if when and when > now else "being removed"
         return CodeView("leaving", label, "muted", False, state == "removing")

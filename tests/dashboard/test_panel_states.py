@@ -129,3 +129,23 @@ def test_the_navigation_counts_open_alerts(hannah, estate):
     assert 'aria-label="1 open"' not in page
     alert.refresh_from_db()
     assert alert.resolved_at is not None
+
+
+def test_an_ended_stays_code_says_when_it_leaves_the_lock_not_set(hannah, estate):  # V4, D1
+    settle()
+    ended = timezone.now() - timedelta(hours=2)
+    delete_after = ended + timedelta(hours=24)
+    LockCode.objects.filter(access_code__reservation=estate.reservation).update(
+        state=LockCode.State.SET, delete_after=delete_after
+    )
+    estate.reservation.access_code.__class__.objects.filter(reservation=estate.reservation).update(
+        starts_at=ended - timedelta(days=3), ends_at=ended
+    )
+    Reservation.objects.filter(pk=estate.reservation.pk).update(
+        check_in=ended - timedelta(days=3), check_out=ended
+    )
+    panel = panel_of(hannah, estate.reservation)
+    local = timezone.localtime(delete_after, estate.property.zone)
+    assert "Past stay" in panel
+    assert f"leaves the lock {local:%a %-d %b, %H:%M}" in panel
+    assert "Retry now" not in panel and "Copy code" not in panel
