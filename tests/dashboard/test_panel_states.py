@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accesscodes.models import LockCode
+from accesscodes.models import AccessCode, LockCode
 from reservations.models import Reservation
 from reservations.services import reservation_cancel
 from tests.dashboard.conftest import settle
@@ -138,7 +138,7 @@ def test_an_ended_stays_code_says_when_it_leaves_the_lock_not_set(hannah, estate
     LockCode.objects.filter(access_code__reservation=estate.reservation).update(
         state=LockCode.State.SET, delete_after=delete_after
     )
-    estate.reservation.access_code.__class__.objects.filter(reservation=estate.reservation).update(
+    AccessCode.objects.filter(reservation=estate.reservation).update(
         starts_at=ended - timedelta(days=3), ends_at=ended
     )
     Reservation.objects.filter(pk=estate.reservation.pk).update(
