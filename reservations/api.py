@@ -58,10 +58,14 @@ def validate_year(value: date) -> date:
     return value
 
 
+WITH_WARNINGS = {"warnings": True}
+
+
 class ReservationSerializer(serializers.ModelSerializer):
     check_in = serializers.SerializerMethodField()
     check_out = serializers.SerializerMethodField()
     time_zone = serializers.CharField(source="property.time_zone", read_only=True)
+    warnings = serializers.SerializerMethodField()
 
     class Meta:
         model = Reservation
@@ -84,6 +88,7 @@ class ReservationSerializer(serializers.ModelSerializer):
             "cancelled_at",
             "created_at",
             "updated_at",
+            "warnings",
         ]
         read_only_fields = fields
 
@@ -94,17 +99,6 @@ class ReservationSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_check_out(self, obj: Reservation) -> str | None:
         return local_iso(property=obj.property, moment=obj.check_out)
-
-
-class ReservationResultSerializer(ReservationSerializer):
-    """A reservation as a write answers it, with warnings that are not refusals: an overlap
-    with another accepted stay at the property (channel managers sometimes mean it)."""
-
-    warnings = serializers.SerializerMethodField()
-
-    class Meta(ReservationSerializer.Meta):
-        fields = [*ReservationSerializer.Meta.fields, "warnings"]
-        read_only_fields = fields
 
     @extend_schema_field(
         {
@@ -120,7 +114,9 @@ class ReservationResultSerializer(ReservationSerializer):
         }
     )
     def get_warnings(self, obj: Reservation) -> list[dict]:
-        if obj.status != Reservation.Status.ACCEPTED:
+        """Warnings that are not refusals, given on writes: an overlap with another accepted
+        stay at the property (channel managers sometimes mean it). Empty on reads."""
+        if not self.context.get("warnings") or obj.status != Reservation.Status.ACCEPTED:
             return []
         overlapping = stays_overlapping(
             property=obj.property, check_in=obj.check_in, check_out=obj.check_out, exclude_pk=obj.pk
@@ -348,13 +344,13 @@ class ReservationViewSet(
         )
         reservation.refresh_from_db()
         return Response(
-            ReservationResultSerializer(reservation).data,
+            ReservationSerializer(reservation, context=WITH_WARNINGS).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
     @extend_schema(
         request=ReservationCreateSerializer,
-        responses={201: ReservationResultSerializer, 200: ReservationResultSerializer},
+        responses={201: ReservationSerializer, 200: ReservationSerializer},
     )
     def create(self, request):
         """Create a reservation, or update the one with the same external_id (idempotent)."""
@@ -367,7 +363,7 @@ class ReservationViewSet(
 
     @extend_schema(
         request=ReservationWriteSerializer,
-        responses={201: ReservationResultSerializer, 200: ReservationResultSerializer},
+        responses={201: ReservationSerializer, 200: ReservationSerializer},
     )
     def update(self, request, external_id=None):
         """Create or replace the reservation with this external id (idempotent)."""
@@ -379,7 +375,7 @@ class ReservationViewSet(
         serializer.is_valid(raise_exception=True)
         return self._upsert(external_id=external_id, data=dict(serializer.validated_data))
 
-    @extend_schema(request=ReservationAlterSerializer, responses=ReservationResultSerializer)
+    @extend_schema(request=ReservationAlterSerializer, responses=ReservationSerializer)
     def partial_update(self, request, external_id=None):
         """Change dates, times or guest details; the PIN stays (SPEC C1)."""
         reservation = self.get_object()
@@ -390,9 +386,9 @@ class ReservationViewSet(
         if serializer.validated_data:
             reservation_alter(reservation=reservation, **serializer.validated_data)
         reservation.refresh_from_db()
-        return Response(ReservationResultSerializer(reservation).data)
+        return Response(ReservationSerializer(reservation, context=WITH_WARNINGS).data)
 
-    @extend_schema(request=ReservationMoveSerializer, responses=ReservationResultSerializer)
+    @extend_schema(request=ReservationMoveSerializer, responses=ReservationSerializer)
     @action(detail=True, methods=["post"])
     def move(self, request, external_id=None):
         """Move the stay to another of the host's properties (SPEC C2)."""
@@ -406,7 +402,7 @@ class ReservationViewSet(
                 reservation=reservation, property=serializer.validated_data["property"]
             )
         reservation.refresh_from_db()
-        return Response(ReservationResultSerializer(reservation).data)
+        return Response(ReservationSerializer(reservation, context=WITH_WARNINGS).data)
 
     @extend_schema(request=None, responses=ReservationSerializer)
     @action(detail=True, methods=["post"])
