@@ -233,6 +233,25 @@ class LockCodeAdmin(EngineRecordAdmin, PinMaskedAdmin):
     def pin_event_fields(self, obj: LockCode) -> dict[str, Any]:
         return {"host_id": obj.access_code.reservation.host_id, "lock_code": obj}
 
+    readonly_fields = ["failure_history"]
+
+    @admin.display(description="Failure history")
+    def failure_history(self, obj: LockCode) -> str:
+        """Every failed attempt, newest first: a retried code's last error may be empty."""
+        from django.utils.html import format_html_join
+
+        from accesscodes.presentation import reason_sentence
+
+        property = obj.access_code.reservation.property
+        failures = obj.events.filter(kind__in=["failed", "rate_limited", "gave_up"])[:50]
+        rows = [
+            (_local(event.created_at, property), reason_sentence(event.reason))
+            for event in failures
+        ]
+        if not rows:
+            return "No failed attempts."
+        return format_html_join("", "<p>{}: {}</p>", rows)
+
     @admin.display(description="Last error", ordering="last_error")
     def last_error_sentence(self, obj: LockCode) -> str:
         from accesscodes.presentation import reason_sentence

@@ -127,3 +127,16 @@ def test_the_cancel_action_cancels_the_selected_reservations(agent, stay):  # C3
     assert response.status_code == 302
     reservation.refresh_from_db()
     assert reservation.status == Reservation.Status.CANCELLED
+
+
+def test_a_retried_codes_page_keeps_its_failure_history(agent, stay):
+    _, lock_code = stay
+    LockCode.objects.filter(pk=lock_code.pk).update(state="set", last_error="")
+    CodeEventFactory(
+        access_code=lock_code.access_code, lock_code=lock_code, kind="failed", reason="timeout: 30s"
+    )
+    page = html.unescape(
+        agent.get(reverse("admin:accesscodes_lockcode_change", args=[lock_code.pk])).text
+    )
+    assert "the lock service did not answer in time (30s)" in page
+    assert "(America/New_York)" in page
