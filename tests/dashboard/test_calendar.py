@@ -83,3 +83,12 @@ def test_the_calendar_shows_each_locks_capacity_over_the_coming_weeks(hannah, es
     assert "Capacity in the coming weeks" in page
     assert re.search(r"\d+ / \d+ codes", page)
     assert "ours 1" in page
+
+
+def test_the_lock_page_shows_its_capacity_by_week_and_lisbon_times(hannah, estate):  # V5, D3
+    settle()
+    page = hannah.get(reverse("lock_detail", kwargs={"pk": estate.lock.pk})).text
+    assert "Capacity in the coming weeks" in page
+    assert "ours 1, others 0" in " ".join(page.split())
+    assert " UTC" not in page
+    assert reverse("property_calendar", kwargs={"pk": estate.property.pk}) in page
