@@ -12,6 +12,11 @@ urlpatterns = [
     path("properties/", property_views.property_list_view, name="property_list"),
     path("properties/new/", property_views.property_new, name="property_new"),
     path("properties/<int:pk>/", property_views.property_detail, name="property_detail"),
+    path(
+        "properties/<int:pk>/calendar/",
+        property_views.property_calendar,
+        name="property_calendar",
+    ),
     path("properties/<int:pk>/edit/", property_views.property_edit, name="property_edit"),
     path("properties/<int:pk>/match/", property_views.match_new, name="match_new"),
     path(
@@ -53,6 +58,9 @@ urlpatterns = [
     path("reservations/new/", reservation_views.reservation_new, name="reservation_new"),
     path("reservations/<int:pk>/", reservation_views.reservation_detail, name="reservation_detail"),
     path(
+        "reservations/<int:pk>/edit/", reservation_views.reservation_edit, name="reservation_edit"
+    ),
+    path(
         "reservations/<int:pk>/cancel/",
         reservation_views.reservation_cancel_view,
         name="reservation_cancel",
@@ -67,6 +75,7 @@ urlpatterns = [
     ),
     path("codes/<int:pk>/retry/", reservation_views.lock_code_retry, name="lock_code_retry"),
     path("alerts/", messaging_views.alert_list, name="alert_list"),
+    path("alerts/<int:pk>/resolve/", messaging_views.alert_resolve, name="alert_resolve"),
     path("rules/", messaging_views.rule_list, name="rule_list"),
     path("rules/new/", messaging_views.rule_new, name="rule_new"),
     path("rules/preview/", messaging_views.rule_preview, name="rule_preview"),

@@ -80,6 +80,14 @@ def host_alert_raise(
     return alert
 
 
+def host_alert_resolve(*, alert: HostAlert) -> HostAlert:
+    """Mark an alert dealt with: it leaves the open count in the navigation."""
+    if alert.resolved_at is None:
+        alert.resolved_at = timezone.now()
+        alert.save(update_fields=["resolved_at", "updated_at"])
+    return alert
+
+
 # --- rules ---------------------------------------------------------------------------------
 
 

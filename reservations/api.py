@@ -28,6 +28,7 @@ from properties.models import Property
 from reservations import selectors
 from reservations.ical import ical_feed_create, ical_feed_delete, ical_feed_update
 from reservations.models import ICalFeed, Reservation
+from reservations.previews import stays_overlapping
 from reservations.services import (
     reservation_alter,
     reservation_cancel,
@@ -57,10 +58,14 @@ def validate_year(value: date) -> date:
     return value
 
 
+WITH_WARNINGS = {"warnings": True}
+
+
 class ReservationSerializer(serializers.ModelSerializer):
     check_in = serializers.SerializerMethodField()
     check_out = serializers.SerializerMethodField()
     time_zone = serializers.CharField(source="property.time_zone", read_only=True)
+    warnings = serializers.SerializerMethodField()
 
     class Meta:
         model = Reservation
@@ -83,6 +88,7 @@ class ReservationSerializer(serializers.ModelSerializer):
             "cancelled_at",
             "created_at",
             "updated_at",
+            "warnings",
         ]
         read_only_fields = fields
 
@@ -93,6 +99,40 @@ class ReservationSerializer(serializers.ModelSerializer):
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_check_out(self, obj: Reservation) -> str | None:
         return local_iso(property=obj.property, moment=obj.check_out)
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string", "enum": ["overlap"]},
+                    "message": {"type": "string"},
+                    "reservation": {"type": "string", "description": "its external_id"},
+                },
+            },
+        }
+    )
+    def get_warnings(self, obj: Reservation) -> list[dict]:
+        """Warnings that are not refusals, given on writes: an overlap with another accepted
+        stay at the property (channel managers sometimes mean it). Empty on reads."""
+        if not self.context.get("warnings") or obj.status != Reservation.Status.ACCEPTED:
+            return []
+        overlapping = stays_overlapping(
+            property=obj.property, check_in=obj.check_in, check_out=obj.check_out, exclude_pk=obj.pk
+        )[:20]
+        return [
+            {
+                "code": "overlap",
+                "message": (
+                    f"Overlaps the stay of {stay.guest_name} "
+                    f"({local_iso(property=obj.property, moment=stay.check_in)} – "
+                    f"{local_iso(property=obj.property, moment=stay.check_out)})."
+                ),
+                "reservation": stay.external_id,
+            }
+            for stay in overlapping
+        ]
 
 
 class ReservationWriteSerializer(serializers.Serializer):
@@ -304,7 +344,7 @@ class ReservationViewSet(
         )
         reservation.refresh_from_db()
         return Response(
-            ReservationSerializer(reservation).data,
+            ReservationSerializer(reservation, context=WITH_WARNINGS).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -346,7 +386,7 @@ class ReservationViewSet(
         if serializer.validated_data:
             reservation_alter(reservation=reservation, **serializer.validated_data)
         reservation.refresh_from_db()
-        return Response(ReservationSerializer(reservation).data)
+        return Response(ReservationSerializer(reservation, context=WITH_WARNINGS).data)
 
     @extend_schema(request=ReservationMoveSerializer, responses=ReservationSerializer)
     @action(detail=True, methods=["post"])
@@ -362,7 +402,7 @@ class ReservationViewSet(
                 reservation=reservation, property=serializer.validated_data["property"]
             )
         reservation.refresh_from_db()
-        return Response(ReservationSerializer(reservation).data)
+        return Response(ReservationSerializer(reservation, context=WITH_WARNINGS).data)
 
     @extend_schema(request=None, responses=ReservationSerializer)
     @action(detail=True, methods=["post"])
