@@ -188,7 +188,7 @@ def test_list_pages_never_decrypt_a_pin(hannah, host):
             for show in ("current", "failing", "all"):
                 response = hannah.get(reverse(url), {"show": show})
                 assert response.status_code == 200
-                assert "set on 1 of 1 locks" in response.content.decode() or show == "failing"
+                assert "set on 1 of 1 lock" in response.content.decode() or show == "failing"
     assert decrypt.call_count == 0
 
 
@@ -198,8 +198,8 @@ def test_the_code_column_still_tells_failed_from_set(hannah, host):
     LockCodeFactory(access_code__reservation=failed, lock=lock, state=LockCode.State.FAILED)
     LockCodeFactory(access_code__reservation=set_, lock=lock, state=LockCode.State.SET)
     html = hannah.get(reverse("reservation_list")).content.decode()
-    assert "failed on Front door" in html
-    assert "set on 1 of 1 locks" in html
+    assert "failing on Front door" in html
+    assert "set on 1 of 1 lock" in html
 
 
 def test_alerts_come_newest_first_a_page_at_a_time_and_can_be_searched(hannah, host):
