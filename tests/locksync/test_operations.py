@@ -1,5 +1,6 @@
 """What an operator watches: /healthz, /metrics, Sentry reports without PINs, JSON logs."""
 
+import contextlib
 import json
 import logging
 import time
@@ -66,10 +67,9 @@ def test_healthz_is_what_the_beat_process_ticks(beat_ticked):
 
     cache.delete(BEAT_HEARTBEAT_KEY)
     scheduler = HeartbeatScheduler.__new__(HeartbeatScheduler)
-    try:
+    # The bare scheduler has no schedule to run; the heartbeat is written before that fails.
+    with contextlib.suppress(Exception):
         HeartbeatScheduler.tick(scheduler)
-    except Exception:  # noqa: BLE001, S110 — the bare scheduler has no schedule to run
-        pass
     assert time.time() - cache.get(BEAT_HEARTBEAT_KEY) < 5
 
 
