@@ -29,9 +29,7 @@ def create_code(nuki_lock) -> None:
     nuki_lock.adapter.create_code(nuki_lock.lock_id, spec)
 
 
-def test_each_vendor_call_logs_its_lock_vendor_operation_outcome_and_duration(
-    nuki_lock, caplog
-):
+def test_each_vendor_call_logs_its_lock_vendor_operation_outcome_and_duration(nuki_lock, caplog):
     caplog.set_level(logging.INFO, logger="integrations.http")
     create_code(nuki_lock)
     calls = [r for r in caplog.records if r.getMessage().startswith("vendor call")]
