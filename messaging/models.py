@@ -27,6 +27,7 @@ class HostAlert(TimeStampedModel):
         ACCOUNT_DISCONNECTED = "account_disconnected", "Lock account disconnected"
         LOCK_FULL = "lock_full", "Lock full"
         MESSAGE_HELD = "message_held", "Message held"
+        FEED_PROBLEM = "feed_problem", "iCal feed needs attention"
 
     host = models.ForeignKey("properties.Host", on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -100,6 +100,11 @@ class ICalFeed(TimeStampedModel):
     last_fetched_at = models.DateTimeField(null=True, blank=True)
     last_ok_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    drop_held_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Since when a fetch dropping most upcoming stays waits for the host (SPEC F3).",
+    )
 
     class Meta:
         ordering = ["property_id", "source", "id"]
@@ -112,8 +117,8 @@ class ICalFeed(TimeStampedModel):
 class ICalSeen(TimeStampedModel):
     """A stay a feed has listed, and how many good fetches in a row it has been missing from.
 
-    A stay is cancelled only once it is missing from two successive good fetches, so one
-    truncated or glitchy export never cancels a guest's code.
+    A stay is cancelled only once it is missing from two good fetches at least an hour apart
+    (SPEC F3), so one truncated or glitchy export never cancels a guest's code.
     """
 
     feed = models.ForeignKey(ICalFeed, on_delete=models.CASCADE, related_name="seen")
@@ -122,6 +127,14 @@ class ICalSeen(TimeStampedModel):
         Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="ical_seen"
     )
     missing_fetches = models.PositiveSmallIntegerField(default=0)
+    first_missing_at = models.DateTimeField(
+        null=True, blank=True, help_text="The first good fetch that no longer listed the stay."
+    )
+    cancelled_by_feed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when the feed's absence cancelled the stay; it comes back if relisted.",
+    )
     last_seen_at = models.DateTimeField()
 
     class Meta:
