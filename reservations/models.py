@@ -72,6 +72,7 @@ class Reservation(TimeStampedModel):
             from reservations.phones import phone_normalise
 
             phone = phone_normalise(raw=self.guest_phone, time_zone=self.property.time_zone)
+            self.guest_phone = phone.raw  # digits of other scripts as ASCII (SPEC P3)
             self.guest_phone_e164, self.guest_phone_valid = phone.e164, phone.valid
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "guest_phone_e164", "guest_phone_valid"}

@@ -270,7 +270,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["locksync.api.ApiTokenRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["locksync.api.SafeJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "locksync.api.StrictLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "locksync.api.exception_handler",
