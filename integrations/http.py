@@ -82,6 +82,32 @@ def labelled_vendor_operation(method: Callable) -> Callable:
     return wrapper
 
 
+def vendor_call_log(*, vendor: str, method: str, path: str, outcome: str, seconds: float) -> None:
+    """Log one vendor call and count its duration for /metrics.
+
+    For adapters whose vendor SDK makes the HTTP calls (Seam): call this from its hooks. The
+    path is cut at its query and its digit runs masked; the outcome is the HTTP status,
+    "timeout" or "connection_failed".
+    """
+    lock, operation = _operation.get()
+    fields = {
+        "lock": lock or "-",
+        "vendor": vendor.lower(),
+        "operation": operation or f"{method} {redact_pins(path.split('?')[0])}",
+        "outcome": outcome,
+        "ms": round(seconds * 1000),
+    }
+    level = logging.INFO if outcome.isdigit() and int(outcome) < 500 else logging.WARNING
+    logger.log(
+        level,
+        "vendor call lock=%(lock)s vendor=%(vendor)s operation=%(operation)s "
+        "outcome=%(outcome)s ms=%(ms)s",
+        fields,
+        extra=fields,
+    )
+    vendor_call_observe(vendor=fields["vendor"], seconds=seconds)
+
+
 class VendorHttpClient:
     """A requests session bound to one vendor's base URL."""
 
@@ -158,25 +184,13 @@ class VendorHttpClient:
         return response
 
     def _log_call(self, method: str, path: str, outcome: str, started: float) -> None:
-        """One line per vendor call; the path is cut at its query and digit runs masked."""
-        seconds = time.monotonic() - started
-        lock, operation = _operation.get()
-        fields = {
-            "lock": lock or "-",
-            "vendor": self.vendor.lower(),
-            "operation": operation or f"{method} {redact_pins(path.split('?')[0])}",
-            "outcome": outcome,
-            "ms": round(seconds * 1000),
-        }
-        level = logging.INFO if outcome.isdigit() and int(outcome) < 500 else logging.WARNING
-        logger.log(
-            level,
-            "vendor call lock=%(lock)s vendor=%(vendor)s operation=%(operation)s "
-            "outcome=%(outcome)s ms=%(ms)s",
-            fields,
-            extra=fields,
+        vendor_call_log(
+            vendor=self.vendor,
+            method=method,
+            path=path,
+            outcome=outcome,
+            seconds=time.monotonic() - started,
         )
-        vendor_call_observe(vendor=fields["vendor"], seconds=seconds)
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)
