@@ -40,9 +40,7 @@ from icalendar import Calendar
 from properties.models import Property
 from reservations.feed_fetch import (
     FETCH_FAILED,
-    AddressRefused,
     FeedUnavailable,
-    feed_url_check,
     ical_fetch,
 )
 from reservations.models import ICalFeed, ICalSeen, Reservation
@@ -55,7 +53,6 @@ MISSING_FOR_AT_LEAST = timedelta(hours=1)  # between the first and the cancellin
 # Stays further ahead than this are taken for garbage (no channel sells years ahead), which
 # also keeps year-9999 dates away from window arithmetic.
 MAX_YEARS_AHEAD = 5
-URL_REFUSED = "This address cannot be used: locksync fetches feeds from public addresses only."
 BLOCK_SUMMARIES = {"not available", "airbnb (not available)", "blocked", "unavailable"}
 RESERVATION_CODE = re.compile(r"/reservations/details/([A-Z0-9]{6,20})")
 PHONE_LAST_4 = re.compile(r"Phone Number \(Last 4 Digits\):\s*(\d{4})")
@@ -194,18 +191,9 @@ def ical_feed_create(
     *, property: Property, url: str, source: str = ICalFeed.Source.AIRBNB, enabled: bool = True
 ) -> ICalFeed:
     feed = ICalFeed(property=property, url=url, source=source, enabled=enabled)
-    feed.full_clean()
-    _check_feed_url(feed.url)
+    feed.full_clean()  # ICalFeed.clean refuses internal addresses (F1)
     feed.save()
     return feed
-
-
-def _check_feed_url(url: str) -> None:
-    """Refuse a URL pointing at loopback, private, link-local or metadata addresses (F1)."""
-    try:
-        feed_url_check(url, unresolvable_ok=True)
-    except AddressRefused as error:
-        raise ValidationError({"url": URL_REFUSED}) from error
 
 
 def ical_feed_update(*, feed: ICalFeed, **changes) -> ICalFeed:
@@ -214,8 +202,7 @@ def ical_feed_update(*, feed: ICalFeed, **changes) -> ICalFeed:
         raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
     for name, value in changes.items():
         setattr(feed, name, value)
-    feed.full_clean()
-    _check_feed_url(feed.url)
+    feed.full_clean()  # ICalFeed.clean refuses internal addresses (F1)
     feed.save()
     return feed
 

@@ -1,9 +1,12 @@
 """Reservations: who stays where and when."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
 from locksync.models import TimeStampedModel
+
+URL_REFUSED = "This address cannot be used: locksync fetches feeds from public addresses only."
 
 
 class Reservation(TimeStampedModel):
@@ -113,6 +116,16 @@ class ICalFeed(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} feed of {self.property}"
+
+    def clean(self) -> None:
+        # SPEC F1: loopback, private, link-local and metadata addresses are refused at save
+        # (and again at every fetch, since a name can be re-pointed).
+        from reservations.feed_fetch import AddressRefused, feed_url_check
+
+        try:
+            feed_url_check(self.url, unresolvable_ok=True)
+        except AddressRefused as error:
+            raise ValidationError({"url": URL_REFUSED}) from error
 
 
 class ICalSeen(TimeStampedModel):

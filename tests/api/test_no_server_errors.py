@@ -8,7 +8,7 @@ from django.test import Client
 
 from messaging.models import MessageRule
 from properties.models import Property
-from reservations.models import Reservation
+from reservations.models import ICalFeed, Reservation
 from tests.factories import LockFactory, MatchFactory, PropertyFactory, SmartLockSettingsFactory
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +141,16 @@ def test_the_schema_declares_what_the_api_accepts_and_returns():
     assert components["MessageRuleRequest"]["properties"]["properties"]["minItems"] == 1
     # guest_email is "" when the host gave none, so it is not declared as an email
     assert "format" not in components["Reservation"]["properties"]["guest_email"]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:6379/", "http://169.254.169.254/latest/"])
+def test_an_ical_feed_on_an_internal_address_is_a_400_and_not_saved(api, lisbon, url):
+    # rule F1
+    response = api.post(
+        "/api/v1/ical-feeds/",
+        {"property": lisbon.pk, "url": url, "source": "airbnb"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "public addresses only" in response.json()["url"][0]
+    assert not ICalFeed.objects.exists()
