@@ -188,3 +188,28 @@ def test_json_log_lines_carry_message_level_and_extra_fields():
     )
     line = json.loads(JsonFormatter().format(record))
     assert (line["message"], line["level"], line["lock"]) == ("hello world", "INFO", "7")
+
+
+def test_log_format_json_makes_every_log_line_a_json_object():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('integrations.http').info('vendor call', extra={'vendor': 'nuki'})"
+    )
+    environment = {**os.environ, "LOG_FORMAT": "json"}
+    environment["DJANGO_SETTINGS_MODULE"] = "locksync.settings.local"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    call = next(line for line in lines if line["logger"] == "integrations.http")
+    assert (call["message"], call["vendor"], call["level"]) == ("vendor call", "nuki", "INFO")
