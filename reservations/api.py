@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -34,7 +34,12 @@ from messaging.api import MessageSerializer, messages_for
 from properties.api import HostPropertyField
 from properties.models import Property
 from reservations import selectors
-from reservations.ical import ical_feed_create, ical_feed_delete, ical_feed_update
+from reservations.ical import (
+    ical_feed_create,
+    ical_feed_delete,
+    ical_feed_drop_confirm,
+    ical_feed_update,
+)
 from reservations.models import ICalFeed, Reservation
 from reservations.services import (
     reservation_alter,
@@ -415,9 +420,17 @@ class ICalFeedSerializer(StrictModelSerializer):
             "last_fetched_at",
             "last_ok_at",
             "last_error",
+            "drop_held_at",
             "created_at",
         ]
-        read_only_fields = ["id", "last_fetched_at", "last_ok_at", "last_error", "created_at"]
+        read_only_fields = [
+            "id",
+            "last_fetched_at",
+            "last_ok_at",
+            "last_error",
+            "drop_held_at",
+            "created_at",
+        ]
 
 
 class ICalFeedViewSet(
@@ -447,3 +460,15 @@ class ICalFeedViewSet(
 
     def perform_destroy(self, instance):
         ical_feed_delete(feed=instance)
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "FeedDropConfirmed", fields={"cancelled": serializers.IntegerField()}
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="confirm-drop")
+    def confirm_drop(self, request, pk=None):
+        """Cancel the upcoming stays the feed no longer lists, after a held mass drop (F3)."""
+        feed = self.get_object()
+        return Response({"cancelled": ical_feed_drop_confirm(feed=feed)})

@@ -205,3 +205,23 @@ def test_a_stay_the_host_cancelled_is_not_revived_by_the_feed(feed, clock):
     clock.shift(timedelta(hours=1))
     fetch(feed, calendar(*STAYS.values()))
     assert status(feed, "b") == "cancelled"
+
+
+def test_the_host_can_confirm_a_held_drop_over_the_api(feed, clock, host_user, other_host):
+    from tests.api.conftest import client_for
+
+    fetch(feed, calendar(*STAYS.values()))
+    clock.shift(timedelta(hours=1))
+    fetch(feed, calendar(BLOCK))
+    api = client_for(host_user)
+    shown = api.get(f"/api/v1/ical-feeds/{feed.pk}/").json()
+    assert shown["drop_held_at"] is not None
+
+    foreign = client_for(other_host.members.get().user)
+    assert foreign.post(f"/api/v1/ical-feeds/{feed.pk}/confirm-drop/").status_code == 404
+    assert set(Reservation.objects.values_list("status", flat=True)) == {"accepted"}
+
+    response = api.post(f"/api/v1/ical-feeds/{feed.pk}/confirm-drop/")
+    assert response.json() == {"cancelled": 3}
+    assert set(Reservation.objects.values_list("status", flat=True)) == {"cancelled"}
+    assert api.get(f"/api/v1/ical-feeds/{feed.pk}/").json()["drop_held_at"] is None
