@@ -3,7 +3,8 @@
 A feed URL is typed by a host, so it is treated as hostile:
 - it may only reach public addresses: loopback, private, link-local and cloud metadata
   addresses are refused when the feed is saved and again at every fetch, after every redirect
-  (a name can be re-pointed after it was saved);
+  (a name can be re-pointed after it was saved), and the address actually connected to is
+  checked before the request is sent (DNS rebinding);
 - the body is read in small pieces and decompressed as it streams, and the fetch stops once
   5 MB of decompressed text have arrived (a 0.4 MB gzip bomb inflates to 400 MB);
 - the whole fetch, redirects included, has one deadline (20 s), however slowly the server
@@ -25,6 +26,9 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 # The one text a host sees for any failed fetch, whatever the reason (SPEC F1).
 FETCH_FAILED = (
@@ -86,6 +90,51 @@ def feed_url_check(url: str, *, unresolvable_ok: bool = False) -> None:
             raise AddressRefused(FETCH_FAILED)
 
 
+class _PeerCheckedMixin:
+    """Check the address actually connected to, before a byte is sent.
+
+    The name was checked before the request, but DNS can answer differently a moment later
+    (DNS rebinding): the socket's peer is what counts.
+    """
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        try:
+            peer = ipaddress.ip_address(sock.getpeername()[0].split("%")[0])
+            allowed = _address_allowed(peer)
+        except (OSError, ValueError):
+            allowed = False
+        if not allowed:
+            sock.close()
+            raise AddressRefused(FETCH_FAILED)
+        return sock
+
+
+class _CheckedHTTPConnection(_PeerCheckedMixin, HTTPConnection):
+    pass
+
+
+class _CheckedHTTPSConnection(_PeerCheckedMixin, HTTPSConnection):
+    pass
+
+
+class _CheckedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
+
+class _CheckedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
+class _PeerCheckedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _CheckedHTTPPool,
+            "https": _CheckedHTTPSPool,
+        }
+
+
 class _Fetch:
     """One fetch: redirects followed by hand, each hop checked, the body read under caps."""
 
@@ -94,6 +143,10 @@ class _Fetch:
         self.response: requests.Response | None = None
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        # No proxies from the environment: the address checked must be the one connected to.
+        self.session.trust_env = False
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, _PeerCheckedAdapter())
 
     def remaining(self) -> float:
         left = self.deadline - time.monotonic()

@@ -221,3 +221,11 @@ def test_a_self_hosted_feed_on_a_private_network_is_allowed_by_setting(settings)
         ical_feed_create(property=PropertyFactory(), url="http://169.254.169.254/")
     with pytest.raises(ValidationError):
         ical_feed_create(property=PropertyFactory(), url="http://127.0.0.1/feed.ics")
+
+
+def test_a_name_that_turns_internal_after_the_check_is_refused_at_connect(channel, monkeypatch):
+    # rule F1: DNS rebinding; the name looked public when checked, then resolved to loopback
+    from reservations import feed_fetch
+
+    monkeypatch.setattr(feed_fetch, "feed_url_check", lambda url, **kwargs: None)
+    assert str(refused(f"{channel}/feed.ics")) == FETCH_FAILED
