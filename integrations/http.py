@@ -108,6 +108,29 @@ def vendor_call_log(*, vendor: str, method: str, path: str, outcome: str, second
     vendor_call_observe(vendor=fields["vendor"], seconds=seconds)
 
 
+def vendor_httpx_event_hooks(vendor: str) -> dict[str, list[Callable]]:
+    """httpx event hooks logging each call like VendorHttpClient does, for SDK-based adapters.
+
+    Seam: `Seam(..., httpx_options={"event_hooks": vendor_httpx_event_hooks("seam")})`.
+    """
+
+    def started(request) -> None:
+        request.extensions["locksync_started"] = time.monotonic()
+
+    def answered(response) -> None:
+        request = response.request
+        begun = request.extensions.get("locksync_started", time.monotonic())
+        vendor_call_log(
+            vendor=vendor,
+            method=request.method,
+            path=request.url.path,
+            outcome=str(response.status_code),
+            seconds=time.monotonic() - begun,
+        )
+
+    return {"request": [started], "response": [answered]}
+
+
 class VendorHttpClient:
     """A requests session bound to one vendor's base URL."""
 

@@ -81,3 +81,16 @@ def test_vendor_call_durations_reach_the_latency_histogram(nuki_lock, caplog):
     samples = families["locksync_vendor_call_seconds"].samples
     count = next(s for s in samples if s.name.endswith("_count") and s.labels["vendor"] == "nuki")
     assert count.value == len(calls)
+
+
+def test_sdk_based_adapters_log_their_calls_through_httpx_hooks(fake_seam, settings, caplog):
+    import httpx
+
+    from integrations.http import vendor_httpx_event_hooks
+
+    caplog.set_level(logging.INFO, logger="integrations.http")
+    with httpx.Client(event_hooks=vendor_httpx_event_hooks("seam")) as client:
+        client.post(f"{settings.SEAM_API_URL}/devices/list", json={})
+    line = next(r for r in caplog.records if r.getMessage().startswith("vendor call"))
+    assert (line.vendor, line.operation) == ("seam", "POST /devices/list")
+    assert line.outcome.isdigit() and line.ms >= 0
