@@ -27,7 +27,7 @@ from integrations.models import Lock, LockConnection, Match
 from integrations.registry import adapter_for
 from integrations.services import match_create, match_delete
 from integrations.views import remote_status_label
-from locksync.api import HostScopedMixin
+from locksync.api import HostScopedMixin, StrictModelSerializer, StrictPrimaryKeyRelatedField
 from properties.api import HostPropertyField
 
 
@@ -241,14 +241,14 @@ class LockViewSet(
 
 
 @extend_schema_field(OpenApiTypes.INT)
-class HostLockField(serializers.PrimaryKeyRelatedField):
+class HostLockField(StrictPrimaryKeyRelatedField):
     """A lock id of the caller's host; any other id is 'does not exist'."""
 
     def get_queryset(self):
         return selectors.lock_list(host=self.context["view"].host)
 
 
-class MatchSerializer(serializers.ModelSerializer):
+class MatchSerializer(StrictModelSerializer):
     lock = HostLockField()
     property = HostPropertyField()
 

@@ -39,7 +39,7 @@ from integrations.base import (
     RemoteCode,
     VendorError,
 )
-from integrations.http import redact_pins, retry_after_seconds
+from integrations.http import redact_pins, retry_after_seconds, vendor_httpx_event_hooks
 
 # docs.seam.co "rate limits and guardrails": per device and per minute.
 RATE_LIMITS = {"create": 10, "update": 10, "delete": 20}
@@ -200,9 +200,15 @@ class SeamAdapter(Adapter):
                         status_forcelist=[500, 502, 503, 504],
                         backoff_factor=0.2,
                     ),
-                    httpx_options={"event_hooks": {"response": [self._remember_retry_after]}},
+                    httpx_options={"event_hooks": self._event_hooks()},
                 )
         return self._sdk
+
+    def _event_hooks(self) -> dict:
+        # One log line per call, as for the requests-based adapters; plus Retry-After.
+        hooks = vendor_httpx_event_hooks("seam")
+        hooks["response"].append(self._remember_retry_after)
+        return hooks
 
     def _remember_retry_after(self, response: httpx.Response) -> None:
         """The SDK's error carries no headers: keep a 429's Retry-After for _api_error."""

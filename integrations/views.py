@@ -113,7 +113,7 @@ def lock_list_view(request: HttpRequest) -> HttpResponse:
 @host_required
 def lock_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lock = get_or_404(lock_get, host=request.host, pk=pk)
-    matches = match_list(host=request.host).filter(lock=lock).order_by("property__name")
+    matches = list(match_list(host=request.host).filter(lock=lock).order_by("property__name"))
     offline_count = (
         lock_list(host=request.host)
         .filter(connection=lock.connection, online=False, is_present=True)
@@ -121,7 +121,9 @@ def lock_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = {
         "lock": lock,
-        "matches": list(matches),
+        "matches": matches,
+        # The lock's times read in its (first) property's zone, named (SPEC V5).
+        "zone": matches[0].property.time_zone if matches else "UTC",
         "notices": lock_notices(lock=lock, offline_count=offline_count),
         **_live_codes(request.host, lock),
     }

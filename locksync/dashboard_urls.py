@@ -5,6 +5,7 @@ from django.urls import path
 from integrations import views as integration_views
 from messaging import views as messaging_views
 from properties import views as property_views
+from reservations import feed_views
 from reservations import views as reservation_views
 
 urlpatterns = [
@@ -31,6 +32,11 @@ urlpatterns = [
     ),
     path("properties/<int:pk>/feeds/", property_views.ical_feed_new, name="ical_feed_new"),
     path("feeds/<int:pk>/remove/", property_views.ical_feed_remove, name="ical_feed_remove"),
+    path(
+        "feeds/<int:pk>/confirm-drop/",
+        feed_views.ical_feed_confirm_drop,
+        name="ical_feed_confirm_drop",
+    ),
     path("matches/<int:pk>/remove/", property_views.match_remove, name="match_remove"),
     path("settings/", property_views.host_settings, name="host_settings"),
     path("locks/", integration_views.lock_list_view, name="lock_list"),

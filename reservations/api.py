@@ -14,19 +14,32 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accesscodes.models import AccessCode, BackupCode, LockCode
 from accesscodes.selectors import smartlock_codes_for_reservation
-from locksync.api import HostScopedMixin, StrictBooleanField, WallClockTimeField
+from locksync.api import (
+    HostScopedMixin,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictEmailField,
+    StrictModelSerializer,
+    WallClockTimeField,
+)
 from messaging.api import MessageSerializer, messages_for
 from properties.api import HostPropertyField
 from properties.models import Property
 from reservations import selectors
-from reservations.ical import ical_feed_create, ical_feed_delete, ical_feed_update
+from reservations.ical import (
+    ical_feed_create,
+    ical_feed_delete,
+    ical_feed_drop_confirm,
+    ical_feed_update,
+)
 from reservations.models import ICalFeed, Reservation
 from reservations.previews import stays_overlapping
 from reservations.services import (
@@ -66,6 +79,8 @@ class ReservationSerializer(serializers.ModelSerializer):
     check_out = serializers.SerializerMethodField()
     time_zone = serializers.CharField(source="property.time_zone", read_only=True)
     warnings = serializers.SerializerMethodField()
+    # "" when the host gave none: declared as text, since "" is no email address.
+    guest_email = serializers.CharField(read_only=True, help_text="The guest's email, or empty.")
 
     class Meta:
         model = Reservation
@@ -139,10 +154,10 @@ class ReservationWriteSerializer(serializers.Serializer):
     """A whole reservation, as sent by PUT (or POST with external_id)."""
 
     property = HostPropertyField()
-    guest_name = serializers.CharField(max_length=200)
-    guest_phone = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    guest_email = serializers.EmailField(required=False, allow_blank=True)
-    reservation_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    guest_name = StrictCharField(max_length=200)
+    guest_phone = StrictCharField(max_length=64, required=False, allow_blank=True)
+    guest_email = StrictEmailField(required=False, allow_blank=True)
+    reservation_code = StrictCharField(max_length=64, required=False, allow_blank=True)
     check_in_date = serializers.DateField(validators=[validate_year])
     check_in_time = WallClockTimeField(
         required=False, help_text="Property-local; defaults to the property's check-in time."
@@ -151,7 +166,7 @@ class ReservationWriteSerializer(serializers.Serializer):
     check_out_time = WallClockTimeField(
         required=False, help_text="Property-local; defaults to the property's checkout time."
     )
-    status = serializers.ChoiceField(
+    status = StrictChoiceField(
         choices=Reservation.Status.choices, default=Reservation.Status.ACCEPTED
     )
 
@@ -175,7 +190,7 @@ class ReservationWriteSerializer(serializers.Serializer):
 
 
 class ReservationCreateSerializer(ReservationWriteSerializer):
-    external_id = serializers.CharField(
+    external_id = StrictCharField(
         max_length=200, help_text="Your id for the booking; sending it again updates it."
     )
 
@@ -183,9 +198,9 @@ class ReservationCreateSerializer(ReservationWriteSerializer):
 class ReservationAlterSerializer(serializers.Serializer):
     """Only the fields sent change; a date without a time keeps the current local time."""
 
-    guest_name = serializers.CharField(max_length=200, required=False)
-    guest_phone = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    guest_email = serializers.EmailField(required=False, allow_blank=True)
+    guest_name = StrictCharField(max_length=200, required=False)
+    guest_phone = StrictCharField(max_length=64, required=False, allow_blank=True)
+    guest_email = StrictEmailField(required=False, allow_blank=True)
     check_in_date = serializers.DateField(required=False, validators=[validate_year])
     check_in_time = WallClockTimeField(required=False)
     check_out_date = serializers.DateField(required=False, validators=[validate_year])
@@ -323,7 +338,8 @@ class ReservationViewSet(
     serializer_class = ReservationSerializer
     queryset = Reservation.objects.none()
     lookup_field = "external_id"
-    lookup_value_regex = "[^/]+"
+    # No NUL or control characters: PostgreSQL text cannot hold NUL, so such an id is a 404.
+    lookup_value_regex = r"[^/\x00-\x1f\x7f]+"
 
     def get_queryset(self):
         return selectors.reservation_list(host=self.host)
@@ -429,7 +445,7 @@ class ReservationViewSet(
         return Response(reservation_access(reservation=reservation))
 
 
-class ICalFeedSerializer(serializers.ModelSerializer):
+class ICalFeedSerializer(StrictModelSerializer):
     property = HostPropertyField()
     enabled = StrictBooleanField(required=False, default=True)
 
@@ -444,9 +460,17 @@ class ICalFeedSerializer(serializers.ModelSerializer):
             "last_fetched_at",
             "last_ok_at",
             "last_error",
+            "drop_held_at",
             "created_at",
         ]
-        read_only_fields = ["id", "last_fetched_at", "last_ok_at", "last_error", "created_at"]
+        read_only_fields = [
+            "id",
+            "last_fetched_at",
+            "last_ok_at",
+            "last_error",
+            "drop_held_at",
+            "created_at",
+        ]
 
 
 class ICalFeedViewSet(
@@ -476,3 +500,15 @@ class ICalFeedViewSet(
 
     def perform_destroy(self, instance):
         ical_feed_delete(feed=instance)
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "FeedDropConfirmed", fields={"cancelled": serializers.IntegerField()}
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="confirm-drop")
+    def confirm_drop(self, request, pk=None):
+        """Cancel the upcoming stays the feed no longer lists, after a held mass drop (F3)."""
+        feed = self.get_object()
+        return Response({"cancelled": ical_feed_drop_confirm(feed=feed)})

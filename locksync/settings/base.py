@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "reservations",
     "accesscodes",
     "messaging",
+    "health_check",
 ]
 
 MIDDLEWARE = [
@@ -150,11 +151,21 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# LOG_FORMAT=json writes one JSON object per line (for a log shipper); the default is plain text.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "locksync.monitoring.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # The HTTP libraries log full URLs at DEBUG/INFO, and vendor query strings carry tokens
     # (TTLock's accessToken) and sometimes PINs: they may speak only about failures.
@@ -192,6 +203,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat records each tick in the cache, so /healthz can tell a stopped beat.
+CELERY_BEAT_SCHEDULER = "locksync.monitoring:HeartbeatScheduler"
+# Code work stays on the default `celery` queue; a slow feed or mail server must never delay
+# it (SPEC F4), so iCal imports and guest messages have queues of their own. A worker consumes
+# them with `-Q celery,feeds,messages` (or one worker per queue, see docker-compose.yml).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "reservations.tasks.*": {"queue": "feeds"},
+    "messaging.tasks.*": {"queue": "messages"},
+}
+CELERY_QUEUE_NAMES = ["celery", "feeds", "messages"]
 
 # Every periodic job, in one place. Each job asks the database what is due and takes a
 # bounded batch, so running one late or twice is harmless.
@@ -217,6 +239,28 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "send-due-messages": {"task": "messaging.tasks.messages_send_due", "schedule": 60.0},
 }
 
+# iCal feeds (SPEC F1): only public addresses are fetched. A self-hosted feed on a private
+# network (a PMS on the LAN) needs ICAL_ALLOW_PRIVATE_ADDRESSES=1; loopback, link-local and
+# cloud metadata addresses stay refused unless ICAL_ALLOW_LOOPBACK is also set (tests only).
+ICAL_ALLOW_PRIVATE_ADDRESSES = env.bool("ICAL_ALLOW_PRIVATE_ADDRESSES", default=False)
+ICAL_ALLOW_LOOPBACK = env.bool("ICAL_ALLOW_LOOPBACK", default=False)
+ICAL_MAX_BYTES = env.int("ICAL_MAX_BYTES", default=5 * 1024 * 1024)
+ICAL_FETCH_DEADLINE = env.float("ICAL_FETCH_DEADLINE", default=20.0)
+
+# /metrics (Prometheus): answered to a bearer token or to clients in these networks, and to
+# nobody while both are empty.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# /healthz fails when beat has not ticked for this long.
+BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=300)
+
+# Error reports go to Sentry only when SENTRY_DSN is set; PINs are scrubbed before sending.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from locksync.monitoring import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", default="production"))
+
 # Vendor API base URLs are settings so tests can point adapters at local fakes.
 NUKI_API_URL = env("NUKI_API_URL", default="https://api.nuki.io")
 SEAM_API_URL = env("SEAM_API_URL", default="https://connect.getseam.com")
@@ -231,7 +275,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["locksync.api.ApiTokenRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["locksync.api.SafeJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "locksync.api.StrictLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "locksync.api.exception_handler",

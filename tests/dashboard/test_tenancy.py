@@ -47,6 +47,7 @@ def ids_of(estate) -> dict[str, dict[str, int]]:
         "rule_edit": {"pk": estate.rule.pk},
         "ical_feed_new": property_pk,
         "ical_feed_remove": {"pk": estate.feed.pk},
+        "ical_feed_confirm_drop": {"pk": estate.feed.pk},
     }
 
 

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('properties', '0002_api_token'),
-        ('reservations', '0002_ical_feeds'),
+        ('reservations', '0003_ical_feed_drop_hold_and_missing_since'),
     ]
 
     operations = [
