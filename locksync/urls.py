@@ -30,6 +30,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("locksync.api_urls")),
     path("webhooks/", include("integrations.urls")),
+    path("", include("guests.urls")),
 ]
 
 handler404 = "locksync.api.api_not_found"
