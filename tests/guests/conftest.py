@@ -44,8 +44,8 @@ def backups_on(prop, size: int = 1) -> None:
 
 def backup_pool_placed(*locks) -> None:
     """Put each lock's backup pool on the simulated lock and read it back (SPEC H3, H5)."""
-    for lock in locks:
-        services.backup_pool_ensure(lock=lock)
+    for each in locks:
+        services.backup_pool_ensure(lock=each)
     settle()
 
 
