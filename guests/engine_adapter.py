@@ -90,7 +90,9 @@ def backup_seen_on_lock(*, lock: Lock, now: datetime) -> BackupCode | None:
     code read back from the lock's list (confirmation `read_back`) whose lock was read within
     24 hours. Vendors that cannot list codes never qualify.
     """
-    if lock.last_seen_at is None or lock.last_seen_at < now - BACKUP_SEEN_WITHIN:
+    # Read fresh: a lock pass may have listed the lock since this object was loaded.
+    last_read = Lock.objects.filter(pk=lock.pk).values_list("last_seen_at", flat=True).first()
+    if last_read is None or last_read < now - BACKUP_SEEN_WITHIN:
         return None
     return (
         BackupCode.objects.filter(
