@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from svix.webhooks import Webhook, WebhookVerificationError
 
 from accesscodes.services import connection_mark_disconnected
+from integrations import arrivals
 from integrations.health import lock_state_report
 from integrations.models import Lock, LockConnection
 
@@ -99,6 +100,7 @@ def nuki_webhook(request: HttpRequest, connection_id: int) -> HttpResponse:
     except ValueError:
         return HttpResponse("not JSON", status=400)
     nuki_event_apply(connection=connection, payload=payload)
+    arrivals.nuki_entries_record(connection=connection, payload=payload)  # SPEC K5
     return HttpResponse(status=204)
 
 
@@ -140,6 +142,7 @@ def seam_webhook(request: HttpRequest, connection_id: int) -> HttpResponse:
     if not isinstance(event, dict):
         return HttpResponse("not an event", status=400)
     seam_event_apply(connection=connection, event=event)
+    arrivals.seam_entries_record(connection=connection, event=event)  # SPEC K5
     return HttpResponse(status=204)
 
 
@@ -180,5 +183,6 @@ def ttlock_webhook(request: HttpRequest) -> HttpResponse:
     if not expected or not hmac.compare_digest(expected, token):
         return HttpResponseForbidden("bad token")
     ttlock_callback_apply(data=request.POST.dict())
+    arrivals.ttlock_entries_record(data=request.POST.dict())  # SPEC K5
     # TTLock retries until the body is exactly "success".
     return HttpResponse("success", content_type="text/plain")

@@ -12,8 +12,20 @@ from properties.models import SmartLockSettings
 from tests.accesscodes.conftest import clock, codes_on, device_of, lock, second_lock, settle
 from tests.accesscodes.test_lifecycle import book
 from tests.factories import PropertyFactory, SmartLockSettingsFactory
+from tests.integrations.test_webhooks import nuki_lock, seam_lock, ttlock_lock
 
-__all__ = ["clock", "codes_on", "device_of", "lock", "second_lock", "settle", "book"]
+__all__ = [
+    "book",
+    "clock",
+    "codes_on",
+    "device_of",
+    "lock",
+    "nuki_lock",
+    "seam_lock",
+    "second_lock",
+    "settle",
+    "ttlock_lock",
+]
 
 
 @pytest.fixture(autouse=True)
