@@ -169,3 +169,29 @@ def _tell_host(*, reservation: Reservation, lock_name: str, backup_name: str | N
         ),
         link=reverse("conversation", kwargs={"pk": reservation.pk}),
     )
+
+
+def stay_language_set(*, reservation: Reservation, language: str) -> Reservation:
+    """Set the language of the guest's page and messages; "" follows their browser (K4)."""
+    known = {code for code, _ in Reservation._meta.get_field("language").choices}
+    if language and language not in known:
+        raise ValueError(f"Unknown language {language!r}")
+    if reservation.language != language:
+        reservation.language = language
+        reservation.save(update_fields=["language", "updated_at"])
+    return reservation
+
+
+def arrival_json(*, reservation: Reservation) -> dict | None:
+    """The stay's first entry for the API, in the property's time (K5), or None."""
+    from guests.models import Arrival
+
+    arrival = Arrival.objects.filter(reservation=reservation).first()
+    if arrival is None:
+        return None
+    return {
+        "entered_at": arrival.entered_at.astimezone(reservation.property.zone).isoformat(),
+        "lock_id": arrival.lock_id,
+        "lock_name": arrival.lock_name,
+        "via": arrival.via,
+    }
