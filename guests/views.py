@@ -40,10 +40,14 @@ GUEST_LANGUAGES = {code for code, _ in settings.LANGUAGES}
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    """Keep a guest page out of search engines, caches and other sites' referrer logs."""
+    """Keep a guest page out of search engines, caches and other sites' referrer logs.
+
+    "same-origin", not "no-referrer": with no referrer at all browsers send `Origin: null` on
+    the page's own form posts, which Django's CSRF check rightly refuses.
+    """
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Cache-Control"] = "no-store, private"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
