@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from accesscodes.models import CodeEvent
 from guests import engine_adapter
-from guests.models import GuestLink, GuestSettings
+from guests.models import GuestLink, GuestSettings, PropertyGuestInfo
 from messaging.models import HostAlert
 from messaging.services import host_alert_raise
-from properties.models import Host
+from properties.models import Host, Property
 from reservations.models import Reservation
 
 # SPEC K1: a link works until 24 hours after checkout.
@@ -48,6 +48,14 @@ def guest_settings_update(*, host: Host, **changes) -> GuestSettings:
     guest_settings.save()
     stay_checks_reschedule_host(host=host)
     return guest_settings
+
+
+def checkin_notes_update(*, property: Property, checkin_notes: str) -> PropertyGuestInfo:
+    """Save what the property's guests read on their page (SPEC K2)."""
+    info, _ = PropertyGuestInfo.objects.update_or_create(
+        property=property, defaults={"checkin_notes": checkin_notes.strip()}
+    )
+    return info
 
 
 def guest_link_issue(*, reservation: Reservation) -> str:

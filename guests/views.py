@@ -13,18 +13,22 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.http import require_http_methods, require_POST
 
-from guests.models import GuestSettings
+from guests.models import GuestSettings, PropertyGuestInfo
 from guests.ratelimit import rate_limit_exceeded
 from guests.selectors import guest_page
 from guests.services import (
     HelpOutcome,
+    checkin_notes_update,
     code_not_working,
+    guest_link_issue,
     guest_link_resolve,
     guest_settings_get,
     guest_settings_update,
 )
-from locksync.dashboard import host_required
+from locksync.dashboard import get_or_404, host_required
+from properties.selectors import property_get
 from reservations.models import Reservation
+from reservations.selectors import reservation_get
 
 # Per address: generous for a family on one wifi, tight enough to make guessing tokens useless
 # (a token has 192 random bits; the limit is against load, not guessing).
@@ -150,4 +154,44 @@ def guest_settings_view(request: HttpRequest) -> HttpResponse:
         guest_settings_update(host=host, **changes)
         messages.success(request, "Guest settings saved.")
         return redirect("guest_settings")
-    return render(request, "guest/settings.html", {"form": form})
+    properties = host.properties.all()
+    notes = {
+        info.property_id: info.checkin_notes
+        for info in PropertyGuestInfo.objects.filter(property__host=host)
+    }
+    rows = [(prop, notes.get(prop.pk, "")) for prop in properties.order_by("name", "id")]
+    return render(request, "guest/settings.html", {"form": form, "properties": rows})
+
+
+class CheckinNotesForm(forms.Form):
+    checkin_notes = forms.CharField(
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        label="Check-in notes for guests",
+        help_text="Shown on every guest page of this property: parking, key box, Wi-Fi …",
+    )
+
+
+@host_required
+def checkin_notes_view(request: HttpRequest, pk: int) -> HttpResponse:
+    prop = get_or_404(property_get, host=request.host, pk=pk)
+    info = PropertyGuestInfo.objects.filter(property=prop).first()
+    initial = {"checkin_notes": info.checkin_notes if info else ""}
+    form = CheckinNotesForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        checkin_notes_update(property=prop, checkin_notes=form.cleaned_data["checkin_notes"])
+        messages.success(request, f"Check-in notes for {prop.name} saved.")
+        return redirect("guest_settings")
+    return render(request, "guest/checkin_notes.html", {"form": form, "property": prop})
+
+
+@host_required
+@require_POST
+def guest_page_open_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Let the host see the stay's guest page: a fresh link, opened at once."""
+    reservation = get_or_404(reservation_get, host=request.host, pk=pk)
+    if reservation.status != Reservation.Status.ACCEPTED:
+        messages.error(request, "Only an accepted stay has a guest page.")
+        return redirect("conversation", pk=reservation.pk)
+    return redirect(guest_link_issue(reservation=reservation))

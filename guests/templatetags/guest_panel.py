@@ -7,6 +7,10 @@ from guests.selectors import stay_panel
 register = template.Library()
 
 
-@register.inclusion_tag("guest/_stay_panel.html")
-def guest_panel(reservation):
-    return {"reservation": reservation, "panel": stay_panel(reservation=reservation)}
+@register.inclusion_tag("guest/_stay_panel.html", takes_context=True)
+def guest_panel(context, reservation):
+    return {
+        "reservation": reservation,
+        "panel": stay_panel(reservation=reservation),
+        "csrf_token": context.get("csrf_token"),
+    }
