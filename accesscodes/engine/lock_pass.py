@@ -303,7 +303,8 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
             self.change_on_lock(lock_code)
         else:
             lock_code.next_attempt_at = None
-            store(lock_code)
+            if store(lock_code):
+                self.announce_if_ready(lock_code)
 
     def recreate_missing(self, lock_code: LockCode) -> None:
         lock_code.vendor_code_id = ""

@@ -455,3 +455,65 @@ def test_a_backup_code_seen_on_the_lock_can_be_given_to_a_guest_for_one_lock(
     assert backup is not None and backup.pin in backups_on.values()
     assert backup.reservation_id == reservation.pk
     assert services.backup_code_assign_seen(reservation=reservation, lock=lock) == backup
+
+
+# --- P6: the "new code" message waits for the locks, or for 2 h before check-in -------------
+
+
+@pytest.fixture
+def told():
+    from accesscodes.signals import pin_changed
+
+    received = []
+
+    def receiver(**kwargs):
+        received.append(kwargs["access_code"].pin)
+
+    pin_changed.connect(receiver, weak=False, dispatch_uid="test-told")
+    yield received
+    pin_changed.disconnect(dispatch_uid="test-told")
+
+
+def test_a_new_pin_is_announced_only_once_every_lock_that_held_the_old_one_holds_it(
+    clock, prop, lock, second_lock, told, django_capture_on_commit_callbacks
+):  # rules P6, G7
+    reservation = book(prop, starts_in=days(1))
+    settle()
+    with django_capture_on_commit_callbacks(execute=True):
+        new_pin = services.access_code_pin_replace(
+            access_code=reservation.access_code, reason="duplicate_code", avoid=set()
+        )
+    assert told == [], "not before the locks have the new PIN"
+    device = device_of(second_lock)
+    device.online = False
+    device.save()
+    settle()
+    assert codes_on(lock) == {"Ana Silva": new_pin}
+    assert told == [], "the second lock still holds the old PIN"
+    device.online = True
+    device.save()
+    clock.shift(timedelta(hours=1))
+    settle()  # the update is sent; it counts once the lock lists it (S7)
+    assert codes_on(second_lock) == {"Ana Silva": new_pin}
+    clock.shift(timedelta(minutes=1))
+    settle()
+    assert told == [new_pin]
+
+
+def test_a_new_pin_is_announced_two_hours_before_check_in_even_if_a_lock_is_still_behind(
+    clock, prop, lock, second_lock, told
+):  # rule P6
+    reservation = book(prop, starts_in=days(1))
+    settle()
+    new_pin = services.access_code_pin_replace(
+        access_code=reservation.access_code, reason="duplicate_code", avoid=set()
+    )
+    device = device_of(second_lock)
+    device.online = False
+    device.save()
+    clock.move_to(reservation.check_in - timedelta(hours=2, seconds=1))
+    settle()
+    assert told == []
+    clock.move_to(reservation.check_in - timedelta(hours=2))
+    settle()
+    assert told == [new_pin]
