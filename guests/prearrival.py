@@ -19,7 +19,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from accesscodes.models import AccessCode, CodeEvent, LockCode
+from accesscodes.models import AccessCode, LockCode
 from guests import engine_adapter
 from guests.models import Arrival, StayCheck
 from guests.services import guest_settings_get
@@ -193,14 +193,12 @@ def pre_arrival_check(*, reservation: Reservation, now: datetime) -> tuple[str, 
     for item in still:
         backup = None
         if backups_on:
-            backup = engine_adapter.backup_assign(
+            # Sent to the guest by the messaging engine, as the healthcheck's are (H2).
+            backup = engine_adapter.backup_assign_for_failing(
                 lock_code=item.lock_code,
-                now=now,
-                actor=CodeEvent.Actor.HEALTHCHECK,
                 reason=f"{item.lock.name}: pre-arrival check, the guest's own code is not set",
             )
         if backup is not None:
-            engine_adapter.backup_send_to_guest(backup=backup, reservation=reservation)
             sent.append(item.lock.name)
         else:
             lines.append(_digest_line(reservation=reservation, lock_code=item.lock_code))

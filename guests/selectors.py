@@ -80,7 +80,7 @@ def guest_page(*, reservation: Reservation, now: datetime | None = None) -> Gues
             GuestLock(
                 lock_id=item.lock.pk,
                 name=item.lock.name,
-                ready=item.own_code_set or backup_ready,
+                ready=item.ready,
                 code=item.code if visible else "",
                 reveal_at=reveal_at.astimezone(zone),
                 backup_pin=item.backup.pin if visible and backup_ready else "",

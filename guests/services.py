@@ -145,10 +145,9 @@ def code_not_working(
             kind=HELP_EVENT,
             reason=f"the guest pressed \u201cCode not working?\u201d for {lock_name}",
         )
-        backup = engine_adapter.backup_assign(
+        backup = engine_adapter.backup_assign_on_request(
             lock_code=guest_code.lock_code,
             now=now,
-            actor=CodeEvent.Actor.SYSTEM,
             reason=f"{lock_name}: the guest reported their code not working",
         )
         engine_adapter.lock_code_reattempt(lock_code=guest_code.lock_code, now=now)
