@@ -206,11 +206,8 @@ def test_a_stay_extended_by_a_web_request_while_a_worker_sends_its_code_is_not_l
     access_code = reservation.access_code
     access_code.refresh_from_db()
     on_lock = SimulatedCode.objects.get()
-    assert (
-        on_lock.ends_at
-        == access_code.ends_at
-        == check_in + timedelta(days=4) + (access_code.ends_at - check_in - timedelta(days=4))
-    )
+    assert access_code.ends_at >= check_in + timedelta(days=4), "the extension was kept"
+    assert on_lock.ends_at == access_code.ends_at, "the lock has the new checkout"
     assert LockCode.objects.get().window_ends_at == access_code.ends_at
 
 
