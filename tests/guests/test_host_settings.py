@@ -42,6 +42,13 @@ def test_host_changes_guest_settings_in_the_dashboard(client, host_user, clock, 
     assert notice.due_at == reservation.check_in + timedelta(hours=4)
 
 
+def test_guest_settings_need_a_signed_in_host(client, prop):
+    response = client.get("/settings/guests/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert client.post(f"/inbox/{prop.pk}/guest-page/").status_code == 302
+    assert not GuestSettings.objects.exists()
+
+
 def test_bad_settings_are_form_errors_not_500s(client, host_user, prop):
     client.force_login(host_user)
     response = client.post(
