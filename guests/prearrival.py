@@ -11,6 +11,7 @@ work per minute is the number of checks due, not the number of stays.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -30,10 +31,12 @@ from properties.selectors import smart_lock_settings_effective
 from reservations.models import Reservation
 
 BATCH_SIZE = 100
+MAX_ATTEMPTS = 3
 # A claimed check is pushed this far ahead; a worker killed mid-check leaves it due again.
 CLAIM_LEASE = timedelta(minutes=10)
 BEFORE_2H = timedelta(hours=2)
 PRE_ARRIVAL = (StayCheck.Kind.BEFORE_24H, StayCheck.Kind.BEFORE_2H)
+log = logging.getLogger(__name__)
 
 
 def check_due_time(*, kind: str, reservation: Reservation, starts_at: datetime) -> datetime | None:
@@ -127,7 +130,15 @@ def stay_checks_run_due(*, now: datetime | None = None) -> int:
         check = StayCheck.objects.select_related("reservation__property", "reservation__host").get(
             pk=check_id
         )
-        result, detail, lines = stay_check_run(check=check, now=now)
+        try:
+            result, detail, lines = stay_check_run(check=check, now=now)
+        except Exception:
+            # One stay's trouble must not stop the others; the claim's lease brings the
+            # check back, and after MAX_ATTEMPTS it is closed with what happened.
+            log.exception("stay check %s failed", check_id)
+            if check.attempts < MAX_ATTEMPTS:
+                continue
+            result, detail, lines = StayCheck.Result.NOT_NEEDED, "the check kept failing", []
         StayCheck.objects.filter(pk=check.pk).update(
             state=StayCheck.State.DONE,
             result=result,

@@ -151,7 +151,15 @@ def code_not_working(
             reason=f"{lock_name}: the guest reported their code not working",
         )
         engine_adapter.lock_code_reattempt(lock_code=guest_code.lock_code, now=now)
-        _tell_host(reservation=reservation, lock_name=lock_name, backup_name=backup and backup.name)
+        backup_name = backup.name if backup else None
+        # After the commit, and robust: a mail server that is down must not take the
+        # guest's backup code away or show them an error.
+        transaction.on_commit(
+            lambda: _tell_host(
+                reservation=reservation, lock_name=lock_name, backup_name=backup_name
+            ),
+            robust=True,
+        )
     if backup is None:
         return HelpResult(HelpOutcome.NO_BACKUP, lock_name)
     return HelpResult(HelpOutcome.BACKUP, lock_name, backup_pin=backup.pin)

@@ -217,3 +217,30 @@ def test_the_job_reads_only_due_rows_in_a_fixed_number_of_queries(clock, prop, l
         ids = stay_checks_due_ids(now=utc(2026, 6, 4, 0, 0))
     assert len(queries) == 1
     assert len(ids) == 1  # only the first stay's 24-hour check is due by then
+
+
+def test_one_stays_failing_check_does_not_stop_the_others(
+    clock, prop, lock, monkeypatch
+):  # rule H6
+    from guests import prearrival
+
+    clock.move_to(utc(2026, 6, 1, 9, 0))
+    first = stay(prop, date(2026, 6, 4), name="Ana Silva", external_id="A")
+    second = stay(prop, date(2026, 6, 4), name="Bo Li", external_id="B")
+    real = prearrival.stay_check_run
+
+    def flaky(*, check, now):
+        if check.reservation_id == first.pk:
+            raise RuntimeError("boom")
+        return real(check=check, now=now)
+
+    monkeypatch.setattr(prearrival, "stay_check_run", flaky)
+    clock.move_to(check(first).due_at)
+    stay_checks_run_due()
+    assert check(second).state == StayCheck.State.DONE
+    assert check(first).state == StayCheck.State.PENDING  # back after the claim's lease
+    for _ in range(3):
+        clock.shift(timedelta(minutes=11))
+        stay_checks_run_due()
+    assert check(first).state == StayCheck.State.DONE
+    assert check(first).detail == "the check kept failing"
