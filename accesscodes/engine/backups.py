@@ -84,6 +84,7 @@ class BackupHandlers:
             return
         self.creates += 1
         backup.vendor_code_id = remote.remote_id
+        self.note_ours(remote.remote_id)
         if self.capabilities.pin_chosen_by_vendor and remote.pin:
             backup.pin = remote.pin
         record_success(backup)
@@ -92,7 +93,7 @@ class BackupHandlers:
             return
         backup.next_attempt_at = timezone.now() + self.confirm_poll()
         store(backup)
-        code_event_record(host_id=self.host_id, kind="sending", backup_code=backup)
+        self.backup_event(backup, "sending")
 
     def confirm_poll(self):
         from accesscodes.engine.confirmation import CONFIRM_POLL
@@ -130,7 +131,7 @@ class BackupHandlers:
         backup.set_at = timezone.now()
         backup.next_attempt_at = None
         if store(backup):
-            code_event_record(host_id=self.host_id, kind="set", backup_code=backup)
+            self.backup_event(backup, "set")
 
     def check_backup_on_lock(self, backup: BackupCode) -> None:
         """A backup code believed set, due for a look (resync Y1, reconciliation Y2, H5):
@@ -141,12 +142,7 @@ class BackupHandlers:
             backup.state = BackupCode.State.SCHEDULED
             backup.vendor_code_id = ""
             backup.confirmation = ""
-            code_event_record(
-                host_id=self.host_id,
-                kind="missing_from_lock",
-                backup_code=backup,
-                reason="not listed by the lock",
-            )
+            self.backup_event(backup, "missing_from_lock", reason="not listed by the lock")
             self.send_backup(backup)
             return
         backup.next_attempt_at = None
@@ -169,7 +165,7 @@ class BackupHandlers:
         backup.next_attempt_at = None
         if not store(backup):
             return
-        code_event_record(host_id=self.host_id, kind="rotated", backup_code=backup)
+        self.backup_event(backup, "rotated")
         if self.listing is not None:
             self.listing = [r for r in self.listing if r.remote_id != backup.vendor_code_id]
         self.space_freed()
@@ -192,12 +188,7 @@ class BackupHandlers:
         ):
             backup.retire_after = backup.next_attempt_at
         if store(backup):
-            code_event_record(
-                host_id=self.host_id,
-                kind=kind,
-                backup_code=backup,
-                reason=f"{error.reason}: {error.message}",
-            )
+            self.backup_event(backup, kind, reason=f"{error.reason}: {error.message}")
 
 
 # --- pools (SPEC H3) ---------------------------------------------------------------------
