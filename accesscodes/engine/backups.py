@@ -181,6 +181,8 @@ class BackupHandlers:
 
     def fail_backup(self, backup: BackupCode, error: VendorError) -> None:
         kind = record_failure(backup, error)
+        if kind == "rate_limited":
+            self.rate_limited_until = backup.next_attempt_at
         # A rotation that failed (even before the delete, on reading the lock) is retried on
         # the retry schedule, not at every sweep.
         if backup.retire_after and (

@@ -25,6 +25,8 @@ class FailureHandlers:
         )
         if removing or lock_code.state == LockCode.State.REMOVING:
             lock_code.delete_after = lock_code.next_attempt_at
+        if kind == "rate_limited":
+            self.rate_limited_until = lock_code.next_attempt_at
         if not store(lock_code):
             return
         self.event(lock_code, kind, reason=f"{error.reason}: {error.message}")

@@ -127,7 +127,8 @@ def test_a_pass_stops_taking_codes_when_its_time_budget_is_spent_and_queues_the_
     original = SimulatorAdapter.create_code
     queued = []
     monkeypatch.setattr(
-        "accesscodes.engine.sweeps.lock_dispatch_enqueue", lambda lock_id: queued.append(lock_id)
+        "accesscodes.engine.sweeps.lock_dispatch_enqueue",
+        lambda lock_id, countdown=None: queued.append(lock_id),
     )
 
     def slow_create(adapter, lock_remote_id, spec):
@@ -517,3 +518,33 @@ def test_a_new_pin_is_announced_two_hours_before_check_in_even_if_a_lock_is_stil
     clock.move_to(reservation.check_in - timedelta(hours=2))
     settle()
     assert told == [new_pin]
+
+
+def test_a_rate_limited_pass_stops_writing_and_queues_itself_for_when_the_vendor_allows(
+    clock, prop, lock, monkeypatch
+):  # rule R3; issue #15 (pacing)
+    for n in range(5):
+        book(prop, starts_in=timedelta(hours=5), external_id=f"R{n}", name=f"Guest {n}")
+    device = device_of(lock)
+    device.fault_count, device.fault_reason = 1, Reason.RATE_LIMITED
+    device.fault_mode = SimulatedDevice.FaultMode.FAIL
+    device.save()
+    creates, queued = [], []
+    original = SimulatorAdapter.create_code
+
+    def counted(adapter, lock_remote_id, spec):
+        creates.append(spec.name)
+        return original(adapter, lock_remote_id, spec)
+
+    monkeypatch.setattr(SimulatorAdapter, "create_code", counted)
+    monkeypatch.setattr(
+        "accesscodes.engine.sweeps.lock_dispatch_enqueue",
+        lambda lock_id, countdown=None: queued.append((lock_id, countdown)),
+    )
+    services.lock_process(lock_id=lock.pk)
+    assert len(creates) == 1, "no more writes after the vendor said to wait"
+    [(lock_id, countdown)] = queued
+    assert lock_id == lock.pk and 59 <= countdown <= 60
+    clock.shift(timedelta(seconds=countdown))
+    settle()
+    assert len(codes_on(lock)) == 5
