@@ -49,6 +49,7 @@ class FailureHandlers:
             # because a deletion failed.
             self.make_room(lock_code, self.capabilities.max_active_codes_supported)
         elif reason == Reason.ACCOUNT_DISCONNECTED:
+            # Imported here: integrations.services imports the engine's services.
             from integrations.services import connection_mark_disconnected
 
             connection_mark_disconnected(connection=self.lock.connection, message=error.message)

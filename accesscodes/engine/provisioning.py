@@ -317,7 +317,7 @@ def lock_dispatch_enqueue(*, lock_id: int, countdown: float | None = None) -> No
     """Queue a pass for one lock (now, or after `countdown` seconds). The change is already
     committed, so a broker that is down must not turn it into an error: the minute sweep will
     find the due rows (S4)."""
-    from accesscodes.tasks import lock_dispatch
+    from accesscodes.tasks import lock_dispatch  # the tasks module imports the services
 
     try:
         if countdown:
