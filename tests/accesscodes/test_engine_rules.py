@@ -548,3 +548,26 @@ def test_a_rate_limited_pass_stops_writing_and_queues_itself_for_when_the_vendor
     clock.shift(timedelta(seconds=countdown))
     settle()
     assert len(codes_on(lock)) == 5
+
+
+def test_a_stay_cancelled_during_a_pass_is_not_brought_back_by_that_pass(
+    clock, prop, lock, monkeypatch
+):  # rules S9, C3
+    first = book(prop, starts_in=timedelta(hours=5), external_id="F", name="First Guest")
+    second = book(prop, starts_in=timedelta(hours=6), external_id="S", name="Second Guest")
+    # The second guest's PIN is on the lock already (a hand-made code): the pass will fail it
+    # without a vendor call, after the web request below has dropped it.
+    SimulatedCode.objects.create(
+        device=device_of(lock),
+        code_id="hand",
+        pin=second.access_code.pin,
+        name="Owner",
+        applies_at=timezone.now(),
+    )
+    run_during_create(monkeypatch, lambda: reservation_cancel(reservation=second))
+    services.dispatch_due()
+    lock_code = second.access_code.lock_codes.get()
+    assert lock_code.state == LockCode.State.REMOVED
+    settle()
+    assert "Second Guest" not in codes_on(lock)
+    assert codes_on(lock)["First Guest"] == first.access_code.pin
