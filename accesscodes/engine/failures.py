@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
+from accesscodes.engine.announcements import ANNOUNCE_AT_LATEST
 from accesscodes.engine.choices import own_pin, pins_on_locks, reservation_fallback_name
 from accesscodes.engine.delivery import record_failure, store
 from accesscodes.engine.provisioning import access_code_pin_replace
 from accesscodes.engine.windows import desired_window
-from accesscodes.models import LockCode
-from accesscodes.signals import pin_changed
+from accesscodes.models import AccessCode, LockCode
 from integrations.base import Reason, VendorError
 
 
@@ -70,4 +72,10 @@ class FailureHandlers:
         lock_code.pin = own_pin(self.lock, len(lock_code.pin), taken)
         if store(lock_code):
             self.event(lock_code, "own_pin", reason=f"{self.lock.name} kept rejecting the PIN")
-            pin_changed.send(sender=LockCode, access_code=lock_code.access_code)
+            # The guest hears of it once this lock holds its own PIN, or 2 h before check-in.
+            access_code = lock_code.access_code
+            latest = access_code.reservation.check_in - ANNOUNCE_AT_LATEST
+            AccessCode.objects.filter(pk=access_code.pk).update(
+                pin_announce_by=max(timezone.now(), latest)
+            )
+            access_code.pin_announce_by = max(timezone.now(), latest)

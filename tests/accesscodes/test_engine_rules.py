@@ -337,7 +337,7 @@ def test_the_healthcheck_does_not_write_a_code_the_retry_schedule_wrote_this_min
 
 
 def test_a_lock_that_keeps_rejecting_gets_its_own_pin_and_the_others_keep_theirs(
-    clock, prop, lock, second_lock
+    clock, prop, lock, second_lock, told
 ):  # rule P6
     reservation = book(prop, starts_in=timedelta(hours=5))
     pin = reservation.access_code.pin
@@ -359,6 +359,7 @@ def test_a_lock_that_keeps_rejecting_gets_its_own_pin_and_the_others_keep_theirs
     assert sorted(code for _, code in smartlock_codes_for_reservation(reservation=reservation)) == (
         sorted([pin, own])
     )
+    assert len(told) == 1, "the guest is told once, when the lock holds its own PIN"
 
 
 def test_a_pin_already_listed_on_the_lock_is_never_chosen_at_booking(
