@@ -572,3 +572,16 @@ def test_a_stay_cancelled_during_a_pass_is_not_brought_back_by_that_pass(
     settle()
     assert "Second Guest" not in codes_on(lock)
     assert codes_on(lock)["First Guest"] == first.access_code.pin
+
+
+def test_a_phone_pin_the_lock_already_lists_is_not_mailed_at_booking(clock, prop, lock):
+    # rules P3, P7: the owner's permanent code equals the guest's last phone digits
+    from tests.accesscodes.test_failures import phone_source
+
+    phone_source(prop)
+    SimulatedCode.objects.create(
+        device=device_of(lock), code_id="owner", pin="5847", name="Owner", applies_at=timezone.now()
+    )
+    reservation = book(prop, starts_in=days(10), guest_phone="+351 912 345 847")
+    assert reservation.access_code.pin != "5847"
+    assert reservation.access_code.pin_source == "random"
