@@ -585,3 +585,32 @@ def test_a_phone_pin_the_lock_already_lists_is_not_mailed_at_booking(clock, prop
     reservation = book(prop, starts_in=days(10), guest_phone="+351 912 345 847")
     assert reservation.access_code.pin != "5847"
     assert reservation.access_code.pin_source == "random"
+
+
+def test_retry_now_and_resync_never_call_the_vendor_inside_the_request(
+    clock, prop, lock, monkeypatch, django_capture_on_commit_callbacks
+):  # rules V2, Y1: a web request never waits on a vendor (issue #9, defect 10)
+    reservation = book(prop, starts_in=timedelta(hours=5))
+    device = device_of(lock)
+    device.online = False
+    device.save()
+    settle()
+    lock_code = reservation.access_code.lock_codes.get()
+    device.online = True
+    device.save()
+
+    def no_vendor(*args, **kwargs):
+        raise AssertionError("a vendor call inside the request")
+
+    with monkeypatch.context() as patched:
+        for name in ("list_codes", "create_code", "update_code", "delete_code"):
+            patched.setattr(SimulatorAdapter, name, no_vendor)
+        with django_capture_on_commit_callbacks() as queued:
+            services.lock_code_retry_now(lock_code=lock_code)
+            services.lock_resync(lock=lock)
+    assert queued, "a pass is queued on commit"
+    lock_code.refresh_from_db()
+    assert lock_code.state == LockCode.State.FAILED and lock_code.next_attempt_at <= timezone.now()
+    for callback in queued:
+        callback()  # the worker
+    assert codes_on(lock) == {"Ana Silva": reservation.access_code.pin}
