@@ -69,6 +69,9 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
         # (one UPDATE per code instead of two); stored at the end of the pass regardless.
         self.unconfirmed: list[LockCode] = []
         self.unfinished = False
+        # Set by a rate-limited answer: the pass stops writing to this lock, and the next pass
+        # is queued for the moment the vendor allows (issue #15: no phase race with the sweep).
+        self.rate_limited_until: datetime | None = None
         self._ours: set[str] | None = None
         self.adapter: Adapter = adapter_for(lock.connection)
         self.capabilities: LockCapabilities = lock.capability_record
@@ -108,9 +111,12 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
             self._ours.add(remote_id)
 
     def our_remote_ids(self) -> set[str]:
+        """Which of the codes the lock lists are ours: bounded by the listing, not by the
+        lock's whole history of vendor ids."""
         if self._ours is None:
-            codes = LockCode.objects.filter(lock=self.lock).exclude(vendor_code_id="")
-            backups = BackupCode.objects.filter(lock=self.lock).exclude(vendor_code_id="")
+            listed = [remote.remote_id for remote in self.listing or () if remote.remote_id]
+            codes = LockCode.objects.filter(lock=self.lock, vendor_code_id__in=listed)
+            backups = BackupCode.objects.filter(lock=self.lock, vendor_code_id__in=listed)
             self._ours = set(codes.values_list("vendor_code_id", flat=True)) | set(
                 backups.values_list("vendor_code_id", flat=True)
             )
@@ -138,7 +144,8 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
     # --- the pass ---------------------------------------------------------------------------
 
     def out_of_time(self) -> bool:
-        if timezone.now() < self.deadline:
+        """Whether to stop taking codes: the budget is spent, or the vendor asked us to wait."""
+        if self.rate_limited_until is None and timezone.now() < self.deadline:
             return False
         self.unfinished = True
         return True
