@@ -133,7 +133,7 @@ def code_not_working(
         return None
     lock_name = guest_code.lock.name
     access_code = guest_code.lock_code.access_code
-    if not access_code.window_contains(now):
+    if not access_code.starts_at <= now < access_code.ends_at:
         return HelpResult(HelpOutcome.OUTSIDE_WINDOW, lock_name)
     with transaction.atomic():
         # Serialises requests of one stay, so a double tap cannot pass the limit.
