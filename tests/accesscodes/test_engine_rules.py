@@ -362,6 +362,24 @@ def test_a_lock_that_keeps_rejecting_gets_its_own_pin_and_the_others_keep_theirs
     assert len(told) == 1, "the guest is told once, when the lock holds its own PIN"
 
 
+def test_a_lock_that_rejects_its_own_pin_too_does_not_churn_pins(
+    clock, prop, lock, second_lock, told
+):  # rule P6
+    reservation = book(prop, starts_in=days(3))
+    device = device_of(second_lock)
+    device.fault_count, device.fault_reason = 50, Reason.REJECTED
+    device.fault_mode = SimulatedDevice.FaultMode.FAIL
+    device.save()
+    pins_seen = set()
+    for _ in range(48):  # two days of retries
+        settle()
+        pins_seen.add(second_lock.lock_codes.get().pin)
+        clock.shift(timedelta(hours=1))
+    reservation.access_code.refresh_from_db()
+    assert len(pins_seen - {reservation.access_code.pin}) <= 1, "at most one PIN of its own"
+    assert len(told) <= 1
+
+
 def test_a_pin_already_listed_on_the_lock_is_never_chosen_at_booking(
     clock, prop, lock, monkeypatch
 ):  # rules P4, P7
