@@ -29,10 +29,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from svix.webhooks import Webhook, WebhookVerificationError
 
-from accesscodes.services import connection_mark_disconnected
+from integrations import arrivals
 from integrations.connections import connection_webhook_received
 from integrations.health import lock_state_report
 from integrations.models import Lock, LockConnection
+from integrations.services import connection_mark_disconnected
 
 logger = logging.getLogger(__name__)
 
@@ -150,11 +151,12 @@ def nuki_webhook(request: HttpRequest, connection_id: int) -> HttpResponse:
     ):
         return HttpResponseForbidden("bad signature")
     try:
-        nuki_event_apply(connection=connection, payload=json.loads(request.body))
+        payload = json.loads(request.body)
+        nuki_event_apply(connection=connection, payload=payload)
     except ValueError as error:  # not JSON, or BadPayload
         return _bad_request(BadPayload(str(error)))
     connection_webhook_received(connection=connection)
-    # (hook) arrivals are read from the same verified payload here.
+    arrivals.nuki_entries_record(connection=connection, payload=payload)  # SPEC K5
     return HttpResponse(status=204)
 
 
@@ -204,7 +206,7 @@ def seam_webhook(request: HttpRequest, connection_id: int) -> HttpResponse:
     except BadPayload as error:
         return _bad_request(error)
     connection_webhook_received(connection=connection)
-    # (hook) arrivals are read from the same verified event here.
+    arrivals.seam_entries_record(connection=connection, event=event)  # SPEC K5
     return HttpResponse(status=204)
 
 
@@ -280,6 +282,6 @@ def ttlock_webhook(request: HttpRequest) -> HttpResponse:
         ttlock_callback_apply(data=request.POST.dict())
     except BadPayload as error:
         return _bad_request(error)
-    # (hook) arrivals are read from the same callback here.
+    arrivals.ttlock_entries_record(data=request.POST.dict())  # SPEC K5
     # TTLock retries until the body is exactly "success".
     return HttpResponse("success", content_type="text/plain")

@@ -37,6 +37,7 @@ urlpatterns = [
     # beat are fine, 500 naming what is not.
     path("healthz", HealthCheckView.as_view(checks=HEALTH_CHECKS), name="healthz"),
     path("metrics", metrics_view, name="metrics"),
+    path("", include("guests.urls")),
 ]
 
 handler404 = "locksync.api.api_not_found"

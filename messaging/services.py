@@ -15,7 +15,8 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
 from messaging.channels import ChannelError, channel_for
 from messaging.models import Conversation, HostAlert, Message, MessageRule, ScheduledMessage
@@ -46,19 +47,23 @@ UNSENT = (
 
 FOLLOW_UP_TEMPLATES = {
     ScheduledMessage.Kind.CODE_CHANGED: (
-        "Your new door code for %property_name%",
-        "Hi %guest_first_name%,\n\n"
-        "your door code for %property_name% has changed. Please use this one:\n\n"
-        "%smartlock_code%\n\n"
-        "It works from %checkin_date% %checkin_time% until %checkout_date% %checkout_time%.\n",
+        gettext_noop("Your new door code for %property_name%"),
+        gettext_noop(
+            "Hi %guest_first_name%,\n\n"
+            "your door code for %property_name% has changed. Please use this one:\n\n"
+            "%smartlock_code%\n\n"
+            "It works from %checkin_date% %checkin_time% until %checkout_date% %checkout_time%.\n"
+        ),
     ),
     ScheduledMessage.Kind.BACKUP_CODE: (
-        "Your door code for %property_name%",
-        "Hi %guest_first_name%,\n\n"
-        "your personal door code could not be set on the lock in time, so please use this "
-        "code instead:\n\n"
-        "%smartlock_code%\n\n"
-        "Check-in is %checkin_date% from %checkin_time%.\n",
+        gettext_noop("Your door code for %property_name%"),
+        gettext_noop(
+            "Hi %guest_first_name%,\n\n"
+            "your personal door code could not be set on the lock in time, so please use this "
+            "code instead:\n\n"
+            "%smartlock_code%\n\n"
+            "Check-in is %checkin_date% from %checkin_time%.\n"
+        ),
     ),
 }
 
@@ -316,7 +321,9 @@ def _template(scheduled: ScheduledMessage) -> tuple[str, str, str]:
         rule = scheduled.rule
         return (rule.subject or rule.name, rule.body, rule.channel)
     subject, body = FOLLOW_UP_TEMPLATES[scheduled.kind]
-    return subject, body, MessageRule.Channel.EMAIL
+    # SPEC K4: locksync's own messages go out in the stay's language.
+    with translation.override(scheduled.reservation.language or "en"):
+        return gettext(subject), gettext(body), MessageRule.Channel.EMAIL
 
 
 def _hold(scheduled: ScheduledMessage, *, reason: str, what_to_do: str) -> None:

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from accesscodes.models import AccessCode, BackupCode, LockCode
 from accesscodes.selectors import smartlock_codes_for_reservation
+from guests.services import arrival_json, stay_language_set
 from locksync.api import (
     HostScopedMixin,
     StrictBooleanField,
@@ -40,7 +41,7 @@ from reservations.ical import (
     ical_feed_drop_confirm,
     ical_feed_update,
 )
-from reservations.models import ICalFeed, Reservation
+from reservations.models import GUEST_LANGUAGES, ICalFeed, Reservation
 from reservations.previews import stays_overlapping
 from reservations.services import (
     reservation_alter,
@@ -74,7 +75,23 @@ def validate_year(value: date) -> date:
 WITH_WARNINGS = {"warnings": True}
 
 
+class ArrivalSerializer(serializers.Serializer):
+    """The guest's first entry reported by a lock (SPEC K5)."""
+
+    entered_at = serializers.DateTimeField()
+    lock_id = serializers.IntegerField(allow_null=True)
+    lock_name = serializers.CharField()
+    via = serializers.ChoiceField(choices=["guest_code", "backup_code"])
+
+
+LANGUAGE_HELP = "The guest's language for their page and messages (SPEC K4); empty: browser's."
+
+
 class ReservationSerializer(serializers.ModelSerializer):
+    arrival = serializers.SerializerMethodField()
+    language = StrictChoiceField(
+        choices=GUEST_LANGUAGES, allow_blank=True, read_only=True, help_text=LANGUAGE_HELP
+    )
     check_in = serializers.SerializerMethodField()
     check_out = serializers.SerializerMethodField()
     time_zone = serializers.CharField(source="property.time_zone", read_only=True)
@@ -101,11 +118,17 @@ class ReservationSerializer(serializers.ModelSerializer):
             "check_out",
             "time_zone",
             "cancelled_at",
+            "language",
+            "arrival",
             "created_at",
             "updated_at",
             "warnings",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ArrivalSerializer(allow_null=True))
+    def get_arrival(self, obj: Reservation) -> dict | None:
+        return arrival_json(reservation=obj)
 
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_check_in(self, obj: Reservation) -> str | None:
@@ -169,6 +192,9 @@ class ReservationWriteSerializer(serializers.Serializer):
     status = StrictChoiceField(
         choices=Reservation.Status.choices, default=Reservation.Status.ACCEPTED
     )
+    language = StrictChoiceField(
+        choices=GUEST_LANGUAGES, required=False, allow_blank=True, help_text=LANGUAGE_HELP
+    )
 
     def validate(self, attrs):
         prop: Property = attrs["property"]
@@ -205,6 +231,9 @@ class ReservationAlterSerializer(serializers.Serializer):
     check_in_time = WallClockTimeField(required=False)
     check_out_date = serializers.DateField(required=False, validators=[validate_year])
     check_out_time = WallClockTimeField(required=False)
+    language = StrictChoiceField(
+        choices=GUEST_LANGUAGES, required=False, allow_blank=True, help_text=LANGUAGE_HELP
+    )
 
     def _moved(self, attrs, *, prefix: str, current: datetime) -> datetime | None:
         day, at = attrs.pop(f"{prefix}_date", None), attrs.pop(f"{prefix}_time", None)
@@ -274,6 +303,7 @@ class AccessSerializer(serializers.Serializer):
     check_in = serializers.DateTimeField()
     check_out = serializers.DateTimeField()
     locks = LockAccessSerializer(many=True)
+    arrival = ArrivalSerializer(allow_null=True)
 
 
 def reservation_access(*, reservation: Reservation) -> dict:
@@ -327,6 +357,7 @@ def reservation_access(*, reservation: Reservation) -> dict:
         "check_in": local_iso(property=prop, moment=reservation.check_in),
         "check_out": local_iso(property=prop, moment=reservation.check_out),
         "locks": locks,
+        "arrival": arrival_json(reservation=reservation),
     }
 
 
@@ -358,6 +389,8 @@ class ReservationViewSet(
             guest_email=data.get("guest_email", ""),
             source=Reservation.Source.API,
         )
+        if "language" in data:
+            stay_language_set(reservation=reservation, language=data["language"])
         reservation.refresh_from_db()
         return Response(
             ReservationSerializer(reservation, context=WITH_WARNINGS).data,
@@ -399,8 +432,11 @@ class ReservationViewSet(
             reservation, data=request.data, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        if serializer.validated_data:
-            reservation_alter(reservation=reservation, **serializer.validated_data)
+        changes = dict(serializer.validated_data)
+        if "language" in changes:
+            stay_language_set(reservation=reservation, language=changes.pop("language"))
+        if changes:
+            reservation_alter(reservation=reservation, **changes)
         reservation.refresh_from_db()
         return Response(ReservationSerializer(reservation, context=WITH_WARNINGS).data)
 

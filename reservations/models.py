@@ -7,6 +7,15 @@ from django.db.models import F, Q
 from locksync.models import TimeStampedModel
 
 URL_REFUSED = "This address cannot be used: locksync fetches feeds from public addresses only."
+# SPEC K4: the languages the guest page and guest messages are translated into.
+GUEST_LANGUAGES = [
+    ("en", "English"),
+    ("de", "German"),
+    ("fr", "French"),
+    ("es", "Spanish"),
+    ("it", "Italian"),
+    ("pt", "Portuguese"),
+]
 
 
 class Reservation(TimeStampedModel):
@@ -50,6 +59,12 @@ class Reservation(TimeStampedModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACCEPTED)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.API)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=GUEST_LANGUAGES,
+        help_text="The guest's language for their page and messages; empty: their browser's.",
+    )
 
     class Meta:
         ordering = ["check_in", "id"]

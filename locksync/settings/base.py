@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "accesscodes",
     "messaging",
     "health_check",
+    "guests",
 ]
 
 MIDDLEWARE = [
@@ -141,6 +142,16 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The languages of the guest page and guest messages (SPEC K4); the dashboard stays English.
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("it", "Italiano"),
+    ("pt", "Português"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -237,6 +248,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "import-ical-feeds": {"task": "reservations.tasks.ical_feeds_import", "schedule": 900.0},
     # Guest messages whose send time has come, and failed sends due for a retry (SPEC G1, G3).
     "send-due-messages": {"task": "messaging.tasks.messages_send_due", "schedule": 60.0},
+    # Pre-arrival checks 24 h and 2 h before each stay's window in the property's zone, and
+    # "not arrived N hours after check-in" notices: due StayCheck rows only (SPEC H6, K5).
+    "stay-checks": {"task": "guests.tasks.stay_checks_due", "schedule": 60.0},
 }
 
 # iCal feeds (SPEC F1): only public addresses are fetched. A self-hosted feed on a private
