@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accesscodes.presentation import local_time
 from messaging.channels import ChannelError, channel_for
 from messaging.models import Conversation, HostAlert, Message, MessageRule, ScheduledMessage
 from messaging.rendering import CodeMissing, needs_code, render
@@ -329,7 +330,6 @@ def _hold(scheduled: ScheduledMessage, *, reason: str, what_to_do: str) -> None:
     scheduled.save(update_fields=["state", "send_after", "held_reason", "updated_at"])
     if not alert:
         return
-    local_check_in = reservation.check_in.astimezone(reservation.property.zone)
     title = scheduled.rule.name if scheduled.rule else scheduled.get_kind_display()
     host_alert_raise(
         host=reservation.host,
@@ -337,7 +337,8 @@ def _hold(scheduled: ScheduledMessage, *, reason: str, what_to_do: str) -> None:
         subject=f"Message to {reservation.guest_name} held: {reason}",
         body=(
             f'The message "{title}" to {reservation.guest_name} was not sent: {reason}.\n\n'
-            f"Stay: {reservation.property.name}, check-in {local_check_in:%Y-%m-%d %H:%M} "
+            f"Stay: {reservation.property.name}, check-in "
+            f"{local_time(reservation.check_in, reservation.property)} "
             f"({reservation.reservation_code or reservation.external_id}).\n\n"
             f"What you can do: {what_to_do} The message goes out as soon as it can."
         ),
