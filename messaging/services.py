@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accesscodes.presentation import local_time
@@ -320,8 +321,9 @@ def _template(scheduled: ScheduledMessage) -> tuple[str, str, str]:
     return subject, body, MessageRule.Channel.EMAIL
 
 
-def _hold(scheduled: ScheduledMessage, *, reason: str, what_to_do: str) -> None:
-    """Hold the message and tell the host once per reason (SPEC G4)."""
+def _hold(scheduled: ScheduledMessage, *, reason: str, what_to_do: str, fix: str) -> None:
+    """Hold the message and tell the host once per reason (SPEC G4); the alert links to the
+    page where the host fixes it (`fix`: a dashboard URL name taking the reservation's pk)."""
     reservation = scheduled.reservation
     alert = scheduled.held_reason != reason
     scheduled.state = ScheduledMessage.State.HELD
@@ -342,7 +344,7 @@ def _hold(scheduled: ScheduledMessage, *, reason: str, what_to_do: str) -> None:
             f"({reservation.reservation_code or reservation.external_id}).\n\n"
             f"What you can do: {what_to_do} The message goes out as soon as it can."
         ),
-        link=f"/reservations/{reservation.pk}/",
+        link=reverse(fix, args=[reservation.pk]),
     )
 
 
@@ -376,6 +378,7 @@ def message_send(*, scheduled_id: int) -> ScheduledMessage | None:
             scheduled,
             reason=f"the guest has no {channel_key} address",
             what_to_do="add the guest's email address to the reservation.",
+            fix="reservation_edit",
         )
         return scheduled
     try:
@@ -386,6 +389,7 @@ def message_send(*, scheduled_id: int) -> ScheduledMessage | None:
             reason="the guest has no door code yet",
             what_to_do="check the reservation's Property Access panel: are its locks matched "
             "and online?",
+            fix="reservation_detail",
         )
         return scheduled
 
