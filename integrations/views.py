@@ -100,7 +100,7 @@ def clock_notices(*, lock) -> list[dict]:
 
 @host_required
 def lock_list_view(request: HttpRequest) -> HttpResponse:
-    locks = list(lock_list(host=request.host).filter(is_present=True))
+    locks = list(lock_list(host=request.host, credentials=False).filter(is_present=True))
     properties_by_lock: dict[int, list] = {}
     for match in match_list(host=request.host).order_by("property__name"):
         properties_by_lock.setdefault(match.lock_id, []).append(match.property)
@@ -190,9 +190,9 @@ def lock_resync_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @host_required
 def connection_list_view(request: HttpRequest) -> HttpResponse:
-    connections = list(connection_list(host=request.host))
+    connections = list(connection_list(host=request.host, credentials=False))
     counts: dict[int, int] = {}
-    for lock in lock_list(host=request.host).filter(is_present=True):
+    for lock in lock_list(host=request.host, credentials=False).filter(is_present=True):
         counts[lock.connection_id] = counts.get(lock.connection_id, 0) + 1
     for connection in connections:
         connection.lock_count = counts.get(connection.pk, 0)
