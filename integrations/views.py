@@ -18,7 +18,7 @@ from integrations.connections import (
     locks_import,
 )
 from integrations.forms import WebhookSecretForm, credentials_form_class
-from integrations.health import lock_clock_mismatches
+from integrations.health import clock_notices
 from integrations.models import LockConnection
 from integrations.registry import ADAPTERS, adapter_for
 from integrations.selectors import (
@@ -69,33 +69,6 @@ def lock_notices(*, lock, offline_count: int) -> list[dict]:
             }
         )
     return notices + clock_notices(lock=lock)
-
-
-def _utc(minutes: int) -> str:
-    sign = "+" if minutes >= 0 else "−"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
-
-
-def clock_notices(*, lock) -> list[dict]:
-    """Tell the host when the lock's clock offset does not fit its property's zone."""
-    notices = []
-    for prop, minutes in lock_clock_mismatches(lock=lock):
-        notices.append(
-            {
-                "title": (
-                    f"{lock.name}'s clock is set to {_utc(lock.clock_offset_minutes)}, "
-                    f"but {prop.name} is in {prop.time_zone} ({_utc(minutes)})"
-                ),
-                "advice": [
-                    "locksync moves each code's times so it still opens and closes at "
-                    f"{prop.name}'s local check-in and checkout times.",
-                    "Set the lock's time zone in the lock app (open the lock, Settings, Lock "
-                    "clock) so its own history shows the right times too.",
-                ],
-            }
-        )
-    return notices
 
 
 @host_required
