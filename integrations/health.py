@@ -1,4 +1,4 @@
-"""Lock and account health (SPEC L1–L3): state refresh, offline and battery notices, and
+"""Lock and account health (SPEC L1–L3): state refresh, offline, battery and clock notices, and
 connections whose credentials stopped working (marked through the engine's
 `accesscodes.services.connection_mark_disconnected`, so the host is told once whoever notices)."""
 
@@ -130,7 +130,8 @@ def lock_state_report(*, lock: Lock, online: bool | None = None, battery_level: 
 
 
 def lock_clock_check(*, lock: Lock, adapter) -> None:
-    """Record the UTC offset the lock reads code times with, where the vendor reports one."""
+    """Record the UTC offset the lock reads code times with, where the vendor reports one,
+    and email the host once when it does not fit a matched property's zone (until it does)."""
     read = getattr(adapter, "clock_offset", None)
     if read is None:
         return
