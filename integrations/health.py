@@ -1,4 +1,4 @@
-"""Lock and account health (SPEC L1–L3): state refresh, offline and battery notices, and
+"""Lock and account health (SPEC L1–L3): state refresh, offline, battery and clock notices, and
 connections whose credentials stopped working (marked through the engine's
 `integrations.services.connection_mark_disconnected`, so the host is told once whoever notices)."""
 
@@ -130,7 +130,8 @@ def lock_state_report(*, lock: Lock, online: bool | None = None, battery_level: 
 
 
 def lock_clock_check(*, lock: Lock, adapter) -> None:
-    """Record the UTC offset the lock reads code times with, where the vendor reports one."""
+    """Record the UTC offset the lock reads code times with, where the vendor reports one,
+    and email the host once when it does not fit a matched property's zone (until it does)."""
     read = getattr(adapter, "clock_offset", None)
     if read is None:
         return
@@ -141,7 +142,20 @@ def lock_clock_check(*, lock: Lock, adapter) -> None:
         return
     lock.clock_offset_minutes = None if offset is None else round(offset.total_seconds() / 60)
     lock.clock_checked_at = timezone.now()
-    lock.save(update_fields=["clock_offset_minutes", "clock_checked_at", "updated_at"])
+    notices = clock_notices(lock=lock)
+    if not notices:
+        lock.clock_notified_at = None  # the clock fits: a later mismatch is news again
+    elif lock.clock_notified_at is None:
+        lock.clock_notified_at = lock.clock_checked_at
+        _notify_clock(lock=lock, notices=notices)
+    lock.save(
+        update_fields=[
+            "clock_offset_minutes",
+            "clock_checked_at",
+            "clock_notified_at",
+            "updated_at",
+        ]
+    )
 
 
 def lock_clock_mismatches(*, lock: Lock) -> list[tuple]:
@@ -155,6 +169,49 @@ def lock_clock_mismatches(*, lock: Lock) -> list[tuple]:
         if minutes != lock.clock_offset_minutes:
             mismatches.append((match.property, minutes))
     return mismatches
+
+
+def _utc(minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "−"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def clock_notices(*, lock) -> list[dict]:
+    """Tell the host when the lock's clock offset does not fit its property's zone."""
+    notices = []
+    for prop, minutes in lock_clock_mismatches(lock=lock):
+        notices.append(
+            {
+                "title": (
+                    f"{lock.name}'s clock is set to {_utc(lock.clock_offset_minutes)}, "
+                    f"but {prop.name} is in {prop.time_zone} ({_utc(minutes)})"
+                ),
+                "advice": [
+                    "locksync moves each code's times so it still opens and closes at "
+                    f"{prop.name}'s local check-in and checkout times.",
+                    "Set the lock's time zone in the lock app (open the lock, Settings, Lock "
+                    "clock) so its own history shows the right times too.",
+                ],
+            }
+        )
+    return notices
+
+
+def _notify_clock(*, lock: Lock, notices: list[dict]) -> None:
+    """Email the host once that the lock reads code times in another zone (the lock page
+    says the same while it lasts)."""
+    body = "\n\n".join(
+        notice["title"] + ".\n" + "\n".join(f"- {step}" for step in notice["advice"])
+        for notice in notices
+    )
+    host_alert_raise(
+        host=lock.connection.host,
+        kind=HostAlert.Kind.LOCK_CLOCK,
+        subject=f"{lock.name}'s clock is set to another time zone",
+        body=body,
+        link=f"/locks/{lock.pk}/",
+    )
 
 
 def lock_states_refresh(*, connection: LockConnection) -> None:

@@ -75,6 +75,9 @@ class Lock(TimeStampedModel):
         help_text="The UTC offset the lock reads code times with (TTLock timezoneRawOffset).",
     )
     clock_checked_at = models.DateTimeField(null=True, blank=True)
+    clock_notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the host was told the clock is in another zone."
+    )
 
     class Meta:
         ordering = ["name", "id"]

@@ -18,7 +18,7 @@ from integrations.connections import (
     locks_import,
 )
 from integrations.forms import WebhookSecretForm, credentials_form_class
-from integrations.health import lock_clock_mismatches
+from integrations.health import clock_notices
 from integrations.models import LockConnection
 from integrations.registry import ADAPTERS, adapter_for
 from integrations.selectors import (
@@ -71,36 +71,9 @@ def lock_notices(*, lock, offline_count: int) -> list[dict]:
     return notices + clock_notices(lock=lock)
 
 
-def _utc(minutes: int) -> str:
-    sign = "+" if minutes >= 0 else "−"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
-
-
-def clock_notices(*, lock) -> list[dict]:
-    """Tell the host when the lock's clock offset does not fit its property's zone."""
-    notices = []
-    for prop, minutes in lock_clock_mismatches(lock=lock):
-        notices.append(
-            {
-                "title": (
-                    f"{lock.name}'s clock is set to {_utc(lock.clock_offset_minutes)}, "
-                    f"but {prop.name} is in {prop.time_zone} ({_utc(minutes)})"
-                ),
-                "advice": [
-                    "locksync moves each code's times so it still opens and closes at "
-                    f"{prop.name}'s local check-in and checkout times.",
-                    "Set the lock's time zone in the lock app (open the lock, Settings, Lock "
-                    "clock) so its own history shows the right times too.",
-                ],
-            }
-        )
-    return notices
-
-
 @host_required
 def lock_list_view(request: HttpRequest) -> HttpResponse:
-    locks = list(lock_list(host=request.host).filter(is_present=True))
+    locks = list(lock_list(host=request.host, credentials=False).filter(is_present=True))
     properties_by_lock: dict[int, list] = {}
     for match in match_list(host=request.host).order_by("property__name"):
         properties_by_lock.setdefault(match.lock_id, []).append(match.property)
@@ -187,9 +160,9 @@ def lock_resync_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @host_required
 def connection_list_view(request: HttpRequest) -> HttpResponse:
-    connections = list(connection_list(host=request.host))
+    connections = list(connection_list(host=request.host, credentials=False))
     counts: dict[int, int] = {}
-    for lock in lock_list(host=request.host).filter(is_present=True):
+    for lock in lock_list(host=request.host, credentials=False).filter(is_present=True):
         counts[lock.connection_id] = counts.get(lock.connection_id, 0) + 1
     for connection in connections:
         connection.lock_count = counts.get(connection.pk, 0)

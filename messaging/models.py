@@ -24,6 +24,7 @@ class HostAlert(TimeStampedModel):
         HEALTHCHECK = "healthcheck", "Codes not set before arrival"
         LOCK_OFFLINE = "lock_offline", "Lock offline"
         LOW_BATTERY = "low_battery", "Low battery"
+        LOCK_CLOCK = "lock_clock", "Lock clock in another time zone"
         ACCOUNT_DISCONNECTED = "account_disconnected", "Lock account disconnected"
         LOCK_FULL = "lock_full", "Lock full"
         MESSAGE_HELD = "message_held", "Message held"

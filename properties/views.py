@@ -60,7 +60,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "host": host,
         "properties": property_list_with_locks(host=host),
-        "locks": list(lock_list(host=host)),
+        "locks": list(lock_list(host=host, credentials=False)),
     }
     return render(request, "dashboard/home.html", context)
 
@@ -129,7 +129,8 @@ def property_detail(request: HttpRequest, pk: int) -> HttpResponse:
     property = get_or_404(property_get, host=request.host, pk=pk)
     matches = list(match_list(host=request.host).filter(property=property).order_by("lock__name"))
     matched_ids = {match.lock_id for match in matches}
-    free_locks = [lock for lock in lock_list(host=request.host) if lock.pk not in matched_ids]
+    locks = lock_list(host=request.host, credentials=False)
+    free_locks = [lock for lock in locks if lock.pk not in matched_ids]
     context = {
         "property": property,
         "matches": matches,

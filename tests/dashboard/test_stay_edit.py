@@ -11,6 +11,7 @@ from django.utils import timezone
 from accesscodes.models import LockCode
 from accesscodes.presentation import local_time
 from messaging.models import ScheduledMessage
+from messaging.services import messages_send_due
 from properties.selectors import smart_lock_settings_effective
 from reservations.models import Reservation
 from tests.dashboard.conftest import book, settle
@@ -246,3 +247,36 @@ def test_the_rule_preview_with_a_superscript_two_is_not_a_500(hannah, estate):
         },
     )
     assert response.status_code == 200
+
+
+def test_a_message_held_for_a_missing_email_links_the_host_to_the_stays_edit_page(
+    hannah, estate, mailoutbox, settings
+):  # rule G4
+    settings.SITE_URL = "https://locksync.example"
+    reservation = estate.reservation
+    assert reservation.guest_email == ""
+    messages_send_due()
+
+    edit = reverse("reservation_edit", kwargs={"pk": reservation.pk})
+    [alert_email] = mailoutbox
+    assert alert_email.subject == "Message to Ana Silva held: the guest has no email address"
+    assert alert_email.body.endswith(f"\n\nhttps://locksync.example{edit}\n")
+    page = hannah.get(reverse("alert_list")).text
+    assert f'<a href="{edit}">Fix this</a>' in page
+    assert f"{edit}edit/" not in page
+
+
+def test_a_message_held_for_a_missing_code_links_the_host_to_the_stays_panel(
+    hannah, estate, mailoutbox
+):  # rule G4: the Property Access panel on the stay's page says why there is no code
+    reservation = estate.reservation
+    Reservation.objects.filter(pk=reservation.pk).update(guest_email="ana@example.com")
+    estate.match.delete()
+    reservation.access_code.delete()
+    messages_send_due()
+
+    [alert_email] = mailoutbox
+    assert alert_email.subject == "Message to Ana Silva held: the guest has no door code yet"
+    detail = reverse("reservation_detail", kwargs={"pk": reservation.pk})
+    assert alert_email.body.endswith(f"{detail}\n")
+    assert f'<a href="{detail}">Fix this</a>' in hannah.get(reverse("alert_list")).text
