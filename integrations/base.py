@@ -111,6 +111,9 @@ class LockCapabilities:
     window_granularity_minutes: int = 1
     # The longest window one code can carry, in hours (igloohome hourly codes: 672); None: any.
     max_window_hours: int | None = None
+    # A code whose window is longer than this many hours stops working unless it is first used
+    # within this many hours of its start (igloohome algoPIN: 24). Messages tell the guest.
+    first_use_within_hours: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
