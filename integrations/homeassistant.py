@@ -51,15 +51,20 @@ SUPPORTED_LENGTHS = (4, 5, 6, 7, 8)
 
 def check_base_url(url: str) -> str:
     """The host's Home Assistant address, refused when it points into our own network."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise VendorError(
-            Reason.ACCOUNT_DISCONNECTED,
-            "the Home Assistant address must start with https:// (or http://)",
-        )
+    malformed = VendorError(
+        Reason.ACCOUNT_DISCONNECTED,
+        "the Home Assistant address must look like https://myhome.example.com",
+    )
+    try:
+        parts = urlsplit(url.strip())
+        hostname, port = parts.hostname, parts.port
+    except ValueError as error:
+        raise malformed from error
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise malformed
     if not settings.HOMEASSISTANT_ALLOW_PRIVATE_URLS:
         try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 443)
+            infos = socket.getaddrinfo(hostname, port or 443)
         except (socket.gaierror, UnicodeError) as error:
             raise VendorError(
                 Reason.ACCOUNT_DISCONNECTED, "the Home Assistant address does not resolve"
