@@ -71,6 +71,8 @@ class Feature(enum.StrEnum):
     UPDATE_WINDOW = "update_window"  # a code's window can be changed in place (C1, C3)
     WEBHOOKS = "webhooks"
     BACKUP_CODE_POOL = "backup_code_pool"  # the vendor keeps its own backup pool (Seam)
+    # Codes live in numbered slots and the host gives locksync a range of them (Home Assistant).
+    CODE_SLOTS = "code_slots"
 
 
 class Constraint(enum.StrEnum):

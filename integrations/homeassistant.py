@@ -91,7 +91,9 @@ def capabilities_for(slots: range) -> LockCapabilities:
 class HomeAssistantAdapter(Adapter):
     key = "homeassistant"
     label = "Home Assistant (Z-Wave locks)"
-    features = frozenset({Feature.LIST_CODES, Feature.ASYNC_WRITES, Feature.UPDATE_WINDOW})
+    features = frozenset(
+        {Feature.LIST_CODES, Feature.ASYNC_WRITES, Feature.UPDATE_WINDOW, Feature.CODE_SLOTS}
+    )
     credential_fields = {
         "base_url": "Home Assistant address (e.g. https://myhome.ui.nabu.casa)",
         "access_token": "Long-lived access token (your Home Assistant profile → Security)",
