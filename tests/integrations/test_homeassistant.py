@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from integrations.base import CodeSpec, CodeStatus, Reason, VendorError
 from integrations.models import Lock, LockConnection
 from integrations.registry import adapter_for
-from tests.factories import LockConnectionFactory
+from tests.factories import LockConnectionFactory, LockFactory
 from tests.fakes.homeassistant import TOKEN
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +147,74 @@ def test_a_slot_range_must_be_a_range_of_real_slots(world):
         lock.code_slot_first, lock.code_slot_last = first, last
         with pytest.raises(IntegrityError), transaction.atomic():
             lock.save()
+
+
+@pytest.fixture
+def signed_in(client, host_user):
+    client.force_login(host_user)
+    return client
+
+
+def test_a_host_connects_home_assistant_from_the_lock_app_form(signed_in, host, fake_homeassistant):
+    fake_homeassistant.add_lock("Back door")
+    page = signed_in.get("/connections/new/?vendor=homeassistant")
+    assert "Home Assistant address" in page.content.decode()
+    assert 'type="password"' in page.content.decode()  # the token is not shown as typed
+    response = signed_in.post(
+        "/connections/new/",
+        {"vendor": "homeassistant", "base_url": fake_homeassistant.url, "access_token": TOKEN},
+    )
+    assert response.status_code == 302
+    [lock] = Lock.objects.filter(connection__host=host)
+    assert (lock.remote_id, lock.code_slot_first, lock.code_slot_last) == ("lock.back_door", 10, 29)
+    assert lock.capacity == 20
+
+
+def test_a_refused_token_is_a_form_error_and_nothing_is_saved(signed_in, host, fake_homeassistant):
+    response = signed_in.post(
+        "/connections/new/",
+        {"vendor": "homeassistant", "base_url": fake_homeassistant.url, "access_token": "nope"},
+    )
+    assert response.status_code == 200
+    assert "did not accept these details" in response.content.decode()
+    assert not LockConnection.objects.filter(host=host).exists()
+
+
+def test_the_host_narrows_the_slot_range_and_the_capacity_follows(signed_in, world):
+    _, _, lock = world
+    response = signed_in.post(f"/locks/{lock.pk}/slots/", {"first": "20", "last": "24"})
+    assert response.status_code == 302
+    lock.refresh_from_db()
+    assert (lock.code_slot_first, lock.code_slot_last, lock.capacity) == (20, 24, 5)
+    page = signed_in.get(f"/locks/{lock.pk}/").content.decode()
+    assert "Code slots" in page and 'value="20"' in page
+
+
+def test_a_range_that_would_strand_a_guest_code_is_refused(signed_in, world):
+    _, connection, lock = world
+    adapter_for(connection).create_code(lock.remote_id, code())  # in slot 10
+    response = signed_in.post(f"/locks/{lock.pk}/slots/", {"first": "20", "last": "24"})
+    assert response.status_code == 400
+    assert "Slot 10 still holds a locksync code" in response.content.decode()
+    lock.refresh_from_db()
+    assert (lock.code_slot_first, lock.code_slot_last) == (10, 29)
+
+
+@pytest.mark.parametrize(("first", "last"), [("0", "5"), ("30", "20"), ("10", "300"), ("a", "")])
+def test_a_bad_slot_range_is_a_form_error(signed_in, world, first, last):
+    _, _, lock = world
+    response = signed_in.post(f"/locks/{lock.pk}/slots/", {"first": first, "last": last})
+    assert response.status_code == 400
+    lock.refresh_from_db()
+    assert (lock.code_slot_first, lock.code_slot_last) == (10, 29)
+
+
+def test_another_hosts_lock_slots_answer_404(client, other_host, world):
+    _, _, lock = world
+    client.force_login(other_host.members.get().user)
+    assert client.post(f"/locks/{lock.pk}/slots/", {"first": "1", "last": "2"}).status_code == 404
+
+
+def test_locks_of_other_vendors_have_no_slot_form(signed_in, host):
+    lock = LockFactory(connection__host=host)
+    assert "Code slots" not in signed_in.get(f"/locks/{lock.pk}/").content.decode()

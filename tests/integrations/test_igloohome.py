@@ -7,6 +7,7 @@ import pytest
 import time_machine
 
 from integrations.base import CodeSpec, CodeStatus, Reason, VendorError
+from integrations.connections import connection_create
 from integrations.models import Lock
 from integrations.registry import adapter_for
 from integrations.services import match_create
@@ -181,3 +182,15 @@ def test_a_revoked_api_client_disconnects_the_account(connection, fake_igloohome
     with pytest.raises(VendorError) as error:
         adapter_for(connection).list_locks()
     assert error.value.reason == Reason.ACCOUNT_DISCONNECTED
+
+
+def test_connecting_igloohome_imports_only_its_locks(host, fake_igloohome):
+    fake_igloohome.page_size = 1
+    fake_igloohome.add_lock("Keypad", bridge=True)  # a lock and its bridge, on two pages
+    fake_igloohome.add_lock("Gate")
+    connection = connection_create(
+        host=host,
+        vendor="igloohome",
+        credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+    )
+    assert sorted(connection.locks.values_list("name", flat=True)) == ["Gate", "Keypad"]

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 
 from integrations.base import CodeSpec, CodeStatus, Reason, VendorError
+from integrations.connections import connection_create
 from integrations.registry import adapter_for
 from integrations.remotelock import error_from
 from tests.factories import LockConnectionFactory
@@ -148,3 +149,15 @@ def test_an_expired_token_is_renewed_with_the_refresh_token(connection, fake_rem
 def test_remotelock_answers_map_to_spec_reasons(status, body, reason, retryable):  # rule R2
     error = error_from(status, body)
     assert (error.reason, error.retryable) == (reason, retryable)
+
+
+def test_connecting_remotelock_imports_its_locks_and_keeps_the_tokens(host, fake_remotelock):
+    fake_remotelock.add_lock("Loft")
+    connection = connection_create(
+        host=host,
+        vendor="remotelock",
+        credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+    )
+    [lock] = connection.locks.all()
+    assert (lock.name, lock.model, lock.capacity) == ("Loft", "OpenEdge RG", 100)
+    assert connection.credentials["access_token"]
