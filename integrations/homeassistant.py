@@ -248,20 +248,24 @@ class HomeAssistantAdapter(Adapter):
         return used
 
     def list_codes(self, lock_remote_id: str) -> list[RemoteCode]:
+        """The codes in locksync's slot range, as read back from the lock.
+
+        Slots outside the range are the host's and are not reported at all: they take none
+        of the range's room (so the engine's count against capacity is exact), and a PIN held
+        there still reaches us as duplicate_code when we try to write it (SPEC P5).
+        """
         self._require_online(lock_remote_id)
         slots, names = self._slots(lock_remote_id), self._names(lock_remote_id)
-        codes = []
-        for slot, pin in sorted(self._read_slots(lock_remote_id).items()):
-            ours = slot in slots
-            codes.append(
-                RemoteCode(
-                    remote_id=str(slot) if ours else f"host-slot-{slot}",
-                    pin=pin,
-                    name=(names.get(str(slot)) or {}).get("name", "") if ours else "",
-                    status=CodeStatus.SET,
-                )
+        return [
+            RemoteCode(
+                remote_id=str(slot),
+                pin=pin,
+                name=(names.get(str(slot)) or {}).get("name", ""),
+                status=CodeStatus.SET,
             )
-        return codes
+            for slot, pin in sorted(self._read_slots(lock_remote_id).items())
+            if slot in slots
+        ]
 
     def _free_slot(self, slots: range, used: dict[int, str], names: dict[str, dict]) -> int:
         now = timezone.now()
