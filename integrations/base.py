@@ -117,6 +117,17 @@ class LockCapabilities:
     # within this many hours of its start (igloohome algoPIN: 24). Messages tell the guest.
     first_use_within_hours: int | None = None
 
+    def first_use_deadline(self, starts_at: datetime, ends_at: datetime) -> datetime | None:
+        """When a code for this window must first be used, if the lock has such a rule.
+
+        igloohome: an algoPIN longer than 24 hours stops working unless it is entered within
+        24 hours of its start. The guest's message for that lock says so, with this time.
+        """
+        limit = self.first_use_within_hours
+        if limit is None or ends_at - starts_at <= timedelta(hours=limit):
+            return None
+        return starts_at + timedelta(hours=limit)
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["supported_code_lengths"] = list(self.supported_code_lengths)

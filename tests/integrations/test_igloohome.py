@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from integrations.base import CodeSpec, CodeStatus, Reason, VendorError
+from integrations.base import CodeSpec, CodeStatus, LockCapabilities, Reason, VendorError
 from integrations.connections import connection_create
+from integrations.igloohome import ALGOPIN, BRIDGED
 from integrations.models import Lock
 from integrations.registry import adapter_for
 from integrations.services import match_create
@@ -194,3 +195,15 @@ def test_connecting_igloohome_imports_only_its_locks(host, fake_igloohome):
         credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
     )
     assert sorted(connection.locks.values_list("name", flat=True)) == ["Gate", "Keypad"]
+
+
+def test_a_code_longer_than_a_day_must_be_used_within_24_hours_and_says_until_when():
+    start = datetime(2026, 10, 22, 14, tzinfo=UTC)
+    algopin = ALGOPIN
+    assert algopin.first_use_deadline(start, start + timedelta(hours=24)) is None
+    assert algopin.first_use_deadline(start, start + timedelta(hours=25)) == start + timedelta(
+        hours=24
+    )
+    assert BRIDGED.first_use_deadline(start, start + timedelta(days=5)) is None
+    # The rule survives the trip through Lock.capabilities JSON.
+    assert LockCapabilities.from_json(ALGOPIN.to_json()).first_use_within_hours == 24
