@@ -1,0 +1,169 @@
+"""The engine end to end on RemoteLock, Home Assistant and igloohome fakes: a booking puts a
+code on the lock, a change reaches it, a cancellation takes it away again (or, for an
+igloohome algoPIN, says honestly that it keeps working until its end)."""
+
+from datetime import time, timedelta
+
+import pytest
+from django.utils import timezone
+
+from accesscodes.models import LockCode
+from integrations.connections import connection_create
+from integrations.services import match_create
+from reservations.services import reservation_cancel, reservation_upsert
+from tests.accesscodes.conftest import settle
+from tests.factories import PropertyFactory, SmartLockSettingsFactory
+from tests.fakes import homeassistant, remotelock
+
+pytestmark = pytest.mark.django_db
+
+
+class Slice:
+    """One lock of one vendor's fake, matched to a Lisbon flat."""
+
+    def __init__(self, host, clock, fake, *, vendor, credentials, native_id):
+        self.host, self.clock, self.fake, self.native_id = host, clock, fake, native_id
+        connection = connection_create(host=host, vendor=vendor, credentials=credentials)
+        self.lock = connection.locks.get(remote_id=native_id)
+        SmartLockSettingsFactory(host=host)
+        self.prop = PropertyFactory(
+            host=host, time_zone="Europe/Lisbon", checkin_time=time(16), checkout_time=time(11)
+        )
+        match_create(lock=self.lock, property=self.prop)
+
+    def settle(self, rounds: int = 4) -> None:
+        """Let the engine's sweeps and the vendor's own delays run their course."""
+        for _ in range(rounds):
+            settle()
+            self.clock.shift(timedelta(seconds=30))
+        settle()
+
+    def book(self, *, starts_in: timedelta, nights: int = 3, external_id="B1"):
+        check_in = timezone.now().replace(second=0, microsecond=0) + starts_in
+        return self.upsert(check_in, check_in + timedelta(days=nights), external_id=external_id)
+
+    def upsert(self, check_in, check_out, *, external_id="B1"):
+        reservation, _ = reservation_upsert(
+            host=self.host,
+            external_id=external_id,
+            property=self.prop,
+            guest_name="Ana Silva",
+            check_in=check_in,
+            check_out=check_out,
+            reservation_code="HMABC123",
+        )
+        return reservation
+
+    def lock_code(self, reservation) -> LockCode:
+        return LockCode.objects.get(access_code__reservation=reservation, lock=self.lock)
+
+
+@pytest.fixture
+def remotelock_slice(host, clock, fake_remotelock):
+    device_id = fake_remotelock.add_lock("Loft door", time_zone="Europe/Lisbon")
+    credentials = {"client_id": remotelock.CLIENT_ID, "client_secret": remotelock.CLIENT_SECRET}
+    return Slice(
+        host,
+        clock,
+        fake_remotelock,
+        vendor="remotelock",
+        credentials=credentials,
+        native_id=device_id,
+    )
+
+
+@pytest.fixture
+def homeassistant_slice(host, clock, fake_homeassistant):
+    entity_id = fake_homeassistant.add_lock("Loft door")
+    fake_homeassistant.add_code_by_hand(entity_id, code="9137", slot=1)  # the owner's own code
+    credentials = {"base_url": fake_homeassistant.url, "access_token": homeassistant.TOKEN}
+    return Slice(
+        host,
+        clock,
+        fake_homeassistant,
+        vendor="homeassistant",
+        credentials=credentials,
+        native_id=entity_id,
+    )
+
+
+def test_remotelock_booking_change_and_cancellation_reach_the_lock(remotelock_slice):
+    # rules S1, S6, S7, C1, C3, D1
+    world = remotelock_slice
+    reservation = world.book(starts_in=timedelta(days=1))
+    world.settle()
+    lock_code = world.lock_code(reservation)
+    [on_lock] = world.fake.codes(world.native_id)
+    assert (on_lock["name"], on_lock["pin"]) == (lock_code.name_on_lock, lock_code.pin)
+    assert (lock_code.state, lock_code.confirmation) == ("set", "read_back")
+
+    later = reservation.check_out + timedelta(days=2)  # the guest stays two nights more
+    world.upsert(reservation.check_in, later)
+    world.settle()
+    lock_code.refresh_from_db()
+    [on_lock] = world.fake.codes(world.native_id)
+    assert on_lock["pin"] == lock_code.pin  # the PIN stays (C1)
+    local_end = lock_code.window_ends_at.astimezone(world.prop.zone)
+    assert on_lock["ends_at"] == local_end.strftime("%Y-%m-%dT%H:%M:%S")
+
+    reservation_cancel(reservation=reservation)
+    world.settle()
+    world.clock.shift(timedelta(hours=24, minutes=1))
+    world.settle()
+    assert world.fake.codes(world.native_id) == []
+    # Deactivated, not deleted: the guest stays in the host's RemoteLock history.
+    assert [p["attributes"]["status"] for p in world.fake.persons.values()] == ["deactivated"]
+
+
+def test_home_assistant_sets_the_code_just_before_the_stay_and_clears_it_at_the_end(
+    homeassistant_slice,
+):  # rules W2, S2, S7, D1, D2
+    world = homeassistant_slice
+    reservation = world.book(starts_in=timedelta(days=1))
+    world.settle()
+    assert world.fake.codes(world.native_id) == {1: "9137"}  # permanent codes wait (S2)
+    lock_code = world.lock_code(reservation)
+    world.clock.move_to(lock_code.access_code.starts_at - timedelta(minutes=10))
+    world.settle()
+    lock_code.refresh_from_db()
+    assert world.fake.codes(world.native_id) == {1: "9137", 10: lock_code.pin}
+    assert (lock_code.state, lock_code.confirmation, lock_code.vendor_code_id) == (
+        "set",
+        "read_back",
+        "10",
+    )
+
+    world.clock.move_to(lock_code.access_code.ends_at + timedelta(minutes=1))
+    world.settle()
+    assert world.fake.codes(world.native_id) == {1: "9137"}  # the owner's code is untouched
+    lock_code.refresh_from_db()
+    assert lock_code.state == "removed"
+
+
+def test_home_assistant_cancellation_clears_the_slot(homeassistant_slice):  # rules C3, W2
+    world = homeassistant_slice
+    reservation = world.book(starts_in=timedelta(minutes=5))
+    world.settle()
+    assert 10 in world.fake.codes(world.native_id)
+    reservation_cancel(reservation=reservation)
+    world.settle()
+    world.clock.shift(timedelta(hours=24, minutes=1))
+    world.settle()
+    assert world.fake.codes(world.native_id) == {1: "9137"}
+
+
+def test_home_assistant_shows_a_sleeping_lock_as_offline_and_sets_the_code_when_it_wakes(
+    homeassistant_slice,
+):  # rules R1, R2
+    world = homeassistant_slice
+    world.fake.fall_asleep(world.native_id)
+    reservation = world.book(starts_in=timedelta(minutes=5))
+    world.settle()
+    lock_code = world.lock_code(reservation)
+    assert lock_code.last_error == "lock_offline"
+    world.fake.wake(world.native_id)
+    world.clock.shift(timedelta(hours=3))
+    world.settle()
+    lock_code.refresh_from_db()
+    assert lock_code.state == "set"
+    assert world.fake.codes(world.native_id)[10] == lock_code.pin
