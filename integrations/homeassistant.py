@@ -256,6 +256,8 @@ class HomeAssistantAdapter(Adapter):
         """
         self._require_online(lock_remote_id)
         slots, names = self._slots(lock_remote_id), self._names(lock_remote_id)
+        used = self._read_slots(lock_remote_id)
+        self._forget_empty(lock_remote_id, used, names)
         return [
             RemoteCode(
                 remote_id=str(slot),
@@ -263,9 +265,24 @@ class HomeAssistantAdapter(Adapter):
                 name=(names.get(str(slot)) or {}).get("name", ""),
                 status=CodeStatus.SET,
             )
-            for slot, pin in sorted(self._read_slots(lock_remote_id).items())
+            for slot, pin in sorted(used.items())
             if slot in slots
         ]
+
+    def _forget_empty(self, entity_id: str, used: dict[int, str], names: dict[str, dict]) -> None:
+        """Reconcile the slot map with the read-back (SPEC Y2): a name whose slot reads back
+        empty, and whose write is no longer on its way, is forgotten."""
+        now = timezone.now()
+        stale = [
+            slot
+            for slot, entry in names.items()
+            if int(slot) not in used
+            and now - datetime.fromisoformat(entry["at"]) >= PENDING_WRITE_HOLD
+        ]
+        for slot in stale:
+            names.pop(slot)
+        if stale:
+            self._save_names(entity_id, names)
 
     def _free_slot(self, slots: range, used: dict[int, str], names: dict[str, dict]) -> int:
         now = timezone.now()
@@ -337,20 +354,3 @@ class HomeAssistantAdapter(Adapter):
         names = self._names(lock_remote_id)
         if names.pop(str(slot), None) is not None:
             self._save_names(lock_remote_id, names)
-
-    def forget_empty_slots(self, lock_remote_id: str) -> int:
-        """Drop names kept for slots that read back empty and are no longer on their way (Y2)."""
-        used = self._read_slots(lock_remote_id)
-        names = self._names(lock_remote_id)
-        now = timezone.now()
-        stale = [
-            slot
-            for slot, entry in names.items()
-            if int(slot) not in used
-            and now - datetime.fromisoformat(entry["at"]) >= PENDING_WRITE_HOLD
-        ]
-        for slot in stale:
-            names.pop(slot)
-        if stale:
-            self._save_names(lock_remote_id, names)
-        return len(stale)

@@ -1,8 +1,12 @@
 """Home Assistant specifics: the host's slot range is the only part of the lock locksync
 touches, slots are confirmed by reading them back, and the slot map lives on the Lock."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from integrations.base import CodeSpec, CodeStatus, Reason, VendorError
 from integrations.models import Lock, LockConnection
@@ -218,3 +222,17 @@ def test_another_hosts_lock_slots_answer_404(client, other_host, world):
 def test_locks_of_other_vendors_have_no_slot_form(signed_in, host):
     lock = LockFactory(connection__host=host)
     assert "Code slots" not in signed_in.get(f"/locks/{lock.pk}/").content.decode()
+
+
+def test_a_slot_emptied_at_the_keypad_is_forgotten_once_its_write_is_old(world):  # rule Y2
+    fake, connection, lock = world
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        created = adapter_for(connection).create_code(lock.remote_id, code())
+        fake.locks[lock.remote_id]["slots"][int(created.remote_id)] = ""  # cleared by hand
+        adapter_for(connection).list_codes(lock.remote_id)
+        lock.refresh_from_db()
+        assert list(lock.adapter_state["slots"]) == ["10"]  # maybe still on its way
+        clock.shift(timedelta(hours=1))
+        assert adapter_for(connection).list_codes(lock.remote_id) == []
+        lock.refresh_from_db()
+        assert lock.adapter_state["slots"] == {}
