@@ -2,7 +2,7 @@
 code on the lock, a change reaches it, a cancellation takes it away again (or, for an
 igloohome algoPIN, says honestly that it keeps working until its end)."""
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -13,7 +13,7 @@ from integrations.services import match_create
 from reservations.services import reservation_cancel, reservation_upsert
 from tests.accesscodes.conftest import settle
 from tests.factories import PropertyFactory, SmartLockSettingsFactory
-from tests.fakes import homeassistant, remotelock
+from tests.fakes import homeassistant, igloohome, remotelock
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +167,43 @@ def test_home_assistant_shows_a_sleeping_lock_as_offline_and_sets_the_code_when_
     lock_code.refresh_from_db()
     assert lock_code.state == "set"
     assert world.fake.codes(world.native_id)[10] == lock_code.pin
+
+
+@pytest.fixture
+def bridged_igloohome_slice(host, clock, fake_igloohome):
+    device_id = fake_igloohome.add_lock("Loft door", time_zone="Europe/Lisbon", bridge=True)
+    credentials = {"client_id": igloohome.CLIENT_ID, "client_secret": igloohome.CLIENT_SECRET}
+    return Slice(
+        host,
+        clock,
+        fake_igloohome,
+        vendor="igloohome",
+        credentials=credentials,
+        native_id=device_id,
+    )
+
+
+def test_a_bridged_igloohome_lock_gets_our_pin_and_loses_it_after_cancelling(
+    bridged_igloohome_slice,
+):  # rules S1, S7 (vendor confirmation), C1, C3, D1
+    world = bridged_igloohome_slice
+    reservation = world.book(starts_in=timedelta(days=1))
+    world.settle()
+    lock_code = world.lock_code(reservation)
+    [on_lock] = world.fake.codes(world.native_id)
+    assert (on_lock["pin"], on_lock["accessName"]) == (lock_code.pin, lock_code.name_on_lock)
+    assert (lock_code.state, lock_code.confirmation) == ("set", "vendor")
+    first_end = datetime.fromisoformat(on_lock["endDate"])
+
+    world.upsert(reservation.check_in, reservation.check_out + timedelta(days=1))
+    world.settle()
+    [on_lock] = world.fake.codes(world.native_id)
+    lock_code.refresh_from_db()
+    assert on_lock["pin"] == lock_code.pin
+    assert datetime.fromisoformat(on_lock["endDate"]) == first_end + timedelta(days=1)
+
+    reservation_cancel(reservation=reservation)
+    world.settle()
+    world.clock.shift(timedelta(hours=24, minutes=1))
+    world.settle()
+    assert world.fake.codes(world.native_id) == []
