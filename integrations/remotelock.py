@@ -31,7 +31,9 @@ from integrations.base import (
 from integrations.http import VendorHttpClient, redact_pins
 
 MEDIA_TYPE = "application/vnd.lockstate+json; version=1"
-LOCK_TYPES = ("lock", "resort_lock")
+# Keypad locks that take a guest's PIN. ResortLocks are algorithmic (resort_lock_guests, whole
+# hours, vendor-chosen PINs) and are left out until locksync speaks that model.
+LOCK_TYPES = ("lock", "schlage_home_lock")
 PER_PAGE = 50
 # Refresh a token this long before RemoteLock says it expires (tokens live 2 hours).
 EXPIRY_MARGIN = 60.0

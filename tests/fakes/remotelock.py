@@ -76,9 +76,10 @@ class FakeRemoteLock(Switches):
         }
         return device_id
 
-    def add_thermostat(self, name: str = "Thermostat") -> str:
+    def add_device(self, kind: str = "thermostat") -> str:
+        """A device that is not a keypad lock (a thermostat, a ResortLock)."""
         device_id = str(uuid.uuid4())
-        self.devices[device_id] = {"type": "thermostat", "id": device_id, "attributes": {}}
+        self.devices[device_id] = {"type": kind, "id": device_id, "attributes": {"name": kind}}
         return device_id
 
     def add_code_by_hand(self, device_id: str, *, code: str, name: str) -> str:
