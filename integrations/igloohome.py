@@ -94,6 +94,8 @@ def hour_window(
     starts_at: datetime, ends_at: datetime, zone: zoneinfo.ZoneInfo
 ) -> tuple[str, datetime, datetime]:
     """The kind of algoPIN and its window: rounded outward to the hour, never in the past."""
+    if ends_at <= timezone.now():
+        raise VendorError(Reason.REJECTED, "the stay's access has already ended")
     now_hour = _floor_hour(timezone.now().astimezone(zone))
     start = max(_floor_hour(starts_at.astimezone(zone)), now_hour)
     end = max(_ceil_hour(ends_at.astimezone(zone)), start + HOUR)

@@ -207,3 +207,11 @@ def test_a_code_longer_than_a_day_must_be_used_within_24_hours_and_says_until_wh
     assert BRIDGED.first_use_deadline(start, start + timedelta(days=5)) is None
     # The rule survives the trip through Lock.capabilities JSON.
     assert LockCapabilities.from_json(ALGOPIN.to_json()).first_use_within_hours == 24
+
+
+def test_no_code_is_issued_for_a_window_that_has_ended(connection, fake_igloohome, clock):
+    lock = lisbon_lock(connection, fake_igloohome)
+    with pytest.raises(VendorError) as error:
+        adapter_for(connection).create_code(lock.remote_id, window(NOW - timedelta(hours=3), 2))
+    assert error.value.reason == Reason.REJECTED
+    assert fake_igloohome.codes(lock.remote_id) == []
