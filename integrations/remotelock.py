@@ -273,6 +273,10 @@ class RemoteLockAdapter(Adapter):
         return [self._remote(p, a, zone) for p, a in self._holders_on(lock_remote_id)]
 
     def _guest_body(self, spec: CodeSpec, zone: zoneinfo.ZoneInfo) -> dict:
+        if spec.starts_at is None or spec.ends_at is None:
+            # A permanent code (a backup code, SPEC H3): RemoteLock guests always have a
+            # window, access users never do.
+            return {"type": "access_user", "attributes": {"name": spec.name, "pin": spec.pin}}
         return {
             "type": "access_guest",
             "attributes": {
@@ -285,7 +289,7 @@ class RemoteLockAdapter(Adapter):
 
     def _orphan_guest(self, spec: CodeSpec) -> dict | None:
         """Our guest from an earlier create whose access grant was never answered (SPEC R4)."""
-        for person in self._pages("access_persons", {"type[]": ["access_guest"]}):
+        for person in self._pages("access_persons", {"type[]": list(CODE_HOLDERS)}):
             attributes = person.get("attributes") or {}
             if (
                 (attributes.get("name"), attributes.get("pin")) == (spec.name, spec.pin)

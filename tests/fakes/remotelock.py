@@ -289,6 +289,10 @@ class FakeRemoteLock(Switches):
         if not (_naive(attributes.get("starts_at")) and _naive(attributes.get("ends_at"))):
             # Windows are lock-local; an offset would be read as a different wall time.
             return _unprocessable("starts_at", "must be a local time without a time zone")
+        if body["type"] == "access_guest" and not (
+            attributes.get("starts_at") and attributes.get("ends_at")
+        ):
+            return _unprocessable("starts_at", "can't be blank")
         delay = self.timeout_delay if self.timeout_next_guest_creates else 0.0
         self.timeout_next_guest_creates = max(0, self.timeout_next_guest_creates - 1)
         person = self._person(body["type"], attributes)

@@ -162,3 +162,17 @@ def test_connecting_remotelock_imports_its_locks_and_keeps_the_tokens(host, fake
     [lock] = connection.locks.all()
     assert (lock.name, lock.model, lock.capacity) == ("Loft", "OpenEdge RG", 100)
     assert connection.credentials["access_token"]
+
+
+def test_a_permanent_code_is_an_access_user_since_guests_always_have_a_window(
+    connection, fake_remotelock, clock_at_november
+):  # rule H3: backup codes are permanent
+    lock_id = fake_remotelock.add_lock()
+    adapter = adapter_for(connection)
+    backup = adapter.create_code(lock_id, CodeSpec(pin="7391", name="Backup 1"))
+    guest_id = backup.remote_id.split(":")[0]
+    assert fake_remotelock.persons[guest_id]["type"] == "access_user"
+    [listed] = adapter.list_codes(lock_id)
+    assert (listed.name, listed.starts_at, listed.ends_at) == ("Backup 1", None, None)
+    adapter.delete_code(lock_id, backup.remote_id)
+    assert adapter.list_codes(lock_id) == []
