@@ -5,6 +5,7 @@ igloohome algoPIN, says honestly that it keeps working until its end)."""
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from accesscodes.models import LockCode
@@ -207,3 +208,88 @@ def test_a_bridged_igloohome_lock_gets_our_pin_and_loses_it_after_cancelling(
     world.clock.shift(timedelta(hours=24, minutes=1))
     world.settle()
     assert world.fake.codes(world.native_id) == []
+
+
+@pytest.fixture
+def igloohome_slice(host, clock, fake_igloohome):
+    device_id = fake_igloohome.add_lock("Loft door", time_zone="Europe/Lisbon")
+    credentials = {"client_id": igloohome.CLIENT_ID, "client_secret": igloohome.CLIENT_SECRET}
+    return Slice(
+        host,
+        clock,
+        fake_igloohome,
+        vendor="igloohome",
+        credentials=credentials,
+        native_id=device_id,
+    )
+
+
+def test_igloohome_issues_its_own_pin_on_the_hour_and_the_panel_shows_it(
+    igloohome_slice, client, host_user
+):  # rules P6, S7, W1
+    world = igloohome_slice
+    reservation = world.book(starts_in=timedelta(days=1))
+    world.settle()
+    lock_code = world.lock_code(reservation)
+    [issued] = world.fake.codes(world.native_id)
+    assert lock_code.pin == issued["pin"]  # the vendor's PIN is this lock's own
+    assert (lock_code.state, lock_code.confirmation) == ("set", "vendor")  # never read back
+    start = datetime.fromisoformat(issued["startDate"])
+    assert start <= reservation.access_code.starts_at < start + timedelta(hours=1)
+    assert (start.minute, datetime.fromisoformat(issued["endDate"]).minute) == (0, 0)
+    client.force_login(host_user)
+    panel = client.get(reverse("access_panel", kwargs={"pk": reservation.pk})).content.decode()
+    assert issued["pin"] in panel
+
+
+def test_an_igloohome_code_is_never_deleted_and_is_left_to_expire(igloohome_slice):
+    # rules C3, D1 on a lock that cannot delete codes
+    world = igloohome_slice
+    reservation = world.book(starts_in=timedelta(days=1))
+    world.settle()
+    lock_code = world.lock_code(reservation)
+    reservation_cancel(reservation=reservation)
+    world.settle()
+    world.clock.shift(timedelta(hours=24, minutes=1))
+    world.settle()
+    assert [c["pin"] for c in world.fake.codes(world.native_id)] == [lock_code.pin]
+    kinds = set(lock_code.events.values_list("kind", flat=True))
+    assert "expires_on_its_own" in kinds
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine gap: on a lock that cannot change or delete codes, a longer stay keeps the "
+    "old code (event cannot_change) instead of issuing a new one, so the guest is locked out "
+    "for the added time",
+)
+def test_a_longer_igloohome_stay_gets_a_new_code_covering_it(igloohome_slice):  # rule C1
+    world = igloohome_slice
+    reservation = world.book(starts_in=timedelta(days=1))
+    world.settle()
+    world.upsert(reservation.check_in, reservation.check_out + timedelta(days=1))
+    world.settle()
+    lock_code = world.lock_code(reservation)
+    latest = max(datetime.fromisoformat(c["endDate"]) for c in world.fake.codes(world.native_id))
+    assert latest >= lock_code.access_code.ends_at
+    assert lock_code.pin == world.fake.codes(world.native_id)[-1]["pin"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine gap: after cancelling, the panel shows the igloohome code as 'removed' "
+    "although it keeps working until its end; it should say until when, in the property's zone",
+)
+def test_the_panel_says_a_cancelled_igloohome_code_keeps_working_until_its_end(
+    igloohome_slice, client, host_user
+):  # rules C3, V4, V5
+    world = igloohome_slice
+    reservation = world.book(starts_in=timedelta(days=1))
+    world.settle()
+    reservation_cancel(reservation=reservation)
+    world.settle()
+    client.force_login(host_user)
+    panel = client.get(reverse("access_panel", kwargs={"pk": reservation.pk})).content.decode()
+    end = datetime.fromisoformat(world.fake.codes(world.native_id)[0]["endDate"])
+    assert "keeps working until" in panel
+    assert f"{end:%H:%M}" in panel and "Europe/Lisbon" in panel
