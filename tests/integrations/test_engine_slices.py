@@ -11,6 +11,7 @@ from django.utils import timezone
 from accesscodes.models import LockCode
 from integrations.connections import connection_create
 from integrations.services import match_create
+from messaging.models import HostAlert
 from reservations.services import reservation_cancel, reservation_upsert
 from tests.accesscodes.conftest import settle
 from tests.factories import PropertyFactory, SmartLockSettingsFactory
@@ -293,3 +294,20 @@ def test_the_panel_says_a_cancelled_igloohome_code_keeps_working_until_its_end(
     end = datetime.fromisoformat(world.fake.codes(world.native_id)[0]["endDate"])
     assert "keeps working until" in panel
     assert f"{end:%H:%M}" in panel and "Europe/Lisbon" in panel
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine gap: cancelling a stay whose igloohome code cannot be revoked raises no "
+    "host alert (HostAlert has no kind for it); the host must learn it keeps working, and until "
+    "when",
+)
+def test_the_host_is_told_a_cancelled_guests_igloohome_code_still_works(igloohome_slice, host):
+    # rule C3 on a lock that cannot delete codes
+    world = igloohome_slice
+    reservation = world.book(starts_in=timedelta(days=1))
+    world.settle()
+    reservation_cancel(reservation=reservation)
+    world.settle()
+    alerts = " ".join(a.subject + " " + a.body for a in HostAlert.objects.filter(host=host))
+    assert "keeps working until" in alerts
