@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accesscodes.models import BackupCode, LockCode
-from accesscodes.services import backup_pool_ensure
+from accesscodes.services import backup_pool_ensure, locks_reconcile_all
 from integrations.connections import connection_create
 from integrations.services import match_create
 from messaging.models import HostAlert
@@ -351,3 +351,21 @@ def test_an_igloohome_algopin_lock_keeps_no_backup_pool(igloohome_slice):  # rul
     world.settle()
     assert not BackupCode.objects.filter(lock=world.lock).exists()
     assert world.fake.codes(world.native_id) == []
+
+
+def test_a_home_assistant_slot_cleared_at_the_keypad_is_found_daily_and_set_again(
+    homeassistant_slice,
+):  # rules Y2, S7
+    world = homeassistant_slice
+    reservation = world.book(starts_in=timedelta(minutes=5), nights=5)
+    world.settle()
+    lock_code = world.lock_code(reservation)
+    assert world.fake.codes(world.native_id)[10] == lock_code.pin
+    world.fake.locks[world.native_id]["slots"][10] = ""  # someone cleared it at the keypad
+    world.clock.shift(timedelta(days=1))
+    locks_reconcile_all()
+    world.settle()
+    lock_code.refresh_from_db()
+    assert lock_code.state == "set"
+    assert lock_code.pin in world.fake.codes(world.native_id).values()
+    assert set(world.fake.codes(world.native_id)) <= {1, *range(10, 30)}
