@@ -272,6 +272,14 @@ class IgloohomeAdapter(Adapter):
 
     # -- codes --
 
+    def list_codes(self, lock_remote_id: str) -> list[RemoteCode]:
+        # The engine never asks (no Feature.LIST_CODES); pages and the API get a clear answer.
+        raise VendorError(
+            Reason.VENDOR_ERROR,
+            "igloohome cannot list a lock's codes: its offline PINs live only on the keypad",
+            retryable=False,
+        )
+
     def create_code(self, lock_remote_id: str, spec: CodeSpec) -> RemoteCode:
         if spec.starts_at is None or spec.ends_at is None:
             raise VendorError(Reason.REJECTED, "locksync gives igloohome codes a window")

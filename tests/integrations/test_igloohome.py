@@ -12,6 +12,7 @@ from integrations.igloohome import ALGOPIN, BRIDGED
 from integrations.models import Lock
 from integrations.registry import adapter_for
 from integrations.services import match_create
+from tests.api.conftest import client_for
 from tests.factories import LockConnectionFactory, PropertyFactory
 from tests.fakes.igloohome import CLIENT_ID, CLIENT_SECRET
 
@@ -215,3 +216,15 @@ def test_no_code_is_issued_for_a_window_that_has_ended(connection, fake_igloohom
         adapter_for(connection).create_code(lock.remote_id, window(NOW - timedelta(hours=3), 2))
     assert error.value.reason == Reason.REJECTED
     assert fake_igloohome.codes(lock.remote_id) == []
+
+
+def test_asking_for_an_igloohome_locks_codes_gets_a_clear_answer_not_a_crash(
+    host, host_user, fake_igloohome, connection, client
+):
+    lock = lisbon_lock(connection, fake_igloohome)
+    response = client_for(host_user).get(f"/api/v1/locks/{lock.pk}/codes/")
+    assert response.status_code == 502
+    assert "offline PINs live only on the keypad" in response.json()["detail"]
+    client.force_login(host_user)
+    page = client.get(f"/locks/{lock.pk}/").content.decode()
+    assert "offline PINs live only on the keypad" in page
