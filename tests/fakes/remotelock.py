@@ -170,11 +170,18 @@ class FakeRemoteLock(Switches):
             for access in accesses:
                 attributes = access["attributes"]
                 due = attributes["sync_at"]
-                if due is None or due > now or attributes["never_syncs"]:
+                if due is None or due > now:
                     continue
                 device = self.devices[attributes["accessible_id"]]
                 if not device["attributes"]["connected"]:
                     continue  # synced the next time the lock wakes up
+                if attributes["never_syncs"]:
+                    # Acknowledged, but the lock never took it: RemoteLock reports the sync
+                    # as failed.
+                    attributes.update(
+                        sync_at=None, devices_pending_sync_count=0, devices_failed_sync_count=1
+                    )
+                    continue
                 deactivated = self.persons[person_id]["attributes"]["status"] == "deactivated"
                 attributes.update(
                     sync_at=None,

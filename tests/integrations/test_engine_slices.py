@@ -369,3 +369,51 @@ def test_a_home_assistant_slot_cleared_at_the_keypad_is_found_daily_and_set_agai
     assert lock_code.state == "set"
     assert lock_code.pin in world.fake.codes(world.native_id).values()
     assert set(world.fake.codes(world.native_id)) <= {1, *range(10, 30)}
+
+
+def on_lock(world) -> dict[str, str]:
+    """PIN -> who holds it, as the vendor's fake lock itself has it."""
+    if isinstance(world.fake, remotelock.FakeRemoteLock):
+        return {c["pin"]: c["name"] for c in world.fake.codes(world.native_id)}
+    return {pin: f"slot {slot}" for slot, pin in world.fake.codes(world.native_id).items()}
+
+
+@pytest.fixture(params=["remotelock", "homeassistant"])
+def listing_slice(request):
+    return request.getfixturevalue(f"{request.param}_slice")
+
+
+def test_a_pin_already_on_the_lock_is_replaced_and_the_hand_made_code_kept(listing_slice):
+    # rules P5, D2
+    world = listing_slice
+    reservation = world.book(starts_in=timedelta(minutes=5))
+    taken = reservation.access_code.pin
+    world.fake.add_code_by_hand(world.native_id, code=taken, name="Cleaner")
+    world.settle()
+    lock_code = world.lock_code(reservation)
+    if lock_code.state != "set":
+        world.clock.move_to(lock_code.next_attempt_at)
+        world.settle()
+        lock_code.refresh_from_db()
+    codes = on_lock(world)
+    assert taken in codes and codes[taken] != lock_code.name_on_lock  # the cleaner's, kept
+    assert lock_code.pin != taken
+    assert lock_code.state == "set" and lock_code.pin in codes
+
+
+def test_a_code_acknowledged_but_never_applied_is_sent_again_and_lands_once(listing_slice):
+    # rules S6, S7, R1
+    world = listing_slice
+    world.fake.drop_next_writes = 1
+    reservation = world.book(starts_in=timedelta(minutes=5))
+    world.settle()
+    lock_code = world.lock_code(reservation)
+    assert lock_code.state != "set"
+    for _ in range(8):
+        world.clock.shift(timedelta(hours=1))
+        world.settle()
+    lock_code.refresh_from_db()
+    assert lock_code.state == "set"
+    ours = [pin for pin in on_lock(world) if pin == lock_code.pin]
+    assert ours == [lock_code.pin]
+    assert len(on_lock(world)) == (1 if isinstance(world.fake, remotelock.FakeRemoteLock) else 2)
