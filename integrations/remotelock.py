@@ -75,7 +75,14 @@ def split_remote_id(code_remote_id: str) -> tuple[str, str]:
 
 
 def error_from(status: int, body) -> VendorError:
-    """Map a RemoteLock 4xx to a SPEC R2 reason (its error body is not documented)."""
+    """Map a RemoteLock 4xx to a SPEC R2 reason; the status stays on the error."""
+    error = _error_from(status, body)
+    error.status = status
+    return error
+
+
+def _error_from(status: int, body) -> VendorError:
+    # RemoteLock does not document its error body; `errors[]` as JSON:API has it [INF].
     detail = ""
     if isinstance(body, dict):
         errors = body.get("errors") or []
@@ -340,6 +347,6 @@ class RemoteLockAdapter(Adapter):
         try:
             self._request("PUT", f"access_persons/{guest_id}/deactivate")
         except VendorError as error:
-            if "no longer knows" in error.message:
+            if getattr(error, "status", None) == 404:
                 return  # already gone
             raise

@@ -176,3 +176,8 @@ def test_a_permanent_code_is_an_access_user_since_guests_always_have_a_window(
     assert (listed.name, listed.starts_at, listed.ends_at) == ("Backup 1", None, None)
     adapter.delete_code(lock_id, backup.remote_id)
     assert adapter.list_codes(lock_id) == []
+
+
+def test_deleting_a_code_remotelock_no_longer_knows_is_done(connection, fake_remotelock):
+    lock_id = fake_remotelock.add_lock()
+    adapter_for(connection).delete_code(lock_id, "0b4c9e6e-0000-4000-8000-000000000000:x")
