@@ -122,7 +122,14 @@ class HomeAssistantAdapter(Adapter):
     def _check(response):
         status = response.status_code
         if status < 400:
-            return response.json() if response.content else None
+            try:
+                return response.json() if response.content else None
+            except ValueError as error:
+                # Not Home Assistant answering (a login page of a proxy in front of it?).
+                raise VendorError(
+                    Reason.ACCOUNT_DISCONNECTED,
+                    "the address does not answer like Home Assistant's API",
+                ) from error
         if status in (401, 403):
             raise VendorError(
                 Reason.ACCOUNT_DISCONNECTED, "Home Assistant no longer accepts the access token"

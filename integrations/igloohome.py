@@ -156,7 +156,10 @@ class IgloohomeAdapter(Adapter):
             raise VendorError(
                 Reason.VENDOR_ERROR, f"igloohome sign-in answered {response.status_code}"
             )
-        body = response.json()
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise VendorError(Reason.VENDOR_ERROR, "igloohome answered without JSON") from error
         self.credentials.update(
             access_token=body["access_token"],
             expires_at=time.time() + float(body.get("expires_in") or 3600) - EXPIRY_MARGIN,

@@ -74,6 +74,16 @@ def split_remote_id(code_remote_id: str) -> tuple[str, str]:
     return guest_id, access_id
 
 
+def _json(response) -> dict:
+    if not response.content:
+        return {}
+    try:
+        body = response.json()
+    except ValueError as error:
+        raise VendorError(Reason.VENDOR_ERROR, "RemoteLock answered without JSON") from error
+    return body if isinstance(body, dict) else {}
+
+
 def error_from(status: int, body) -> VendorError:
     """Map a RemoteLock 4xx to a SPEC R2 reason; the status stays on the error."""
     error = _error_from(status, body)
@@ -139,7 +149,7 @@ class RemoteLockAdapter(Adapter):
             raise VendorError(
                 Reason.VENDOR_ERROR, f"RemoteLock sign-in answered {response.status_code}"
             )
-        return response.json()
+        return _json(response)
 
     def _sign_in(self) -> None:
         """A new token: by refresh token where we hold one, else by client credentials."""
@@ -187,7 +197,7 @@ class RemoteLockAdapter(Adapter):
                 except ValueError:
                     body = None
                 raise error_from(response.status_code, body)
-            return response.json() if response.content else {}
+            return _json(response)
         raise AssertionError("unreachable")
 
     def _pages(self, path: str, params: dict) -> list[dict]:

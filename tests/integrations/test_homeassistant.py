@@ -13,6 +13,7 @@ from integrations.models import Lock, LockConnection
 from integrations.registry import adapter_for
 from tests.factories import LockConnectionFactory, LockFactory
 from tests.fakes.homeassistant import TOKEN
+from tests.fakes.server import FakeResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -236,3 +237,20 @@ def test_a_slot_emptied_at_the_keypad_is_forgotten_once_its_write_is_old(world):
         assert adapter_for(connection).list_codes(lock.remote_id) == []
         lock.refresh_from_db()
         assert lock.adapter_state["slots"] == {}
+
+
+def test_an_address_that_is_not_home_assistant_is_a_clear_error(world):
+    fake, connection, _ = world
+    fake.other_states = {}
+    original = fake.handle
+
+    def login_page(request):
+        return FakeResponse(200, "<html>Please sign in</html>")
+
+    fake.handle = login_page
+    try:
+        with pytest.raises(VendorError) as error:
+            adapter_for(connection).list_locks()
+    finally:
+        fake.handle = original
+    assert "does not answer like Home Assistant" in error.value.message
