@@ -1,7 +1,8 @@
 """One harness per vendor: the adapter under test plus the switches of its fake.
 
 The contract suite drives every vendor through the same methods, so a scenario is written
-once and proves the same behaviour on the simulator, Nuki, Seam and TTLock.
+once and proves the same behaviour on the simulator, Nuki, Seam, TTLock, RemoteLock,
+igloohome and Home Assistant.
 """
 
 from __future__ import annotations
