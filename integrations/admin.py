@@ -58,7 +58,9 @@ class LockAdmin(admin.ModelAdmin):
     search_fields = ["name", "remote_id", "model", "connection__name", "connection__host__name"]
     autocomplete_fields = ["connection"]
     actions = ["resync"]
-    readonly_fields = ["recent_history"]
+    # The slot range is the host's to change (lock page), through the service that refuses a
+    # range stranding a guest code; what adapters remember is theirs.
+    readonly_fields = ["recent_history", "code_slot_first", "code_slot_last", "adapter_state"]
 
     @admin.action(description="Resync the selected locks")
     def resync(self, request: HttpRequest, queryset) -> None:

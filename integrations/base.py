@@ -71,6 +71,8 @@ class Feature(enum.StrEnum):
     UPDATE_WINDOW = "update_window"  # a code's window can be changed in place (C1, C3)
     WEBHOOKS = "webhooks"
     BACKUP_CODE_POOL = "backup_code_pool"  # the vendor keeps its own backup pool (Seam)
+    # Codes live in numbered slots and the host gives locksync a range of them (Home Assistant).
+    CODE_SLOTS = "code_slots"
 
 
 class Constraint(enum.StrEnum):
@@ -111,6 +113,20 @@ class LockCapabilities:
     window_granularity_minutes: int = 1
     # The longest window one code can carry, in hours (igloohome hourly codes: 672); None: any.
     max_window_hours: int | None = None
+    # A code whose window is longer than this many hours stops working unless it is first used
+    # within this many hours of its start (igloohome algoPIN: 24). Messages tell the guest.
+    first_use_within_hours: int | None = None
+
+    def first_use_deadline(self, starts_at: datetime, ends_at: datetime) -> datetime | None:
+        """When a code for this window must first be used, if the lock has such a rule.
+
+        igloohome: an algoPIN longer than 24 hours stops working unless it is entered within
+        24 hours of its start. The guest's message for that lock says so, with this time.
+        """
+        limit = self.first_use_within_hours
+        if limit is None or ends_at - starts_at <= timedelta(hours=limit):
+            return None
+        return starts_at + timedelta(hours=limit)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -49,3 +49,16 @@ class WebhookSecretForm(forms.Form):
         if problem:
             raise forms.ValidationError(problem)
         return secret
+
+
+class CodeSlotsForm(forms.Form):
+    """The user-code slots locksync may use on a slot-based lock (Home Assistant)."""
+
+    first = forms.IntegerField(label="From slot", min_value=1, max_value=254)
+    last = forms.IntegerField(label="to slot", min_value=1, max_value=254)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("first") and data.get("last") and data["first"] > data["last"]:
+            raise forms.ValidationError("The first slot must not be higher than the last.")
+        return data

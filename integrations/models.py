@@ -11,6 +11,9 @@ from integrations.base import Constraint, LockCapabilities, Reason
 from locksync.fields import EncryptedJSONField, EncryptedTextField
 from locksync.models import TimeStampedModel
 
+# Home Assistant locks: slots 10–29 unless the host says otherwise; 1–9 are usually the owner's.
+DEFAULT_CODE_SLOTS = (10, 29)
+
 
 def vendor_choices() -> list[tuple[str, str]]:
     from integrations.registry import ADAPTERS
@@ -78,12 +81,29 @@ class Lock(TimeStampedModel):
     clock_notified_at = models.DateTimeField(
         null=True, blank=True, help_text="When the host was told the clock is in another zone."
     )
+    # Slot-based locks (Z-Wave through Home Assistant): the user-code slots the host lets
+    # locksync use. Slots outside the range are never read as ours, written or cleared.
+    code_slot_first = models.PositiveSmallIntegerField(
+        default=DEFAULT_CODE_SLOTS[0], help_text="First user-code slot locksync may use."
+    )
+    code_slot_last = models.PositiveSmallIntegerField(
+        default=DEFAULT_CODE_SLOTS[1], help_text="Last user-code slot locksync may use."
+    )
+    # What an adapter must remember about this lock because the vendor cannot tell it: the
+    # name locksync wrote in each Z-Wave slot, the igloohome algoPIN windows it issued.
+    adapter_state = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "remote_id"], name="lock_one_per_connection_and_remote_id"
+            ),
+            models.CheckConstraint(
+                condition=Q(code_slot_first__gte=1)
+                & Q(code_slot_last__lte=254)
+                & Q(code_slot_first__lte=models.F("code_slot_last")),
+                name="lock_code_slots_form_a_range",
             ),
         ]
 
@@ -97,6 +117,10 @@ class Lock(TimeStampedModel):
     @property
     def capacity(self) -> int:
         return self.capability_record.max_active_codes_supported
+
+    @property
+    def code_slots(self) -> range:
+        return range(self.code_slot_first, self.code_slot_last + 1)
 
 
 class Match(TimeStampedModel):

@@ -20,6 +20,8 @@ from messaging.services import host_alert_raise
 from properties.models import Property
 from reservations.models import Reservation
 
+MAX_CODE_SLOT = 254  # Home Assistant's zwave_js services take slots 1–254
+
 
 @transaction.atomic
 def match_create(*, lock: Lock, property: Property) -> Match:
@@ -84,3 +86,36 @@ def connection_mark_disconnected(*, connection: LockConnection, message: str) ->
             ),
             link=f"/connections/{connection.pk}/",
         )
+
+
+def lock_code_slots_set(*, lock: Lock, first: int, last: int) -> Lock:
+    """Give locksync another slot range on a slot-based lock; its capacity follows.
+
+    A range that would leave one of our codes outside it is refused: locksync never clears a
+    slot outside its range, so that guest would keep the code.
+    """
+    if not 1 <= first <= last <= MAX_CODE_SLOT:
+        raise ValidationError(
+            f"Choose slots between 1 and {MAX_CODE_SLOT}, the first no higher than the last."
+        )
+    ours = sorted(int(slot) for slot in (lock.adapter_state or {}).get("slots", {}))
+    stranded = [slot for slot in ours if not first <= slot <= last]
+    if stranded:
+        listed = ", ".join(str(slot) for slot in stranded)
+        raise ValidationError(
+            f"Slot {listed} still holds a locksync code. Keep it in the range until that stay "
+            "is over and its code is removed."
+            if len(stranded) == 1
+            else f"Slots {listed} still hold locksync codes. Keep them in the range until "
+            "those stays are over and their codes are removed."
+        )
+    capabilities = {**(lock.capabilities or {}), "max_active_codes_supported": last - first + 1}
+    lock.code_slot_first, lock.code_slot_last, lock.capabilities = first, last, capabilities
+    lock.save(update_fields=["code_slot_first", "code_slot_last", "capabilities", "updated_at"])
+    code_event_record(
+        host_id=lock.connection.host_id,
+        kind="lock_code_slots_changed",
+        lock=lock,
+        reason=f"slots {first}–{last}",
+    )
+    return lock

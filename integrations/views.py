@@ -1,13 +1,14 @@
 """Dashboard pages for lock connections and locks. Reads through selectors taking the host."""
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accesscodes.selectors import lock_our_codes
 from accesscodes.services import lock_resync
-from integrations.base import CodeStatus, VendorError
+from integrations.base import CodeStatus, Feature, VendorError
 from integrations.connections import (
     ConnectionNotSaved,
     connection_create,
@@ -17,7 +18,7 @@ from integrations.connections import (
     connection_webhook_url,
     locks_import,
 )
-from integrations.forms import WebhookSecretForm, credentials_form_class
+from integrations.forms import CodeSlotsForm, WebhookSecretForm, credentials_form_class
 from integrations.health import clock_notices
 from integrations.models import LockConnection
 from integrations.registry import ADAPTERS, adapter_for
@@ -28,6 +29,7 @@ from integrations.selectors import (
     lock_list,
     match_list,
 )
+from integrations.services import lock_code_slots_set
 from locksync.dashboard import get_or_404, host_required
 
 LOW_BATTERY = 20  # percent; below it the host is told to replace the batteries (SPEC L2)
@@ -98,6 +100,7 @@ def lock_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # The lock's times read in its (first) property's zone, named (SPEC V5).
         "zone": matches[0].property.time_zone if matches else "UTC",
         "notices": lock_notices(lock=lock, offline_count=offline_count),
+        "slots_form": _slots_form(lock),
         **_live_codes(request.host, lock),
     }
     return render(request, "integrations/lock_detail.html", context)
@@ -117,6 +120,49 @@ def remote_status_label(remote) -> str:
     if remote.error:
         return "failed: " + remote.error.value.replace("_", " ")
     return STATUS_LABELS.get(remote.status, str(remote.status))
+
+
+def _slots_form(lock, data=None) -> CodeSlotsForm | None:
+    """The slot-range form, on locks whose codes live in numbered slots."""
+    adapter = ADAPTERS.get(lock.connection.vendor)
+    if adapter is None or Feature.CODE_SLOTS not in adapter.features:
+        return None
+    initial = {"first": lock.code_slot_first, "last": lock.code_slot_last}
+    return CodeSlotsForm(data, initial=initial)
+
+
+@host_required
+@require_POST
+def lock_code_slots_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the slots locksync may use on a Z-Wave lock."""
+    lock = get_or_404(lock_get, host=request.host, pk=pk)
+    form = _slots_form(lock, request.POST)
+    if form is None:
+        messages.error(request, "This lock's codes do not live in numbered slots.")
+        return redirect("lock_detail", pk=lock.pk)
+    if form.is_valid():
+        try:
+            lock_code_slots_set(
+                lock=lock, first=form.cleaned_data["first"], last=form.cleaned_data["last"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, f"locksync now uses slots {lock.code_slot_first}–{lock.code_slot_last}."
+            )
+            return redirect("lock_detail", pk=lock.pk)
+    matches = list(match_list(host=request.host).filter(lock=lock).order_by("property__name"))
+    context = {
+        "lock": lock,
+        "matches": matches,
+        "zone": matches[0].property.time_zone if matches else "UTC",
+        "notices": [],
+        "slots_form": form,
+        "codes": None,
+        "codes_error": "Fix the slot range first.",
+    }
+    return render(request, "integrations/lock_detail.html", context, status=400)
 
 
 def _live_codes(host, lock) -> dict:

@@ -42,6 +42,7 @@ urlpatterns = [
     path("locks/", integration_views.lock_list_view, name="lock_list"),
     path("locks/<int:pk>/", integration_views.lock_detail, name="lock_detail"),
     path("locks/<int:pk>/resync/", integration_views.lock_resync_view, name="lock_resync"),
+    path("locks/<int:pk>/slots/", integration_views.lock_code_slots_view, name="lock_code_slots"),
     path("connections/", integration_views.connection_list_view, name="connection_list"),
     path("connections/new/", integration_views.connection_new, name="connection_new"),
     path("connections/<int:pk>/", integration_views.connection_detail, name="connection_detail"),

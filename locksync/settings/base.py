@@ -280,6 +280,17 @@ NUKI_API_URL = env("NUKI_API_URL", default="https://api.nuki.io")
 SEAM_API_URL = env("SEAM_API_URL", default="https://connect.getseam.com")
 TTLOCK_API_URL = env("TTLOCK_API_URL", default="https://euapi.ttlock.com")
 VENDOR_HTTP_TIMEOUT = env.float("VENDOR_HTTP_TIMEOUT", default=15.0)
+REMOTELOCK_API_URL = env("REMOTELOCK_API_URL", default="https://api.remotelock.com")
+REMOTELOCK_AUTH_URL = env("REMOTELOCK_AUTH_URL", default="https://connect.remotelock.com")
+IGLOOHOME_API_URL = env("IGLOOHOME_API_URL", default="https://api.igloodeveloper.co/igloohome")
+IGLOOHOME_AUTH_URL = env("IGLOOHOME_AUTH_URL", default="https://auth.igloohome.co")
+# igloohome bridge jobs are queued: how long one call waits for its job, and how often it looks.
+IGLOOHOME_JOB_WAIT = env.float("IGLOOHOME_JOB_WAIT", default=20.0)
+IGLOOHOME_JOB_POLL_INTERVAL = env.float("IGLOOHOME_JOB_POLL_INTERVAL", default=2.0)
+# Home Assistant is reached at the address the host gives. A shared locksync must not be made to
+# call its own network, so loopback and private addresses are refused unless this is on (a
+# self-hosted locksync next to Home Assistant).
+HOMEASSISTANT_ALLOW_PRIVATE_URLS = env.bool("HOMEASSISTANT_ALLOW_PRIVATE_URLS", default=False)
 
 # The REST API (/api/v1/): token authentication only (no session, so no CSRF for clients),
 # every endpoint scoped to the caller's host; requests throttled per token (see locksync.api).

@@ -31,6 +31,7 @@ def ids_of(estate) -> dict[str, dict[str, int]]:
         "match_remove": {"pk": estate.match.pk},
         "lock_detail": {"pk": estate.lock.pk},
         "lock_resync": {"pk": estate.lock.pk},
+        "lock_code_slots": {"pk": estate.lock.pk},
         "reservation_detail": {"pk": estate.reservation.pk},
         "reservation_cancel": {"pk": estate.reservation.pk},
         "reservation_edit": {"pk": estate.reservation.pk},

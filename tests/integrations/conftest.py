@@ -4,7 +4,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from tests.fakes import nuki, seam, ttlock
+from tests.fakes import homeassistant, igloohome, nuki, remotelock, seam, ttlock
 from tests.fakes.server import FakeServer
 from tests.integrations import harness
 
@@ -36,6 +36,34 @@ def fake_seam(settings):
 
 
 @pytest.fixture
+def fake_remotelock(settings):
+    fake = remotelock.FakeRemoteLock()
+    with FakeServer(fake) as server:
+        settings.REMOTELOCK_API_URL = server.url
+        settings.REMOTELOCK_AUTH_URL = server.url
+        yield fake
+
+
+@pytest.fixture
+def fake_igloohome(settings):
+    fake = igloohome.FakeIgloohome()
+    with FakeServer(fake) as server:
+        settings.IGLOOHOME_API_URL = server.url
+        settings.IGLOOHOME_AUTH_URL = server.url
+        settings.IGLOOHOME_JOB_POLL_INTERVAL = 0.0
+        yield fake
+
+
+@pytest.fixture
+def fake_homeassistant(settings):
+    fake = homeassistant.FakeHomeAssistant()
+    with FakeServer(fake) as server:
+        settings.HOMEASSISTANT_ALLOW_PRIVATE_URLS = True
+        fake.url = server.url
+        yield fake
+
+
+@pytest.fixture
 def clock():
     """A stopped clock the test moves by hand; the fakes' threads see it too."""
     with time_machine.travel(timezone.now().replace(microsecond=0), tick=False) as traveller:
@@ -47,6 +75,9 @@ HARNESSES = {
     "nuki": harness.NukiHarness,
     "seam": harness.SeamHarness,
     "ttlock": harness.TTLockHarness,
+    "remotelock": harness.RemoteLockHarness,
+    "igloohome": harness.IgloohomeHarness,
+    "homeassistant": harness.HomeAssistantHarness,
 }
 VENDORS = ["simulator", *HARNESSES]
 
