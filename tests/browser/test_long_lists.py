@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from locksync.pagination import PAGE_SIZE
 from tests.factories import HostMemberFactory, PropertyFactory, ReservationFactory
@@ -44,9 +45,10 @@ def test_load_more_appends_the_next_stays_and_search_finds_one(browser, live_ser
     rows = page.locator("main tbody tr:not(.load-more)")
     assert rows.count() == PAGE_SIZE
     page.get_by_role("link", name="Load more").click()
-    page.wait_for_function(f"document.querySelectorAll('main tbody tr').length > {PAGE_SIZE}")
+    # Wait for the appended rows themselves: the "Load more" row is a row too, so counting
+    # every row would pass before htmx has swapped anything in.
+    expect(rows).to_have_count(PAGE_SIZE + 6)
     assert page.url == f"{base}/reservations/"  # appended in place, no navigation
-    assert rows.count() == PAGE_SIZE + 6
     assert page.get_by_role("link", name="Load more").count() == 0
     names = rows.locator("td:first-child a").all_inner_texts()
     assert names[0] == "Guest 000" and names[-1] == "Rosalind Franklin"
