@@ -1,0 +1,143 @@
+"""The three real-process scenarios, as functions the tests call and a script CI can run:
+
+    python -m tests.chaos.scenarios slow-lock | killed-write | chaos
+
+Each starts a fresh world (tests/chaos/harness.py), runs two `celery -A locksync worker`
+processes and `celery beat` against it, prints what it measured and returns it; the tests in
+tests/chaos/ assert on the result. Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from tests.chaos.harness import Harness
+
+# Test A (issue #9): 150 stays on one lock whose every call takes 3 s, as in the issue. The
+# clock runs 15× fast, so a call is 0.2 s of real time and the engine's lease and time
+# budget are exercised as they would be over the 8 minutes the pass needs.
+SLOW_LOCK = {"stays": 150, "latency_ms": 200, "speed": 15.0, "wait_seconds": 150}
+# Test B (issue #9): a worker killed while a create is on its way back from the lock (the
+# write is applied, the answer never arrives). Its return is timed on a 10× clock.
+KILLED_WRITE = {"stays": 3, "latency_ms": 1000, "speed": 10.0, "limit_seconds": 300}
+# The chaos run (issue #11): 210 stays on 77 locks, faults for 20 s, one worker killed
+# mid-dispatch, everything must settle with the clock at 60× (a 30-minute retry is 30 s).
+CHAOS = {
+    "buildings": 7,
+    "apartments": 10,
+    "latency_ms": 60,
+    "speed": 60.0,
+    "fault_seconds": 20.0,
+    "budget_seconds": 175.0,
+}
+
+
+def _print(title: str, result: dict) -> None:
+    print(f"\n== {title}\n{json.dumps(result, indent=1, sort_keys=True, default=str)}")
+
+
+def slow_lock() -> dict:
+    config = SLOW_LOCK
+    with Harness("slow-lock", speed=config["speed"]) as harness:
+        harness.start_workers("w1", "w2")
+        harness.start_beat()
+        started = time.time()
+        result = harness.world(
+            "load-one-lock",
+            stays=config["stays"],
+            latency_ms=config["latency_ms"],
+            wait_seconds=config["wait_seconds"],
+        )
+        result["seconds"] = round(time.time() - started, 1)
+        overlaps = harness.calls.overlaps()
+        result["calls"] = harness.calls.summary()
+        result["overlaps"] = len(overlaps)
+        result["overlapping_writes"] = sum(
+            1 for a, b in overlaps if {a["op"], b["op"]} != {"list_codes"}
+        )
+        result["overlap_examples"] = [
+            f"{a['op']} {a.get('name')} by {a['pid']} / {b['op']} {b.get('name')} by {b['pid']}"
+            for a, b in overlaps[:5]
+        ]
+    _print("slow lock: 150 stays, 3 s per call, two workers + beat", result)
+    return result
+
+
+def killed_write() -> dict:
+    config = KILLED_WRITE
+    speed = config["speed"]
+    with Harness("killed-write", speed=speed) as harness:
+        harness.start_workers("w1", "w2")
+        harness.start_beat()
+        loading = harness.world_start(
+            "load-one-lock", stays=config["stays"], latency_ms=config["latency_ms"]
+        )
+        # Half the latency takes the request to the lock; kill once the write is applied.
+        killed = harness.kill_mid_call(min_age=config["latency_ms"] / 2000 + 0.15)
+        at_kill = harness.world("code", name=killed["name"])
+        harness.world_result(loading)
+        returned_at = harness.start_workers(killed["worker"])
+        result = harness.world(
+            "wait", name=killed["name"], seconds=config["limit_seconds"] / speed + 20
+        )
+        result["interrupted"] = {
+            "worker": killed["worker"],
+            "code": killed["name"],
+            "applied_on_lock_before_the_kill": at_kill["copies"] > 0,
+        }
+        result["real_seconds_to_confirm"] = round(result["done_at"] - returned_at, 1)
+        result["clock_seconds_to_confirm"] = round((result["done_at"] - returned_at) * speed)
+        result["calls"] = harness.calls.summary()
+    _print(
+        f"killed write: confirmed {result['clock_seconds_to_confirm']} s (engine clock) after "
+        "the worker's return",
+        result,
+    )
+    return result
+
+
+def chaos() -> dict:
+    config = CHAOS
+    began = time.time()
+    with Harness("chaos", speed=config["speed"], sweep_seconds=1.0) as harness:
+        harness.start_workers("w1", "w2")
+        harness.start_beat()
+        started = time.time()
+        running = harness.world_start(
+            "chaos",
+            buildings=config["buildings"],
+            apartments=config["apartments"],
+            latency_ms=config["latency_ms"],
+            seconds=config["fault_seconds"],
+            wait_seconds=max(30.0, config["budget_seconds"] - (started - began) - 60),
+        )
+        time.sleep(8)
+        killed = harness.kill_mid_call(ops=("create_code", "update_code", "delete_code"))
+        time.sleep(1)
+        harness.start_workers(killed["worker"])
+        result = harness.world_result(running, timeout=config["budget_seconds"] + 60)
+        result["killed"] = f"{killed['worker']} during {killed['op']} of {killed['name']}"
+        result["calls"] = harness.calls.summary()
+        result["overlapping_writes"] = sum(
+            1 for a, b in harness.calls.overlaps() if {a["op"], b["op"]} != {"list_codes"}
+        )
+    result["seconds"] = round(time.time() - began, 1)
+    counts = result["counts"]
+    print(
+        f"\nCHAOS: {result['stays']} stays, {counts['expected']} codes on {result['locks']} locks"
+        f" | exact PIN on lock: {counts['ok']} | lost: {counts['lost']}"
+        f" | duplicated: {counts['duplicated']} | untracked on locks: "
+        f"{result['untracked_on_locks']} | foreign codes changed: {result['foreign_changed']}"
+        f" | {result['seconds']} s"
+    )
+    _print("chaos", result)
+    return result
+
+
+SCENARIOS = {"slow-lock": slow_lock, "killed-write": killed_write, "chaos": chaos}
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or ["chaos"]:
+        SCENARIOS[name]()

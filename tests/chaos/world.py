@@ -1,0 +1,448 @@
+"""The world driver: loads stays onto simulated locks, plays faults, and reports what the locks
+hold. The harness runs it as its own process (`python -m tests.chaos.world COMMAND ...`)
+against the harness's database, with the harness's clock; it prints one JSON line.
+
+What it reports is what a guest would find: for every stay and every lock it should open,
+whether that lock holds exactly the stay's PIN (SPEC S7), and whether anything else on the
+lock changed (D2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+
+from tests.chaos.clock import install_from_environment
+
+install_from_environment()
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "locksync.settings.local")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connections  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accesscodes.models import BackupCode, CodeEvent, LockCode  # noqa: E402
+from integrations.connections import connection_create  # noqa: E402
+from integrations.models import SimulatedAccount, SimulatedCode, SimulatedDevice  # noqa: E402
+from integrations.services import match_create  # noqa: E402
+from properties.models import Host, Property, SmartLockSettings  # noqa: E402
+from reservations.services import reservation_upsert  # noqa: E402
+
+ZONE = "Europe/Lisbon"
+FOREIGN_FILE = "foreign-codes.json"
+
+
+def _emit(payload: dict) -> None:
+    print(json.dumps(payload, sort_keys=True, default=str), flush=True)
+
+
+def _host(name: str, *, code_source: str = SmartLockSettings.CodeSource.RANDOM) -> Host:
+    host = Host.objects.create(name=name, alert_email="host@example.com")
+    SmartLockSettings.objects.create(host=host, property=None, code_source=code_source)
+    return host
+
+
+def _device(account, name: str, *, latency_ms: int, capacity: int = 100) -> SimulatedDevice:
+    return SimulatedDevice.objects.create(
+        account=account,
+        name=name,
+        latency_ms=latency_ms,
+        capacity=capacity,
+        supported_code_lengths=[4, 5, 6, 7, 8],
+    )
+
+
+def _hand_code(device: SimulatedDevice, *, pin: str, name: str) -> SimulatedCode:
+    """A code the owner put on the lock by hand, before locksync (SPEC D2)."""
+    return SimulatedCode.objects.create(
+        device=device,
+        code_id=f"hand-{device.device_id}-{pin}",
+        pin=pin,
+        name=name,
+        applies_at=timezone.now(),
+        created_by_hand=True,
+    )
+
+
+def _save_foreign(run_dir: Path) -> None:
+    foreign = {
+        code.code_id: [code.device.device_id, code.pin, code.name, code.starts_at, code.ends_at]
+        for code in SimulatedCode.objects.filter(created_by_hand=True).select_related("device")
+    }
+    (run_dir / FOREIGN_FILE).write_text(json.dumps(foreign, default=str))
+
+
+def _property(host: Host, name: str) -> Property:
+    return Property.objects.create(
+        host=host,
+        name=name,
+        address="1 Rua Augusta",
+        time_zone=ZONE,
+        checkin_time=clock_time(16),
+        checkout_time=clock_time(11),
+    )
+
+
+def _stay(*, prop: Property, number: int, check_in: datetime, nights: int, phone: str = ""):
+    reservation_upsert(
+        host=prop.host,
+        external_id=f"CHAOS-{number}",
+        property=prop,
+        guest_name=f"Guest {number:03d} Chaos",
+        reservation_code=f"HMCHAOS{number:04d}",
+        guest_email=f"guest{number}@example.com",
+        guest_phone=phone,
+        check_in=check_in,
+        check_out=check_in + timedelta(days=nights),
+    )
+
+
+def _arrival(prop: Property, days_ahead: int) -> datetime:
+    today = timezone.now().astimezone(prop.zone).date()
+    return prop.local_datetime(today + timedelta(days=days_ahead), prop.checkin_time)
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def load_one_lock(*, run_dir: Path, stays: int, latency_ms: int) -> dict:
+    """A building's front door with `stays` overlapping stays, all inside the lead time."""
+    host = _host("Slow lock host")
+    account = SimulatedAccount.objects.create(api_key="chaos-one-lock")
+    device = _device(account, "Front door", latency_ms=latency_ms, capacity=stays + 20)
+    _hand_code(device, pin="2580", name="Cleaner")
+    _save_foreign(run_dir)
+    connection = connection_create(
+        host=host, vendor="simulator", credentials={"api_key": account.api_key}
+    )
+    lock = connection.locks.get()
+    prop = _property(host, "The building")
+    match_create(lock=lock, property=prop)
+    for number in range(stays):
+        _stay(prop=prop, number=number, check_in=_arrival(prop, 1 + number % 2), nights=2)
+    return {"lock": lock.remote_id, "stays": stays}
+
+
+def load_buildings(
+    *, run_dir: Path, buildings: int, apartments: int, latency_ms: int, seed: int
+) -> dict:
+    """Buildings whose front door serves every apartment (M1), each apartment with its own lock,
+    three one-night stays per apartment, hand-made codes on the doors, and guests whose phone
+    digits equal a hand-made code (P4/P7) or whose name equals one (N2)."""
+    rng = random.Random(seed)
+    number = 0
+    for b in range(buildings):
+        source = (
+            SmartLockSettings.CodeSource.PHONE if b % 2 else SmartLockSettings.CodeSource.RANDOM
+        )
+        host = _host(f"Building {b}", code_source=source)
+        account = SimulatedAccount.objects.create(api_key=f"chaos-building-{b}")
+        front = _device(account, f"B{b} front door", latency_ms=latency_ms)
+        _hand_code(front, pin="2580", name="Cleaner")
+        _hand_code(front, pin=f"{1300 + b}", name="Owner")
+        _hand_code(front, pin=f"{9100 + b}", name=f"Guest {b * apartments * 3:03d} Chaos")
+        doors = []
+        for a in range(apartments):
+            door = _device(account, f"B{b} apartment {a}", latency_ms=latency_ms)
+            if rng.random() < 0.4:
+                _hand_code(door, pin=f"{rng.randrange(2000, 9000)}", name="Owner")
+            doors.append(door)
+        connection = connection_create(
+            host=host, vendor="simulator", credentials={"api_key": account.api_key}
+        )
+        locks = {lock.remote_id: lock for lock in connection.locks.all()}
+        for a, door in enumerate(doors):
+            prop = _property(host, f"B{b} apartment {a}")
+            match_create(lock=locks[door.device_id], property=prop)
+            match_create(lock=locks[front.device_id], property=prop)
+            hand = list(door.codes.filter(created_by_hand=True)) + list(
+                front.codes.filter(created_by_hand=True)
+            )
+            for day in range(3):
+                phone = ""
+                if rng.random() < 0.5:
+                    last = (
+                        rng.choice(hand).pin
+                        if rng.random() < 0.3
+                        else f"{rng.randrange(10**4):04d}"
+                    )
+                    phone = f"+351 91{rng.randrange(10**3):03d}{last}"
+                _stay(prop=prop, number=number, check_in=_arrival(prop, day), nights=1, phone=phone)
+                number += 1
+    _save_foreign(run_dir)
+    return {"stays": number, "locks": SimulatedDevice.objects.count()}
+
+
+# -- faults ----------------------------------------------------------------------------------
+
+FAULTS = [
+    (SimulatedDevice.FaultMode.FAIL, "rejected"),
+    (SimulatedDevice.FaultMode.FAIL, "vendor_error"),
+    (SimulatedDevice.FaultMode.TIMEOUT_APPLIED, "timeout"),
+    (SimulatedDevice.FaultMode.ACK_NEVER_APPLIED, "timeout"),
+]
+
+
+def monkey(*, seconds: float, seed: int) -> dict:
+    """For `seconds`, flip random locks offline for a few seconds and plan faults on others;
+    then bring every lock back online and drop unused fault plans."""
+    rng = random.Random(seed)
+    devices = list(SimulatedDevice.objects.values_list("pk", flat=True))
+    played: Counter = Counter()
+    back_online: dict[int, float] = {}
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        for pk in [pk for pk, at in back_online.items() if at <= now]:
+            SimulatedDevice.objects.filter(pk=pk).update(online=True)
+            del back_online[pk]
+        pk = rng.choice(devices)
+        if rng.random() < 0.35 and pk not in back_online:
+            SimulatedDevice.objects.filter(pk=pk).update(online=False)
+            back_online[pk] = now + rng.uniform(1.0, 5.0)
+            played["offline"] += 1
+        else:
+            mode, reason = rng.choice(FAULTS)
+            SimulatedDevice.objects.filter(pk=pk).update(
+                fault_count=rng.randint(1, 2), fault_mode=mode, fault_reason=reason
+            )
+            played[f"{mode}:{reason}"] += 1
+        time.sleep(rng.uniform(0.2, 0.6))
+    unused = sum(SimulatedDevice.objects.values_list("fault_count", flat=True))
+    SimulatedDevice.objects.update(online=True, fault_count=0)
+    return {"played": dict(played), "unused_fault_writes": unused}
+
+
+# -- what the locks hold ---------------------------------------------------------------------
+
+
+def _visible_by_device() -> dict[str, list[SimulatedCode]]:
+    codes = defaultdict(list)
+    for code in SimulatedCode.objects.filter(never_applies=False).select_related("device"):
+        codes[code.device.device_id].append(code)
+    return codes
+
+
+def _tracked_ids() -> set[str]:
+    lock_codes = LockCode.objects.exclude(vendor_code_id="").exclude(state=LockCode.State.REMOVED)
+    backups = BackupCode.objects.exclude(vendor_code_id="").exclude(state=BackupCode.State.REMOVED)
+    return set(lock_codes.values_list("vendor_code_id", flat=True)) | set(
+        backups.values_list("vendor_code_id", flat=True)
+    )
+
+
+def _foreign_changed(run_dir: Path, visible: dict[str, list[SimulatedCode]]) -> list[str]:
+    path = run_dir / FOREIGN_FILE
+    before = json.loads(path.read_text()) if path.exists() else {}
+    now = {
+        code.code_id: [device_id, code.pin, code.name, code.starts_at, code.ends_at]
+        for device_id, codes in visible.items()
+        for code in codes
+        if code.created_by_hand
+    }
+    now = json.loads(json.dumps(now, default=str))
+    return sorted(code_id for code_id, row in before.items() if now.get(code_id) != row)
+
+
+def report(*, run_dir: Path) -> dict:
+    """Per stay and lock: exactly its PIN on the lock, tracked and confirmed? Plus strays."""
+    visible = _visible_by_device()
+    tracked = _tracked_ids()
+    live = (
+        LockCode.objects.exclude(state=LockCode.State.REMOVED)
+        .filter(access_code__cancelled_at=None)
+        .select_related("lock", "access_code")
+    )
+    counts: Counter = Counter()
+    problems: list[str] = []
+    for lock_code in live:
+        counts["expected"] += 1
+        pin = lock_code.access_code.pin
+        on_lock = visible[lock_code.lock.remote_id]
+        copies = [c for c in on_lock if not c.created_by_hand and c.pin == pin]
+        where = f"stay {lock_code.access_code.reservation_id} on {lock_code.lock.remote_id}"
+        if any(c.created_by_hand and c.pin == pin for c in on_lock):
+            counts["pin_equals_foreign"] += 1
+            problems.append(f"{where}: its PIN equals a hand-made code's")
+        if lock_code.pin != pin:
+            counts["lock_pin_differs"] += 1
+        if not copies:
+            counts["lost"] += 1
+            problems.append(f"{where}: PIN not on the lock ({lock_code.state})")
+        elif len(copies) > 1:
+            counts["duplicated"] += 1
+            problems.append(f"{where}: {len(copies)} copies of its PIN")
+        elif copies[0].code_id != lock_code.vendor_code_id:
+            counts["not_tracked"] += 1
+            problems.append(
+                f"{where}: on the lock as {copies[0].code_id}, tracked as "
+                f"{lock_code.vendor_code_id!r} ({lock_code.state})"
+            )
+        elif lock_code.state != LockCode.State.SET:
+            counts["unconfirmed"] += 1
+        else:
+            counts["ok"] += 1
+            if (copies[0].starts_at, copies[0].ends_at) != (
+                lock_code.access_code.starts_at,
+                lock_code.access_code.ends_at,
+            ):
+                counts["window_differs"] += 1
+    strays = [
+        f"{device_id}:{code.code_id}:{code.name}"
+        for device_id, codes in visible.items()
+        for code in codes
+        if not code.created_by_hand and code.code_id not in tracked
+    ]
+    foreign = _foreign_changed(run_dir, visible)
+    for key in ("lost", "duplicated", "not_tracked", "unconfirmed", "ok", "expected"):
+        counts.setdefault(key, 0)
+    return {
+        "counts": dict(counts),
+        "untracked_on_locks": len(strays),
+        "foreign_changed": len(foreign),
+        "states": dict(Counter(LockCode.objects.values_list("state", flat=True))),
+        "pin_changes": CodeEvent.objects.filter(kind="pin_changed").count(),
+        "problems": (problems + [f"untracked {s}" for s in strays] + foreign)[:40],
+        "settled": counts["ok"] == counts["expected"] and not strays and not foreign,
+    }
+
+
+def code_on_lock(*, name: str) -> dict:
+    """Where the code named `name` stands: our row and the copies on its lock."""
+    lock_code = LockCode.objects.select_related("lock", "access_code").get(name_on_lock=name)
+    pin = lock_code.access_code.pin
+    on_lock = SimulatedCode.objects.filter(
+        device__device_id=lock_code.lock.remote_id, never_applies=False, created_by_hand=False
+    )
+    ids = [code.code_id for code in on_lock if code.pin == pin]
+    confirmed = (
+        lock_code.state == LockCode.State.SET
+        and len(ids) == 1
+        and ids[0] == lock_code.vendor_code_id
+    )
+    return {"state": lock_code.state, "copies": len(ids), "confirmed": confirmed}
+
+
+def wait(*, run_dir: Path, seconds: float, name: str = "") -> dict:
+    """Poll until every stay is settled (or the code `name` is confirmed); report either way."""
+    started = time.time()
+    deadline = started + seconds
+    while True:
+        done = code_on_lock(name=name)["confirmed"] if name else report(run_dir=run_dir)["settled"]
+        if done or time.time() >= deadline:
+            break
+        time.sleep(0.5)
+    result = report(run_dir=run_dir)
+    result["waited_seconds"] = round(time.time() - started, 1)
+    result["done"] = done
+    result["done_at"] = time.time()
+    if name:
+        result["code"] = code_on_lock(name=name)
+    return result
+
+
+def chaos(
+    *,
+    run_dir: Path,
+    buildings: int,
+    apartments: int,
+    latency_ms: int,
+    seed: int,
+    seconds: float,
+    wait_seconds: float,
+) -> dict:
+    """Stays arrive while faults play (a thread), then wait until every stay is settled."""
+    played: dict = {}
+
+    def play() -> None:
+        try:
+            played.update(monkey(seconds=seconds, seed=seed))
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=play)
+    thread.start()
+    loaded = load_buildings(
+        run_dir=run_dir,
+        buildings=buildings,
+        apartments=apartments,
+        latency_ms=latency_ms,
+        seed=seed,
+    )
+    loaded_at = time.time()
+    thread.join()
+    return {
+        **loaded,
+        "loaded_at": loaded_at,
+        "faults": played,
+        "faults_ended_at": time.time(),
+        **wait(run_dir=run_dir, seconds=wait_seconds),
+    }
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.chaos.world")
+    parser.add_argument("command")
+    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--stays", type=int, default=150)
+    parser.add_argument("--latency-ms", type=int, default=300)
+    parser.add_argument("--buildings", type=int, default=8)
+    parser.add_argument("--apartments", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--name", default="")
+    parser.add_argument("--wait-seconds", type=float, default=0)
+    args = parser.parse_args(argv)
+    if args.command == "load-one-lock":
+        loaded = load_one_lock(run_dir=args.run_dir, stays=args.stays, latency_ms=args.latency_ms)
+        if args.wait_seconds:
+            loaded.update(wait(run_dir=args.run_dir, seconds=args.wait_seconds))
+        _emit(loaded)
+    elif args.command == "load-buildings":
+        _emit(
+            load_buildings(
+                run_dir=args.run_dir,
+                buildings=args.buildings,
+                apartments=args.apartments,
+                latency_ms=args.latency_ms,
+                seed=args.seed,
+            )
+        )
+    elif args.command == "chaos":
+        _emit(
+            chaos(
+                run_dir=args.run_dir,
+                buildings=args.buildings,
+                apartments=args.apartments,
+                latency_ms=args.latency_ms,
+                seed=args.seed,
+                seconds=args.seconds,
+                wait_seconds=args.wait_seconds,
+            )
+        )
+    elif args.command == "monkey":
+        _emit(monkey(seconds=args.seconds, seed=args.seed))
+    elif args.command == "report":
+        _emit(report(run_dir=args.run_dir))
+    elif args.command == "code":
+        _emit(code_on_lock(name=args.name))
+    elif args.command == "wait":
+        _emit(wait(run_dir=args.run_dir, seconds=args.seconds, name=args.name))
+    else:
+        parser.error(f"unknown command {args.command}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
