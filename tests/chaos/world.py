@@ -199,7 +199,6 @@ def monkey(*, seconds: float, seed: int) -> dict:
     """For `seconds`, flip random locks offline for a few seconds and plan faults on others;
     then bring every lock back online and drop unused fault plans."""
     rng = random.Random(seed)
-    devices = list(SimulatedDevice.objects.values_list("pk", flat=True))
     played: Counter = Counter()
     back_online: dict[int, float] = {}
     deadline = time.monotonic() + seconds
@@ -208,6 +207,16 @@ def monkey(*, seconds: float, seed: int) -> dict:
         for pk in [pk for pk, at in back_online.items() if at <= now]:
             SimulatedDevice.objects.filter(pk=pk).update(online=True)
             del back_online[pk]
+        # Faults land where writes are pending: locks with codes not yet set.
+        pending = LockCode.objects.exclude(state=LockCode.State.SET).values("lock__remote_id")
+        devices = list(
+            SimulatedDevice.objects.filter(device_id__in=pending)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not devices:  # the stays are still being loaded
+            time.sleep(0.2)
+            continue
         pk = rng.choice(devices)
         if rng.random() < 0.35 and pk not in back_online:
             SimulatedDevice.objects.filter(pk=pk).update(online=False)
