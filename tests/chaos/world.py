@@ -370,7 +370,7 @@ def chaos(
     latency_ms: int,
     seed: int,
     seconds: float,
-    wait_seconds: float,
+    deadline: float,
 ) -> dict:
     """Stays arrive while faults play (a thread), then wait until every stay is settled."""
     played: dict = {}
@@ -397,7 +397,7 @@ def chaos(
         "loaded_at": loaded_at,
         "faults": played,
         "faults_ended_at": time.time(),
-        **wait(run_dir=run_dir, seconds=wait_seconds),
+        **wait(run_dir=run_dir, seconds=max(10.0, deadline - time.time())),
     }
 
 
@@ -413,6 +413,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--name", default="")
     parser.add_argument("--wait-seconds", type=float, default=0)
+    parser.add_argument("--deadline", type=float, default=0, help="epoch seconds")
     args = parser.parse_args(argv)
     if args.command == "load-one-lock":
         loaded = load_one_lock(run_dir=args.run_dir, stays=args.stays, latency_ms=args.latency_ms)
@@ -438,7 +439,7 @@ def main(argv: list[str]) -> None:
                 latency_ms=args.latency_ms,
                 seed=args.seed,
                 seconds=args.seconds,
-                wait_seconds=args.wait_seconds,
+                deadline=args.deadline,
             )
         )
     elif args.command == "monkey":
