@@ -30,6 +30,7 @@ from accesscodes.models import (
     HealthcheckRun,
     LockCode,
     LockLease,
+    LockListing,
 )
 from accesscodes.services import code_event_record
 
@@ -230,7 +231,9 @@ class LockCodeAdmin(EngineRecordAdmin, PinMaskedAdmin):
             except EngineError as error:
                 refused.append(f"{lock_code}: {error}")
         if done:
-            self.message_user(request, f"Retried {done} code(s); see their state and history.")
+            self.message_user(
+                request, f"Queued {done} code(s) to be tried again now; see their history."
+            )
         for message in refused:
             self.message_user(request, message, level=messages.WARNING)
 
@@ -297,6 +300,24 @@ class LockLeaseAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: LockLease | None = None) -> bool:
         return False
+
+
+@admin.register(LockListing)
+class LockListingAdmin(EngineRecordAdmin):
+    """What each lock listed at its last read (SPEC P7, N2, H5). The entries hold PINs, so
+    the admin shows only how many there were and when."""
+
+    list_display = ["lock", "read_at", "code_count"]
+    list_select_related = ["lock"]
+    search_fields = ["lock__name"]
+    fields = ["lock", "read_at", "code_count"]
+    readonly_fields = fields
+
+    @admin.display(description="Codes listed")
+    def code_count(self, obj: LockListing) -> int:
+        import json
+
+        return len(json.loads(obj.entries or "[]"))
 
 
 @admin.register(HealthcheckRun)

@@ -7,12 +7,13 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from accesscodes.models import BackupCode, CodeEvent, HealthcheckRun, LockCode
-from accesscodes.services import backup_pool_ensure, code_event_record, lock_process
-from accesscodes.signals import backup_code_assigned
+from accesscodes.engine.backups import backup_code_assign, backup_pool_ensure
+from accesscodes.engine.retry import MIN_SPACING
+from accesscodes.engine.sweeps import lock_process
+from accesscodes.models import HealthcheckRun, LockCode
 from integrations.models import Lock
 from messaging.models import HostAlert
 from messaging.services import host_alert_raise
@@ -77,10 +78,11 @@ def healthcheck_run(*, now: datetime | None = None) -> HealthcheckRun | None:
     by_lock: dict[int, set[int]] = defaultdict(set)
     for code_id, lock_id in failing_ids:
         by_lock[lock_id].add(code_id)
-    # H2: each is re-attempted at once.
-    LockCode.objects.filter(pk__in=[code_id for code_id, _ in failing_ids]).update(
-        next_attempt_at=timezone.now()
-    )
+    # H2: each is re-attempted at once, unless the retry schedule has just tried it: no code
+    # is written twice in one minute (R5).
+    LockCode.objects.filter(pk__in=[code_id for code_id, _ in failing_ids]).exclude(
+        last_attempt_at__gt=timezone.now() - MIN_SPACING
+    ).update(next_attempt_at=timezone.now(), version=F("version") + 1)
     for lock_id, code_ids in by_lock.items():
         lock_process(lock_id=lock_id, only_ids=code_ids, wait=30)
 
@@ -114,45 +116,6 @@ def healthcheck_run(*, now: datetime | None = None) -> HealthcheckRun | None:
     run.finished_at = timezone.now()
     run.save()
     return run
-
-
-def backup_code_assign(*, lock_code: LockCode) -> BackupCode | None:
-    """Give the guest a free backup code of the lock, if it has one set (SPEC H2)."""
-    reservation = lock_code.access_code.reservation
-    existing = BackupCode.objects.filter(lock=lock_code.lock, reservation=reservation).first()
-    if existing is not None:
-        return existing
-    free = (
-        BackupCode.objects.filter(
-            lock=lock_code.lock, state=BackupCode.State.SET, reservation__isnull=True
-        )
-        .order_by("slot")
-        .first()
-    )
-    if free is None:
-        return None
-    claimed = BackupCode.objects.filter(pk=free.pk, reservation__isnull=True).update(
-        reservation=reservation,
-        assigned_at=timezone.now(),
-        retire_after=lock_code.access_code.ends_at,
-    )
-    if not claimed:
-        return None
-    free.refresh_from_db()
-    code_event_record(
-        host_id=reservation.host_id,
-        kind="backup_assigned",
-        backup_code=free,
-        access_code=lock_code.access_code,
-        actor=CodeEvent.Actor.HEALTHCHECK,
-        reason=f"{lock_code.lock.name}: the guest's own code is not set",
-    )
-    transaction.on_commit(
-        lambda: backup_code_assigned.send(
-            sender=BackupCode, backup_code=free, reservation=reservation
-        )
-    )
-    return free
 
 
 def _digest_line(lock_code: LockCode) -> str:

@@ -49,7 +49,42 @@ class AccessCode(TimeStampedModel):
         return self.starts_at <= moment < self.ends_at
 
 
-class LockCode(TimeStampedModel):
+class Confirmation(models.TextChoices):
+    """How we know a code is on its lock (SPEC S7)."""
+
+    READ_BACK = "read_back", "seen on the lock"
+    VENDOR = "vendor", "confirmed by the vendor"
+
+
+class Delivery(TimeStampedModel):
+    """Something we deliver to a lock, as rows: its attempts, last error and next due time.
+
+    LockCode (a guest's code on one lock) and BackupCode (a spare code) are delivered the same
+    way, so the engine places, follows up and fails them through one path
+    (`accesscodes.engine.delivery`). `version` guards the lock pass's write-back (SPEC S9):
+    a pass writes only if nobody changed the row since it read it, and every service-side
+    change bumps it.
+    """
+
+    vendor_code_id = models.CharField(max_length=128, blank=True)
+    confirmation = models.CharField(max_length=10, choices=Confirmation.choices, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    first_failed_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=32, choices=REASON_CHOICES, blank=True)
+    last_error_message = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    set_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(
+        default=0, help_text="Bumped by every change; guards the lock pass's write-back."
+    )
+
+    class Meta:
+        abstract = True
+
+
+class LockCode(Delivery):
     """An AccessCode on one lock.
 
     `next_attempt_at` is when the next operation on the lock is due (send, confirm, retry,
@@ -65,9 +100,7 @@ class LockCode(TimeStampedModel):
         REMOVING = "removing"
         REMOVED = "removed"
 
-    class Confirmation(models.TextChoices):
-        READ_BACK = "read_back", "seen on the lock"
-        VENDOR = "vendor", "confirmed by the vendor"
+    Confirmation = Confirmation
 
     access_code = models.ForeignKey(AccessCode, on_delete=models.CASCADE, related_name="lock_codes")
     lock = models.ForeignKey(
@@ -76,23 +109,13 @@ class LockCode(TimeStampedModel):
     state = models.CharField(max_length=20, choices=State.choices, default=State.SCHEDULED)
     pin = EncryptedTextField(help_text="The PIN on this lock; normally the access code's.")
     name_on_lock = models.CharField(max_length=200, blank=True)
-    vendor_code_id = models.CharField(max_length=128, blank=True)
     window_starts_at = models.DateTimeField(null=True, blank=True)
     window_ends_at = models.DateTimeField(null=True, blank=True)
     created_by_us = models.BooleanField(default=True)
     in_sync = models.BooleanField(
         default=True, help_text="False while the lock holds an older PIN, name or window."
     )
-    confirmation = models.CharField(max_length=10, choices=Confirmation.choices, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    first_failed_at = models.DateTimeField(null=True, blank=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=32, choices=REASON_CHOICES, blank=True)
-    last_error_message = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
     delete_after = models.DateTimeField(null=True, blank=True)
-    set_at = models.DateTimeField(null=True, blank=True)
-    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["access_code_id", "lock_id"]
@@ -120,7 +143,7 @@ class LockCode(TimeStampedModel):
         return f"{self.access_code.reservation} on {self.lock}"
 
 
-class BackupCode(TimeStampedModel):
+class BackupCode(Delivery):
     """A spare permanent code kept on a lock for guests whose own code failed (SPEC H3)."""
 
     class State(models.TextChoices):
@@ -138,10 +161,6 @@ class BackupCode(TimeStampedModel):
     name = models.CharField(max_length=64)
     pin = EncryptedTextField()
     state = models.CharField(max_length=20, choices=State.choices, default=State.SCHEDULED)
-    vendor_code_id = models.CharField(max_length=128, blank=True)
-    confirmation = models.CharField(
-        max_length=10, choices=LockCode.Confirmation.choices, blank=True
-    )
     reservation = models.ForeignKey(
         "reservations.Reservation",
         on_delete=models.SET_NULL,
@@ -153,13 +172,6 @@ class BackupCode(TimeStampedModel):
     retire_after = models.DateTimeField(
         null=True, blank=True, help_text="When the assigned stay's window ends: rotate then."
     )
-    attempts = models.PositiveIntegerField(default=0)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=32, choices=REASON_CHOICES, blank=True)
-    last_error_message = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    set_at = models.DateTimeField(null=True, blank=True)
-    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["lock_id", "slot", "id"]
@@ -272,3 +284,24 @@ class HealthcheckRun(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"healthcheck {self.run_date}"
+
+
+class LockListing(TimeStampedModel):
+    """The codes a lock listed the last time the engine read it.
+
+    PINs are judged against it (SPEC P7: at most 15 minutes old when a PIN is chosen), names
+    against it (N2: hand-made codes included), and a backup code is handed out only if a list
+    at most 24 hours old showed it (H5). `entries` is encrypted JSON: [{id, pin, name}].
+    """
+
+    lock = models.OneToOneField(
+        "integrations.Lock", on_delete=models.CASCADE, related_name="code_listing"
+    )
+    read_at = models.DateTimeField()
+    entries = EncryptedTextField(default="[]")
+
+    class Meta:
+        ordering = ["lock_id"]
+
+    def __str__(self) -> str:
+        return f"codes on {self.lock_id} at {self.read_at}"

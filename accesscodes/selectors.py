@@ -1,5 +1,7 @@
 """Reads of a host's codes and their history. Every read takes the host."""
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from accesscodes.models import AccessCode, BackupCode, CodeEvent, LockCode
@@ -29,27 +31,65 @@ def code_event_list(*, host: Host) -> QuerySet[CodeEvent]:
     return CodeEvent.objects.filter(host=host)
 
 
-def smartlock_codes_for_reservation(*, reservation) -> list[tuple[Lock, str]]:
-    """Per matched lock, the code the guest should use now: their PIN, or the backup code
-    assigned to them while their own is not set on that lock (SPEC H4, G3)."""
-    access_code = AccessCode.objects.filter(reservation=reservation).first()
-    if access_code is None:
-        return []
-    backups = {
-        backup.lock_id: backup
-        for backup in BackupCode.objects.filter(reservation=reservation).exclude(
-            state__in=[BackupCode.State.REMOVING, BackupCode.State.REMOVED]
+@dataclass(frozen=True)
+class GuestLockCode:
+    """The code a guest uses on one lock, and whether it is ready there (SPEC G3, H4, P6).
+
+    `code` is the guest's PIN, this lock's own PIN (a lock that kept rejecting it, or whose
+    vendor chooses PINs), or the backup code standing in while the guest's own is not set;
+    "" while a vendor-chosen PIN is not known yet."""
+
+    lock: Lock
+    lock_code: LockCode
+    code: str
+    backup: BackupCode | None
+    ready: bool
+
+
+def guest_lock_codes(*, reservation) -> list[GuestLockCode]:
+    """The one read model of "what code does this guest use on this lock", per live lock
+    code, ordered by lock name (two queries)."""
+    lock_codes = (
+        LockCode.objects.filter(access_code__reservation=reservation)
+        .exclude(state=LockCode.State.REMOVED)
+        .select_related("lock__connection")
+        .order_by("lock__name", "lock_id")
+    )
+    return _guest_lock_codes(reservation, list(lock_codes))
+
+
+def _guest_lock_codes(
+    reservation, lock_codes: list[LockCode], backups: list[BackupCode] | None = None
+) -> list[GuestLockCode]:
+    if backups is None:
+        backups = list(
+            BackupCode.objects.filter(reservation=reservation).exclude(
+                state__in=[BackupCode.State.REMOVING, BackupCode.State.REMOVED]
+            )
         )
-    }
+    by_lock = {backup.lock_id: backup for backup in backups}
     result = []
-    lock_codes = access_code.lock_codes.exclude(state=LockCode.State.REMOVED).select_related("lock")
-    for lock_code in lock_codes.order_by("lock__name", "lock_id"):
-        backup = backups.get(lock_code.lock_id)
-        if backup is not None and lock_code.state != LockCode.State.SET:
-            result.append((lock_code.lock, backup.pin))
+    for lock_code in lock_codes:
+        if lock_code.state == LockCode.State.REMOVED:
+            continue
+        backup = by_lock.get(lock_code.lock_id)
+        own_set = lock_code.state == LockCode.State.SET
+        if backup is not None and not own_set:
+            code, ready = backup.pin, backup.state == BackupCode.State.SET
         else:
-            result.append((lock_code.lock, lock_code.pin))
+            code, ready, backup = lock_code.pin, own_set, None
+        result.append(
+            GuestLockCode(
+                lock=lock_code.lock, lock_code=lock_code, code=code, backup=backup, ready=ready
+            )
+        )
     return result
+
+
+def smartlock_codes_for_reservation(*, reservation) -> list[tuple[Lock, str]]:
+    """Per matched lock, the code the guest should use now (`%smartlock_code%`, SPEC G3, H4);
+    locks whose vendor has not told us its PIN yet are left out."""
+    return [(row.lock, row.code) for row in guest_lock_codes(reservation=reservation) if row.code]
 
 
 def lock_our_codes(*, host: Host, lock: Lock) -> dict[str, str]:
@@ -95,15 +135,14 @@ def reservation_access(*, host: Host, reservation, events_per_lock: int = 3) -> 
         .exclude(state__in=[BackupCode.State.REMOVING, BackupCode.State.REMOVED])
         .select_related("lock")
     )
-    backup_by_lock = {backup.lock_id: backup for backup in backups}
+    rows = {row.lock_code.pk: row for row in _guest_lock_codes(reservation, lock_codes, backups)}
     for lock_code in lock_codes:
         lock_code.latest_events = events[lock_code.pk]
-        backup = backup_by_lock.get(lock_code.lock_id)
+        row = rows.get(lock_code.pk)
         # SPEC H4: while a backup code stands in for the guest's own code, it is the code.
-        lock_code.backup = backup if backup and lock_code.state != LockCode.State.SET else None
-        lock_code.guest_code = lock_code.backup.pin if lock_code.backup else lock_code.pin
-    live = [lc for lc in lock_codes if lc.state != LockCode.State.REMOVED]
-    codes = sorted({lc.guest_code for lc in live})
+        lock_code.backup = row.backup if row else None
+        lock_code.guest_code = row.code if row else lock_code.pin
+    codes = sorted({row.code for row in rows.values() if row.code})
     return {
         "access_code": access_code,
         "lock_codes": lock_codes,

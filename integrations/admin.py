@@ -66,7 +66,9 @@ class LockAdmin(admin.ModelAdmin):
 
         for lock in queryset.select_related("connection__host"):
             lock_resync(lock=lock, user=request.user)
-        self.message_user(request, f"Resynced {queryset.count()} lock(s).")
+        self.message_user(
+            request, f"Resync queued for {queryset.count()} lock(s); see each lock's history."
+        )
 
     @admin.display(description="Recent history")
     def recent_history(self, obj: Lock) -> str:

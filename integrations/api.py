@@ -163,10 +163,16 @@ class LockViewSet(
     )
     @action(detail=True, methods=["post"])
     def resync(self, request, pk=None):
-        """Re-push every code of ours that should be on the lock now (SPEC Y1)."""
+        """Re-push every code of ours that should be on the lock now (SPEC Y1).
+
+        Answers 202 at once: the codes are marked due and a worker pushes them; the lock's
+        codes endpoint and the reservations' access show the progress."""
         lock = self.get_object()
-        lock_resync(lock=lock, user=request.user)
-        return Response({"detail": f"Resync of {lock.name} started."}, status=202)
+        marked = lock_resync(lock=lock, user=request.user)
+        return Response(
+            {"detail": f"Resync of {lock.name} queued: {marked} code(s) will be pushed again."},
+            status=202,
+        )
 
 
 @extend_schema_field(OpenApiTypes.INT)

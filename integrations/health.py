@@ -1,6 +1,6 @@
 """Lock and account health (SPEC L1–L3): state refresh, offline and battery notices, and
 connections whose credentials stopped working (marked through the engine's
-`accesscodes.services.connection_mark_disconnected`, so the host is told once whoever notices)."""
+`integrations.services.connection_mark_disconnected`, so the host is told once whoever notices)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from accesscodes.services import connection_mark_disconnected
 from integrations.base import Reason, VendorError
 from integrations.connections import locks_upsert
 from integrations.models import Lock, LockConnection
 from integrations.registry import adapter_for
+from integrations.services import connection_mark_disconnected
 from messaging.models import HostAlert
 from messaging.services import host_alert_raise
 

@@ -8,13 +8,15 @@ from django.utils import timezone
 
 from accesscodes.models import BackupCode, LockCode
 from accesscodes.services import (
-    _dispatch_on_commit,
     access_code_provision,
     backup_pool_ensure,
     code_event_record,
+    dispatch_on_commit,
     lock_code_retire,
 )
-from integrations.models import Lock, Match
+from integrations.models import Lock, LockConnection, Match
+from messaging.models import HostAlert
+from messaging.services import host_alert_raise
 from properties.models import Property
 from reservations.models import Reservation
 
@@ -57,4 +59,28 @@ def match_delete(*, match: Match) -> None:
         BackupCode.objects.filter(lock=lock).exclude(state=BackupCode.State.REMOVED).update(
             retire_after=timezone.now()
         )
-    _dispatch_on_commit([lock.pk])
+    dispatch_on_commit([lock.pk])
+
+
+def connection_mark_disconnected(*, connection: LockConnection, message: str) -> None:
+    """Credentials stopped working: mark the connection and tell the host once (SPEC L3)."""
+    updated = LockConnection.objects.filter(
+        pk=connection.pk, state=LockConnection.State.CONNECTED
+    ).update(
+        state=LockConnection.State.DISCONNECTED,
+        last_error=message[:500],
+        last_error_at=timezone.now(),
+    )
+    connection.state = LockConnection.State.DISCONNECTED
+    if updated:
+        host_alert_raise(
+            host=connection.host,
+            kind=HostAlert.Kind.ACCOUNT_DISCONNECTED,
+            subject=f"Your {connection.get_vendor_display()} account is disconnected",
+            body=(
+                f"locksync can no longer reach your {connection.get_vendor_display()} account "
+                f"({message}). Guests' codes cannot be set or removed until you reconnect it. "
+                "Reconnect the account with fresh credentials; we then resync every lock."
+            ),
+            link=f"/connections/{connection.pk}/",
+        )

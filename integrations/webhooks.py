@@ -23,9 +23,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from svix.webhooks import Webhook, WebhookVerificationError
 
-from accesscodes.services import connection_mark_disconnected
 from integrations.health import lock_state_report
 from integrations.models import Lock, LockConnection
+from integrations.services import connection_mark_disconnected
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ from django.views.decorators.http import require_POST
 from accesscodes.models import LockCode
 from accesscodes.selectors import lock_code_get, reservation_access
 from accesscodes.services import EngineError, lock_code_retry_now, lock_resync
-from integrations.base import VendorError
 from integrations.selectors import lock_get
 from locksync.dashboard import get_or_404, host_required
 from messaging.selectors import conversation_messages
@@ -152,15 +151,16 @@ def _after_action(request: HttpRequest, reservation: Reservation, text: str, ok:
 @host_required
 @require_POST
 def lock_code_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    """Retry now (SPEC V2): the code is attempted at once, whatever its schedule."""
+    """Retry now (SPEC V2): the code is due at once; a worker sends it and the panel shows
+    the progress. The request never waits on the vendor."""
     lock_code = get_or_404(lock_code_get, host=request.host, pk=pk)
     reservation = lock_code.access_code.reservation
     try:
         lock_code = lock_code_retry_now(lock_code=lock_code, user=request.user)
-    except (EngineError, VendorError) as error:
+    except EngineError as error:
         return _after_action(request, reservation, str(error), False)
-    text = f"Tried again on {lock_code.lock.name}: {lock_code.get_state_display()}."
-    return _after_action(request, reservation, text, lock_code.state != LockCode.State.FAILED)
+    text = f"Trying again on {lock_code.lock.name} now; this panel shows the progress."
+    return _after_action(request, reservation, text, True)
 
 
 @host_required
@@ -169,11 +169,9 @@ def conversation_lock_resync(request: HttpRequest, pk: int, lock_pk: int) -> Htt
     """Resync a lock from the panel (SPEC V2, Y1)."""
     reservation = get_or_404(reservation_get, host=request.host, pk=pk)
     lock = get_or_404(lock_get, host=request.host, pk=lock_pk)
-    try:
-        lock_resync(lock=lock, user=request.user)
-    except (EngineError, VendorError) as error:
-        return _after_action(request, reservation, f"Resync failed: {error}", False)
-    return _after_action(request, reservation, f"{lock.name} was resynced.", True)
+    lock_resync(lock=lock, user=request.user)
+    text = f"Resyncing {lock.name}: our codes are being pushed to it again."
+    return _after_action(request, reservation, text, True)
 
 
 @host_required

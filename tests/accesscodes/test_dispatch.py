@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from accesscodes import services
+from accesscodes.engine.lock_pass import LockPass
 from accesscodes.models import LockCode, LockLease
 from tests.accesscodes.conftest import codes_on, settle
 from tests.accesscodes.test_lifecycle import book
@@ -44,14 +45,14 @@ def test_a_lock_held_by_another_worker_is_left_alone(clock, prop, lock):  # rule
 
 def test_one_locks_crash_does_not_hold_up_the_others(clock, prop, lock, second_lock, monkeypatch):
     book(prop, starts_in=timedelta(hours=2))
-    real = services._LockRun.run
+    real = LockPass.run
 
     def explode(self, **kwargs):
         if self.lock.pk == lock.pk:
             raise RuntimeError("bug")
         return real(self, **kwargs)
 
-    monkeypatch.setattr(services._LockRun, "run", explode)
+    monkeypatch.setattr(LockPass, "run", explode)
     services.dispatch_due()
     assert codes_on(lock) == {}
     assert codes_on(second_lock)

@@ -281,15 +281,18 @@ def test_a_disconnected_account_fails_codes_and_tells_the_host_once(
 
 
 def test_resync_puts_back_codes_lost_in_a_factory_reset_without_duplicates(
-    clock, prop, lock, second_lock
+    clock, prop, lock, second_lock, django_capture_on_commit_callbacks
 ):  # rules Y1, Y3
     reservation = book(prop, starts_in=timedelta(hours=5))
     future = book(prop, starts_in=days_(2), external_id="F", name="Future Guest")
     far = book(prop, starts_in=days_(20), external_id="FAR", name="Far Guest")
     settle()
     device_of(lock).codes.all().delete()
-    lock_resync(lock=lock)
-    lock_resync(lock=lock)
+    # Resync only marks the codes due; the pass it queues on commit puts them back.
+    with django_capture_on_commit_callbacks(execute=True):
+        lock_resync(lock=lock)
+    with django_capture_on_commit_callbacks(execute=True):
+        lock_resync(lock=lock)
     assert codes_on(lock) == {
         "Ana Silva": reservation.access_code.pin,
         "Future Guest": future.access_code.pin,
@@ -315,7 +318,9 @@ def test_reconciliation_resets_missing_codes_and_records_hand_changes(clock, pro
     assert CodeEvent.objects.filter(kind="changed_by_hand").count() == 1
 
 
-def test_reconnecting_any_number_of_times_leaves_one_copy_of_each_code(clock, prop, lock):
+def test_reconnecting_any_number_of_times_leaves_one_copy_of_each_code(
+    clock, prop, lock, django_capture_on_commit_callbacks
+):
     # rules Y3, L3, N2
     from accesscodes.services import connection_codes_resync
 
@@ -334,7 +339,8 @@ def test_reconnecting_any_number_of_times_leaves_one_copy_of_each_code(clock, pr
         device.account.save()
         LockConnection.objects.filter(pk=connection.pk).update(state="connected")
         connection.refresh_from_db()
-        connection_codes_resync(connection=connection)
+        with django_capture_on_commit_callbacks(execute=True):
+            connection_codes_resync(connection=connection)
     assert codes_on(lock) == {
         "Ana Silva": done.access_code.pin,
         "HMBO": pending.access_code.pin,

@@ -16,6 +16,7 @@ from accesscodes.models import (
     HealthcheckRun,
     LockCode,
     LockLease,
+    LockListing,
 )
 from integrations.models import Lock, LockConnection, SimulatedCode, SimulatedDevice
 from messaging.models import Conversation, Message, MessageRule, ScheduledMessage
@@ -40,6 +41,7 @@ OUR_MODELS = [model for model in admin.site._registry if model._meta.app_label i
 PIN_MODELS = [AccessCode, LockCode, BackupCode, SimulatedCode]
 # Written only by the engine: support reads them, nobody adds or edits them in the admin.
 ENGINE_RECORDS = {AccessCode, LockCode, BackupCode, CodeEvent, LockLease, HealthcheckRun}
+ENGINE_RECORDS |= {LockListing}
 # Written only by the message sender and the iCal import, likewise read-only.
 ENGINE_RECORDS |= {ScheduledMessage, Conversation, Message, ICalSeen}
 
@@ -64,6 +66,7 @@ def estate(host):
     HostAlertFactory(host=host)
     simulated_code = SimulatedCodeFactory(device=_device_of(match.lock), pin="5164")
     LockLease.objects.create(lock=match.lock, holder="worker-1", expires_at=timezone.now())
+    LockListing.objects.create(lock=match.lock, read_at=timezone.now(), entries="[]")
     HealthcheckRun.objects.create(run_date=date(2026, 11, 25), codes_checked=3)
     _messaging_and_feed_rows(host, reservation)
     return {
@@ -250,6 +253,7 @@ def _rows(model, host, count: int) -> None:
         HostAlertFactory(host=host)
         HostMemberFactory(host=HostFactory())
         LockLease.objects.create(lock=match.lock, holder="worker", expires_at=timezone.now())
+        LockListing.objects.create(lock=match.lock, read_at=timezone.now())
         HealthcheckRun.objects.create(run_date=first_day + timedelta(days=number))
         _messaging_and_feed_rows(host, reservation)
 

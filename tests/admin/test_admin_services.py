@@ -154,7 +154,7 @@ def test_a_lock_cannot_be_matched_to_another_hosts_property(
 
 
 def test_support_retries_a_failed_code_and_resyncs_a_lock_from_admin_actions(
-    client, support_agent, host
+    client, support_agent, host, django_capture_on_commit_callbacks
 ):  # SPEC §4 Admin: actions to retry codes and resync locks
     from integrations.models import SimulatedDevice
 
@@ -184,19 +184,27 @@ def test_support_retries_a_failed_code_and_resyncs_a_lock_from_admin_actions(
     assert "Ada Lovelace" in found.text
     device.online = True
     device.save()
-    client.post(
-        reverse("admin:accesscodes_lockcode_changelist"),
-        {"action": "retry_now", "_selected_action": [lock_code.pk]},
-    )
+    with django_capture_on_commit_callbacks() as queued:
+        client.post(
+            reverse("admin:accesscodes_lockcode_changelist"),
+            {"action": "retry_now", "_selected_action": [lock_code.pk]},
+        )
+    lock_code.refresh_from_db()
+    # The action only marked the code due and queued a pass: no vendor call in the request.
+    assert lock_code.state == LockCode.State.FAILED
+    assert lock_code.next_attempt_at <= timezone.now()
+    for callback in queued:
+        callback()  # the worker's pass
     lock_code.refresh_from_db()
     assert lock_code.state == LockCode.State.SET
     assert device.codes.get().name == "Ada Lovelace"
 
     device.codes.all().delete()  # a factory reset
-    client.post(
-        reverse("admin:integrations_lock_changelist"),
-        {"action": "resync", "_selected_action": [lock.pk]},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:integrations_lock_changelist"),
+            {"action": "resync", "_selected_action": [lock.pk]},
+        )
     assert device.codes.get().pin == lock_code.pin
     page = client.get(reverse("admin:integrations_lock_change", args=[lock.pk])).text
     assert "resync_requested" in page and "missing_from_lock" in page

@@ -1,0 +1,150 @@
+"""What guest codes (LockCode) and backup codes (BackupCode) share on their way to a lock.
+
+- `store`: the pass's guarded write-back (SPEC S9). The pass writes the fields it owns only
+  if the row's `version` is the one it read; otherwise a service changed the row meanwhile,
+  and the pass records just what it learned about the lock (its vendor id, the state and
+  window it wrote, the attempt) and leaves the code due again for the next pass.
+- `record_failure` / `record_success`: one failure path and one retry schedule (R1–R5).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import F
+from django.utils import timezone
+
+from accesscodes.engine.retry import MIN_SPACING, rate_limit_time, retry_time
+from accesscodes.models import BackupCode, Delivery, LockCode
+from integrations.base import Reason, VendorError
+
+# Written as last_error_message before a write is sent; cleared by the answer (SPEC R4).
+UNANSWERED = "sent; no answer yet"
+
+_ATTEMPT_FIELDS = (
+    "state",
+    "vendor_code_id",
+    "confirmation",
+    "attempts",
+    "first_failed_at",
+    "last_attempt_at",
+    "last_error",
+    "last_error_message",
+    "set_at",
+    "removed_at",
+)
+# What a pass may write back when nobody changed the row meanwhile.
+PASS_FIELDS: dict[type[Delivery], tuple[str, ...]] = {
+    LockCode: (
+        *_ATTEMPT_FIELDS,
+        "pin",
+        "name_on_lock",
+        "window_starts_at",
+        "window_ends_at",
+        "in_sync",
+        "next_attempt_at",
+        "delete_after",
+    ),
+    BackupCode: (*_ATTEMPT_FIELDS, "pin", "next_attempt_at", "retire_after"),
+}
+# What a pass learned about the lock, written even when a service changed the row: losing it
+# would leave a code on the lock we no longer know about.
+FACT_FIELDS: dict[type[Delivery], tuple[str, ...]] = {
+    LockCode: (*_ATTEMPT_FIELDS, "window_starts_at", "window_ends_at"),
+    BackupCode: _ATTEMPT_FIELDS,
+}
+
+
+def store(item: Delivery) -> bool:
+    """Write the pass's fields if the row is still the version the pass read (SPEC S9).
+
+    Returns False after a conflict; the item then holds the row as the service left it."""
+    model = type(item)
+    now = timezone.now()
+    values = {name: getattr(item, name) for name in PASS_FIELDS[model]}
+    written = model.objects.filter(pk=item.pk, version=item.version).update(
+        **values, version=item.version + 1, updated_at=now
+    )
+    if written:
+        item.version += 1
+        return True
+    _store_facts(item, now)
+    return False
+
+
+def _store_facts(item: Delivery, now: datetime) -> None:
+    model = type(item)
+    facts = {name: getattr(item, name) for name in FACT_FIELDS[model]}
+    if isinstance(item, LockCode):
+        if item.state == LockCode.State.REMOVED:
+            # Our copy is gone from the lock, but the row was changed since: let the next pass
+            # decide from scratch whether it is wanted (moved back) or done (cancelled).
+            facts.update(state=LockCode.State.SCHEDULED, vendor_code_id="", removed_at=None)
+        facts["in_sync"] = False
+    model.objects.filter(pk=item.pk).update(
+        **facts, next_attempt_at=now, version=F("version") + 1, updated_at=now
+    )
+    item.refresh_from_db()
+
+
+def store_attempt(item: Delivery) -> bool:
+    """Record that a write is about to be sent, before sending it (a crash leaves evidence).
+
+    False when a service changed the row since the pass read it: the pass must not send."""
+    model = type(item)
+    values = {name: getattr(item, name) for name in PASS_FIELDS[model]}
+    written = model.objects.filter(pk=item.pk, version=item.version).update(
+        **values, version=item.version + 1, updated_at=timezone.now()
+    )
+    if written:
+        item.version += 1
+        return True
+    item.refresh_from_db()
+    return False
+
+
+def record_success(item: Delivery) -> None:
+    item.last_error, item.last_error_message = "", ""
+    item.attempts, item.first_failed_at = 0, None
+
+
+def record_failure(
+    item: Delivery,
+    error: VendorError,
+    *,
+    removing: bool = False,
+    window_end: datetime | None = None,
+    keep_trying: bool = False,
+) -> str:
+    """Note a failed attempt and when to try again; return the event kind to record.
+
+    - rate_limited: wait as the vendor says; not an attempt (R3).
+    - a code being removed stays `removing` (R5); a code on the lock stays `set`.
+    - the next attempt is never in the past and never within a minute (R5); a code whose
+      window has ended is given up on (it leaves the lock by `delete_after`), unless it is
+      still on the lock with a stale window (`keep_trying`, C3) or being removed.
+    """
+    now = timezone.now()
+    item.last_error = error.reason
+    item.last_error_message = error.message[:500]
+    item.last_attempt_at = now
+    if error.reason == Reason.RATE_LIMITED:
+        item.next_attempt_at = rate_limit_time(error.retry_after, now)
+        if item.state == "setting" and not item.vendor_code_id:
+            item.state = "failed"
+        return "rate_limited"
+    item.attempts += 1
+    item.first_failed_at = item.first_failed_at or now
+    if removing:
+        item.state = "removing"
+    elif item.state not in ("set", "removing"):
+        item.state = "failed"
+    retry_at = retry_time(item.attempts, now)
+    if removing or keep_trying or item.state == "removing" or window_end is None:
+        item.next_attempt_at = retry_at
+    elif window_end <= now:
+        item.next_attempt_at = None  # nothing left to try: the window has ended
+    else:
+        # The last look is at the window's end, where sending gives up.
+        item.next_attempt_at = min(retry_at, max(window_end, now + MIN_SPACING))
+    return "failed"

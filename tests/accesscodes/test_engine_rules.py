@@ -1,0 +1,387 @@
+"""The defects of issue #9, one test each, named by the SPEC rule they break (S5, S9, R4, R5,
+P6, P7, N2, H5). Each failed on the engine before the rebuild."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accesscodes import services
+from accesscodes.engine.lease import LEASE_TTL, LeaseLost, lease_acquire
+from accesscodes.engine.lock_pass import LockPass
+from accesscodes.models import CodeEvent, LockCode, LockLease
+from integrations.base import Reason
+from integrations.models import SimulatedCode, SimulatedDevice
+from integrations.simulator import SimulatorAdapter
+from reservations.services import reservation_alter, reservation_cancel
+from tests.accesscodes.conftest import codes_on, days, device_of, settle
+from tests.accesscodes.test_lifecycle import book
+
+pytestmark = pytest.mark.django_db
+
+
+def window_on(lock, name: str):
+    code = SimulatedCode.objects.get(device__device_id=lock.remote_id, name=name)
+    return code.starts_at, code.ends_at
+
+
+def run_during_create(monkeypatch, change) -> None:
+    """Commit `change()` while the worker waits for the vendor's answer to a create."""
+    original = SimulatorAdapter.create_code
+    done = []
+
+    def create_then_change(adapter, lock_remote_id, spec):
+        remote = original(adapter, lock_remote_id, spec)
+        if not done:
+            done.append(True)
+            change()
+        return remote
+
+    monkeypatch.setattr(SimulatorAdapter, "create_code", create_then_change)
+
+
+# --- S9: a change committed during an in-flight write is never lost -------------------------
+
+
+def test_a_stay_extended_while_its_code_is_being_sent_ends_with_the_new_checkout_on_the_lock(
+    clock, prop, lock, monkeypatch
+):  # rule S9
+    reservation = book(prop, starts_in=timedelta(hours=5))
+    new_checkout = reservation.check_out + days(2)
+    run_during_create(
+        monkeypatch,
+        lambda: reservation_alter(reservation=reservation, check_out=new_checkout),
+    )
+    settle()
+    access_code = reservation.access_code
+    access_code.refresh_from_db()
+    assert window_on(lock, "Ana Silva") == (access_code.starts_at, access_code.ends_at)
+    lock_code = access_code.lock_codes.get()
+    assert lock_code.state == LockCode.State.SET and lock_code.in_sync
+    assert lock_code.window_ends_at == access_code.ends_at
+
+
+def test_a_stay_cancelled_while_its_code_is_being_sent_ends_with_the_cut_window_on_the_lock(
+    clock, prop, lock, monkeypatch
+):  # rules S9, C3
+    reservation = book(prop, starts_in=-timedelta(hours=5))  # in-stay: the window is cut now
+    run_during_create(monkeypatch, lambda: reservation_cancel(reservation=reservation))
+    settle()
+    access_code = reservation.access_code
+    access_code.refresh_from_db()
+    assert access_code.cancelled_at is not None
+    starts_at, ends_at = window_on(lock, "Ana Silva")
+    assert ends_at == access_code.cancelled_at, "the lock keeps the full window"
+    lock_code = access_code.lock_codes.get()
+    assert lock_code.delete_after == access_code.cancelled_at + services.DELETE_GRACE
+
+
+def test_a_pass_that_loses_the_race_keeps_the_vendor_id_it_learned(
+    clock, prop, lock, monkeypatch
+):  # rule S9: the code on the lock is never left untracked
+    reservation = book(prop, starts_in=timedelta(hours=5))
+    run_during_create(
+        monkeypatch,
+        lambda: reservation_alter(
+            reservation=reservation, check_out=reservation.check_out + days(1)
+        ),
+    )
+    services.dispatch_due()
+    lock_code = reservation.access_code.lock_codes.get()
+    on_lock = SimulatedCode.objects.get(device__device_id=lock.remote_id)
+    assert lock_code.vendor_code_id == on_lock.code_id
+    assert lock_code.next_attempt_at <= timezone.now(), "due again to apply the change"
+    settle()
+    assert device_of(lock).codes.count() == 1
+
+
+# --- S5 / R4: the lease is short, renewed on every vendor call, and bounds a pass -----------
+
+
+def test_a_second_worker_cannot_enter_a_lock_while_a_slow_pass_keeps_renewing_its_lease(
+    clock, prop, lock, monkeypatch
+):  # rule S5
+    for n in range(20):
+        book(prop, starts_in=timedelta(hours=5), external_id=f"S{n}", name=f"Guest {n}")
+    entered = []
+    original = SimulatorAdapter.create_code
+
+    def slow_create(adapter, lock_remote_id, spec):
+        clock.shift(timedelta(seconds=20))  # each call takes 20 s of the lease's 90
+        entered.append(lease_acquire(lock.pk))  # the second worker tries mid-pass
+        return original(adapter, lock_remote_id, spec)
+
+    monkeypatch.setattr(SimulatorAdapter, "create_code", slow_create)
+    for _ in range(20):  # worker one's passes, each queueing the next, as in production
+        services.lock_process(lock_id=lock.pk)
+    assert len(entered) == 20
+    assert all(lease is None for lease in entered), "a second worker entered mid-pass"
+    assert device_of(lock).codes.count() == 20
+
+
+def test_a_pass_stops_taking_codes_when_its_time_budget_is_spent_and_queues_the_rest(
+    clock, prop, lock, monkeypatch, django_capture_on_commit_callbacks
+):  # rule S5
+    for n in range(5):
+        book(prop, starts_in=timedelta(hours=5), external_id=f"B{n}", name=f"Guest {n}")
+    original = SimulatorAdapter.create_code
+    queued = []
+    monkeypatch.setattr(
+        "accesscodes.engine.sweeps.lock_dispatch_enqueue", lambda lock_id: queued.append(lock_id)
+    )
+
+    def slow_create(adapter, lock_remote_id, spec):
+        clock.shift(timedelta(seconds=12))
+        return original(adapter, lock_remote_id, spec)
+
+    monkeypatch.setattr(SimulatorAdapter, "create_code", slow_create)
+    started = timezone.now()
+    services.lock_process(lock_id=lock.pk)
+    assert timezone.now() - started < LEASE_TTL
+    assert 0 < device_of(lock).codes.count() < 5
+    assert queued == [lock.pk], "the rest is queued for the next pass"
+    settle()
+    assert device_of(lock).codes.count() == 5
+
+
+def test_a_pass_whose_lease_was_taken_over_stops_before_its_next_vendor_call(
+    clock, prop, lock, monkeypatch
+):  # rule S5
+    book(prop, starts_in=timedelta(hours=5))
+    lease = lease_acquire(lock.pk)
+    LockLease.objects.filter(lock=lock).update(holder="someone else")
+    clock.shift(timedelta(seconds=30))
+    lock_pass = LockPass(lock, lease=lease)
+    with pytest.raises(LeaseLost):
+        lock_pass.run()
+    assert codes_on(lock) == {}
+
+
+def test_a_killed_workers_lock_is_free_again_within_two_minutes(clock, prop, lock):  # rule S5
+    assert lease_acquire(lock.pk) is not None  # a worker takes the lock and is killed
+    clock.shift(timedelta(seconds=60))
+    assert lease_acquire(lock.pk) is None
+    clock.shift(LEASE_TTL)
+    assert lease_acquire(lock.pk) is not None
+
+
+def test_a_write_interrupted_by_a_killed_worker_is_read_back_and_set_within_minutes(
+    clock, prop, lock, monkeypatch
+):  # rule R4
+    reservation = book(prop, starts_in=timedelta(hours=5))
+
+    def killed(adapter, lock_remote_id, spec):
+        raise KeyboardInterrupt  # the worker dies mid-call; nothing reaches the lock
+
+    monkeypatch.setattr(SimulatorAdapter, "create_code", killed)
+    with pytest.raises(KeyboardInterrupt):
+        services.dispatch_due()
+    monkeypatch.undo()
+    killed_at = timezone.now()
+    for _ in range(10):
+        clock.shift(timedelta(seconds=30))
+        settle()
+        lock_code = reservation.access_code.lock_codes.get()
+        if lock_code.state == LockCode.State.SET:
+            break
+    assert lock_code.state == LockCode.State.SET
+    assert timezone.now() - killed_at <= timedelta(minutes=5)
+    assert codes_on(lock) == {"Ana Silva": reservation.access_code.pin}
+    assert lock_code.attempts == 0, "an interrupted write is not a failure"
+
+
+def test_a_write_applied_before_the_worker_was_killed_is_adopted_not_doubled(
+    clock, prop, lock, monkeypatch
+):  # rule R4
+    reservation = book(prop, starts_in=timedelta(hours=5))
+    original = SimulatorAdapter.create_code
+
+    def applied_then_killed(adapter, lock_remote_id, spec):
+        original(adapter, lock_remote_id, spec)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SimulatorAdapter, "create_code", applied_then_killed)
+    with pytest.raises(KeyboardInterrupt):
+        services.dispatch_due()
+    monkeypatch.undo()
+    clock.shift(LEASE_TTL + timedelta(seconds=1))
+    settle()
+    lock_code = reservation.access_code.lock_codes.get()
+    assert lock_code.state == LockCode.State.SET
+    assert device_of(lock).codes.count() == 1
+
+
+# --- R5: no livelock, removals stay removals, space re-examined at once ---------------------
+
+
+def test_a_cancelled_code_on_an_unreadable_lock_is_not_retried_every_minute(
+    clock, prop, lock
+):  # rule R5
+    reservation = book(prop, starts_in=timedelta(hours=1))
+    device = device_of(lock)
+    device.fault_count, device.fault_reason = 1, Reason.TIMEOUT
+    device.fault_mode = SimulatedDevice.FaultMode.TIMEOUT_APPLIED
+    device.save()
+    services.dispatch_due()  # the write times out: it may be on the lock (R4)
+    device.refresh_from_db()
+    device.online = False
+    device.save()
+    reservation_cancel(reservation=reservation)  # its window is cut to now
+    failed_before = CodeEvent.objects.filter(kind="failed").count()
+    for _ in range(10):
+        clock.shift(timedelta(minutes=1))
+        settle()
+    lock_code = reservation.access_code.lock_codes.get()
+    assert CodeEvent.objects.filter(kind="failed").count() - failed_before <= 1
+    assert lock_code.next_attempt_at is None or lock_code.next_attempt_at > timezone.now()
+
+
+def test_a_retry_is_never_due_in_the_past(clock, prop, lock):  # rule R5
+    reservation = book(prop, starts_in=-timedelta(hours=1), nights=1)
+    device = device_of(lock)
+    device.online = False
+    device.save()
+    clock.shift(days(1) + timedelta(minutes=30))  # the window has ended meanwhile
+    services.dispatch_due()
+    lock_code = reservation.access_code.lock_codes.get()
+    assert lock_code.next_attempt_at is None or lock_code.next_attempt_at > timezone.now()
+
+
+def test_a_code_being_removed_stays_removing_while_its_deletion_fails(clock, prop, lock):  # rule R5
+    reservation = book(prop, starts_in=timedelta(hours=1), nights=1)
+    settle()
+    device = device_of(lock)
+    device.online = False
+    device.save()
+    clock.move_to(reservation.access_code.ends_at + services.DELETE_GRACE)
+    settle()
+    lock_code = reservation.access_code.lock_codes.get()
+    assert lock_code.state == LockCode.State.REMOVING
+    assert lock_code.last_error == Reason.LOCK_OFFLINE
+    assert lock_code.delete_after > timezone.now()
+    device.online = True
+    device.save()
+    clock.move_to(lock_code.delete_after)
+    settle()
+    assert codes_on(lock) == {}
+
+
+def test_a_code_being_removed_from_a_disconnected_account_stays_removing(
+    clock, prop, lock
+):  # rule R5
+    from integrations.models import LockConnection
+
+    reservation = book(prop, starts_in=timedelta(hours=1), nights=1)
+    settle()
+    LockConnection.objects.filter(pk=lock.connection_id).update(
+        state=LockConnection.State.DISCONNECTED
+    )
+    clock.move_to(reservation.access_code.ends_at + services.DELETE_GRACE)
+    settle()
+    lock_code = reservation.access_code.lock_codes.get()
+    assert lock_code.state == LockCode.State.REMOVING
+    assert lock_code.last_error == Reason.ACCOUNT_DISCONNECTED
+    assert lock_code.delete_after > timezone.now()
+
+
+def test_a_code_waiting_for_space_is_sent_as_soon_as_a_slot_is_confirmed_free(
+    clock, prop, lock
+):  # rules R5, S8
+    device = device_of(lock)
+    device.capacity = 1
+    device.save()
+    lock.capabilities = {**lock.capabilities, "max_active_codes_supported": 1}
+    lock.save()
+    hand_made = SimulatedCode.objects.create(
+        device=device, code_id="hand-1", pin="8642", name="Owner", applies_at=timezone.now()
+    )
+    reservation = book(prop, starts_in=timedelta(hours=5))
+    settle()
+    lock_code = reservation.access_code.lock_codes.get()
+    assert lock_code.state == LockCode.State.WAITING_FOR_SPACE
+    hand_made.delete()  # the owner frees a slot by hand
+    clock.shift(timedelta(minutes=1))
+    from accesscodes.services import lock_reconcile
+
+    lock.refresh_from_db()
+    lock_reconcile(lock=lock)  # any read of the lock (here the daily one) sees the free slot
+    settle()
+    lock_code.refresh_from_db()
+    assert lock_code.state == LockCode.State.SET
+
+
+def test_the_healthcheck_does_not_write_a_code_the_retry_schedule_wrote_this_minute(
+    clock, prop, lock, monkeypatch
+):  # rule R5
+    from accesscodes.healthcheck import healthcheck_run
+
+    reservation = book(prop, starts_in=timedelta(hours=5))
+    device = device_of(lock)
+    device.online = False
+    device.save()
+    settle()
+    lock_code = reservation.access_code.lock_codes.get()
+    assert lock_code.state == LockCode.State.FAILED
+    attempted_at = lock_code.last_attempt_at
+    clock.shift(timedelta(seconds=20))
+    import accesscodes.healthcheck as healthcheck
+
+    monkeypatch.setattr(healthcheck, "healthcheck_due_date", lambda now: now.date())
+    healthcheck_run()
+    lock_code.refresh_from_db()
+    assert lock_code.last_attempt_at == attempted_at
+
+
+# --- P6, P7, N2 --------------------------------------------------------------------------
+
+
+def test_a_lock_that_keeps_rejecting_gets_its_own_pin_and_the_others_keep_theirs(
+    clock, prop, lock, second_lock
+):  # rule P6
+    reservation = book(prop, starts_in=timedelta(hours=5))
+    pin = reservation.access_code.pin
+    device = device_of(second_lock)
+    device.fault_count, device.fault_reason = 3, Reason.REJECTED
+    device.fault_mode = SimulatedDevice.FaultMode.FAIL
+    device.save()
+    for _ in range(6):
+        settle()
+        clock.shift(timedelta(hours=1))
+    reservation.access_code.refresh_from_db()
+    assert reservation.access_code.pin == pin, "the guest's PIN did not change"
+    assert codes_on(lock) == {"Ana Silva": pin}
+    own = second_lock.lock_codes.get().pin
+    assert list(codes_on(second_lock).values()) == [own]
+    assert own != pin
+    from accesscodes.selectors import smartlock_codes_for_reservation
+
+    assert sorted(code for _, code in smartlock_codes_for_reservation(reservation=reservation)) == (
+        sorted([pin, own])
+    )
+
+
+def test_a_pin_already_listed_on_the_lock_is_never_chosen_at_booking(
+    clock, prop, lock, monkeypatch
+):  # rules P4, P7
+    device = device_of(lock)
+    SimulatedCode.objects.create(
+        device=device, code_id="owner", pin="4821", name="Owner", applies_at=timezone.now()
+    )
+    choices = iter(["4821", "4821", "5937"])
+    monkeypatch.setattr("accesscodes.pin.secrets.choice", lambda alphabet: next(digits))
+    digits = iter("".join(next(choices) for _ in range(3)))
+    reservation = book(prop, starts_in=days(10))
+    assert reservation.access_code.pin == "5937"
+
+
+def test_our_code_does_not_take_the_name_of_a_hand_made_code_even_where_duplicates_are_allowed(
+    clock, prop, lock
+):  # rule N2
+    device = device_of(lock)
+    assert not device.name_must_be_unique
+    SimulatedCode.objects.create(
+        device=device, code_id="hand", pin="8642", name="Ana Silva", applies_at=timezone.now()
+    )
+    reservation = book(prop, starts_in=timedelta(hours=5), reservation_code="HMANA")
+    settle()
+    assert codes_on(lock) == {"Ana Silva": "8642", "HMANA": reservation.access_code.pin}
