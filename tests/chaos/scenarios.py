@@ -75,19 +75,27 @@ def killed_write() -> dict:
         )
         # Half the latency takes the request to the lock; kill once the write is applied.
         killed = harness.kill_mid_call(min_age=config["latency_ms"] / 2000 + 0.15)
-        at_kill = harness.world("code", name=killed["name"])
-        harness.world_result(loading)
-        returned_at = harness.start_workers(killed["worker"])
-        result = harness.world(
-            "wait", name=killed["name"], seconds=config["limit_seconds"] / speed + 20
+        # Both look at the lock from now on: what the kill left, and when the code is confirmed.
+        at_kill = harness.world_start("code", name=killed["name"])
+        watching = harness.world_start(
+            "wait", name=killed["name"], seconds=config["limit_seconds"] / speed + 30
         )
+        harness.world_result(loading)
+        at_kill = harness.world_result(at_kill)
+        returned_at = harness.start_workers(killed["worker"])
+        result = harness.world_result(watching)
         result["interrupted"] = {
             "worker": killed["worker"],
             "code": killed["name"],
             "applied_on_lock_before_the_kill": at_kill["copies"] > 0,
         }
-        result["real_seconds_to_confirm"] = round(result["done_at"] - returned_at, 1)
-        result["clock_seconds_to_confirm"] = round((result["done_at"] - returned_at) * speed)
+        # Confirmed before the worker was back (by the other worker) counts as 0.
+        after_return = max(0.0, result["done_at"] - returned_at)
+        result["real_seconds_to_confirm"] = round(after_return, 1)
+        result["clock_seconds_to_confirm"] = round(after_return * speed)
+        result["clock_seconds_from_kill_to_confirm"] = round(
+            (result["done_at"] - killed["killed_at"]) * speed
+        )
         result["calls"] = harness.calls.summary()
     _print(
         f"killed write: confirmed {result['clock_seconds_to_confirm']} s (engine clock) after "
