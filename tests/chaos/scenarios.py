@@ -23,12 +23,12 @@ SLOW_LOCK = {"stays": 150, "latency_ms": 200, "speed": 15.0, "wait_seconds": 150
 # write is applied, the answer never arrives). Its return is timed on a 10× clock.
 KILLED_WRITE = {"stays": 3, "latency_ms": 1000, "speed": 10.0, "limit_seconds": 300}
 # The chaos run (issue #11): 210 stays on 77 locks, faults for 20 s, one worker killed
-# mid-dispatch, everything must settle with the clock at 60× (a 30-minute retry is 30 s).
+# mid-dispatch, everything must settle with the clock at 40× (a 30-minute retry is 45 s).
 CHAOS = {
     "buildings": 7,
     "apartments": 10,
     "latency_ms": 60,
-    "speed": 60.0,
+    "speed": 40.0,
     "fault_seconds": 20.0,
     "budget_seconds": 175.0,
 }
