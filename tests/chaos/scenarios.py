@@ -129,6 +129,15 @@ def chaos() -> dict:
         result["overlapping_writes"] = sum(
             1 for a, b in harness.calls.overlaps() if {a["op"], b["op"]} != {"list_codes"}
         )
+    outcomes = result["calls"]["by_outcome"]
+    result["fault_hits"] = {
+        "offline": sum(n for key, n in outcomes.items() if key.endswith(":lock_offline")),
+        "rejected": sum(n for key, n in outcomes.items() if key.endswith(":rejected")),
+        "vendor_error": sum(n for key, n in outcomes.items() if key.endswith(":vendor_error")),
+        "timeout_after_write": sum(n for key, n in outcomes.items() if key.endswith(":timeout")),
+        "acknowledged_never_applied": result["writes_acknowledged_never_applied"],
+        "worker_killed_mid_call": 1,
+    }
     result["seconds"] = round(time.time() - began, 1)
     counts = result["counts"]
     print(
@@ -137,6 +146,7 @@ def chaos() -> dict:
         f" | duplicated: {counts['duplicated']} | untracked on locks: "
         f"{result['untracked_on_locks']} | foreign codes changed: {result['foreign_changed']}"
         f" | {result['seconds']} s"
+        f"\nfaults that hit a call: {result['fault_hits']}"
     )
     _print("chaos", result)
     return result

@@ -20,7 +20,7 @@ def test_after_faults_and_a_killed_worker_every_stay_has_exactly_its_pin_on_each
         result = scenarios.chaos()
     counts = result["counts"]
 
-    assert sum(result["faults"]["played"].values()) > 0
+    assert sum(result["fault_hits"].values()) > 1, "no fault reached a vendor call"
     assert counts["expected"] == 2 * result["stays"]
     assert counts["lost"] == 0, result["problems"]
     assert counts["duplicated"] == 0, result["problems"]

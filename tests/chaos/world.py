@@ -10,6 +10,7 @@ lock changed (D2).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -187,11 +188,14 @@ def load_buildings(
 
 # -- faults ----------------------------------------------------------------------------------
 
+# Played in turn, so every kind happens in every run; which lock gets it is random.
 FAULTS = [
+    ("offline", ""),
     (SimulatedDevice.FaultMode.FAIL, "rejected"),
-    (SimulatedDevice.FaultMode.FAIL, "vendor_error"),
     (SimulatedDevice.FaultMode.TIMEOUT_APPLIED, "timeout"),
     (SimulatedDevice.FaultMode.ACK_NEVER_APPLIED, "timeout"),
+    (SimulatedDevice.FaultMode.FAIL, "vendor_error"),
+    (SimulatedDevice.FaultMode.TIMEOUT_APPLIED, "timeout"),
 ]
 
 
@@ -201,6 +205,7 @@ def monkey(*, seconds: float, seed: int) -> dict:
     rng = random.Random(seed)
     played: Counter = Counter()
     back_online: dict[int, float] = {}
+    turns = itertools.cycle(FAULTS)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         now = time.monotonic()
@@ -218,12 +223,13 @@ def monkey(*, seconds: float, seed: int) -> dict:
             time.sleep(0.2)
             continue
         pk = rng.choice(devices)
-        if rng.random() < 0.35 and pk not in back_online:
-            SimulatedDevice.objects.filter(pk=pk).update(online=False)
-            back_online[pk] = now + rng.uniform(1.0, 5.0)
-            played["offline"] += 1
+        mode, reason = next(turns)
+        if mode == "offline":
+            if pk not in back_online:
+                SimulatedDevice.objects.filter(pk=pk).update(online=False)
+                back_online[pk] = now + rng.uniform(1.0, 5.0)
+                played["offline"] += 1
         else:
-            mode, reason = rng.choice(FAULTS)
             SimulatedDevice.objects.filter(pk=pk).update(
                 fault_count=rng.randint(1, 2), fault_mode=mode, fault_reason=reason
             )
@@ -323,6 +329,9 @@ def report(*, run_dir: Path) -> dict:
         "foreign_changed": len(foreign),
         "states": dict(Counter(LockCode.objects.values_list("state", flat=True))),
         "pin_changes": CodeEvent.objects.filter(kind="pin_changed").count(),
+        "writes_acknowledged_never_applied": SimulatedCode.objects.filter(
+            never_applies=True
+        ).count(),
         "problems": (problems + [f"untracked {s}" for s in strays] + foreign)[:40],
         "settled": counts["ok"] == counts["expected"] and not strays and not foreign,
     }
