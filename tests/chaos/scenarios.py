@@ -1,6 +1,6 @@
 """The three real-process scenarios, as functions the tests call and a script CI can run:
 
-    python -m tests.chaos.scenarios slow-lock | killed-write | chaos
+    python -m tests.chaos.scenarios slow-lock | killed-write | cancelled-mid-write | chaos
 
 Each starts a fresh world (tests/chaos/harness.py), runs two `celery -A locksync worker`
 processes and `celery beat` against it, prints what it measured and returns it; the tests in
@@ -105,6 +105,43 @@ def killed_write() -> dict:
     return result
 
 
+# A stay cancelled while its create is in flight, the write applied and answered with a
+# timeout: the cancelled guest must lose access within minutes (S9, C3, R4). 10× clock.
+CANCELLED_MID_WRITE = {"latency_ms": 2000, "speed": 10.0, "limit_seconds": 300}
+
+
+def cancelled_mid_write() -> dict:
+    config = CANCELLED_MID_WRITE
+    name = "Guest 000 Chaos"
+    with Harness("cancelled-mid-write", speed=config["speed"]) as harness:
+        harness.start_workers("w1", "w2")
+        harness.start_beat()
+        # The host's cancel, ready to fire the moment the code shows on the lock.
+        cancelling = harness.world_start("cancel-when-on-lock", name=name, seconds=120)
+        time.sleep(3)
+        harness.world(
+            "load-one-lock",
+            stays=1,
+            latency_ms=config["latency_ms"],
+            fault="timeout_applied:timeout",
+        )
+        cancelled = harness.world_result(cancelling)
+        result = harness.world("wait", seconds=config["limit_seconds"] / config["speed"])
+        result["cancelled_while"] = cancelled["state_before"]
+        [create] = [c for c in harness.calls.read().values() if c["op"] == "create_code"][:1]
+        result["cancelled_mid_call"] = create["t"] < cancelled["cancelled_at"] < create["end"]
+        result["cancel_timing"] = {
+            "call_started": 0,
+            "code_seen": round(cancelled["seen_at"] - create["t"], 2),
+            "cancel_committed": round(cancelled["cancelled_at"] - create["t"], 2),
+            "call_answered": round(create["end"] - create["t"], 2),
+        }
+        result["code"] = harness.world("details", name=name)
+        result["calls"] = harness.calls.summary()
+    _print("cancelled while its write timed out", result)
+    return result
+
+
 def chaos() -> dict:
     config = CHAOS
     began = time.time()
@@ -143,7 +180,8 @@ def chaos() -> dict:
     print(
         f"\nCHAOS: {result['stays']} stays, {counts['expected']} codes on {result['locks']} locks"
         f" | exact PIN on lock: {counts['ok']} | lost: {counts['lost']}"
-        f" | duplicated: {counts['duplicated']} | untracked on locks: "
+        f" | duplicated: {counts['duplicated']} | wrong window: {counts['window_differs']}"
+        f" | cancelled still open: {counts['cancelled_still_open']} | untracked on locks: "
         f"{result['untracked_on_locks']} | foreign codes changed: {result['foreign_changed']}"
         f" | {result['seconds']} s"
         f"\nfaults that hit a call: {result['fault_hits']}"
@@ -152,7 +190,12 @@ def chaos() -> dict:
     return result
 
 
-SCENARIOS = {"slow-lock": slow_lock, "killed-write": killed_write, "chaos": chaos}
+SCENARIOS = {
+    "slow-lock": slow_lock,
+    "killed-write": killed_write,
+    "cancelled-mid-write": cancelled_mid_write,
+    "chaos": chaos,
+}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or ["chaos"]:

@@ -39,7 +39,12 @@ from integrations.connections import connection_create  # noqa: E402
 from integrations.models import SimulatedAccount, SimulatedCode, SimulatedDevice  # noqa: E402
 from integrations.services import match_create  # noqa: E402
 from properties.models import Host, Property, SmartLockSettings  # noqa: E402
-from reservations.services import reservation_upsert  # noqa: E402
+from reservations.models import Reservation  # noqa: E402
+from reservations.services import (  # noqa: E402
+    reservation_alter,
+    reservation_cancel,
+    reservation_upsert,
+)
 
 ZONE = "Europe/Lisbon"
 FOREIGN_FILE = "foreign-codes.json"
@@ -118,11 +123,16 @@ def _arrival(prop: Property, days_ahead: int) -> datetime:
 # -- loading ---------------------------------------------------------------------------------
 
 
-def load_one_lock(*, run_dir: Path, stays: int, latency_ms: int) -> dict:
+def load_one_lock(*, run_dir: Path, stays: int, latency_ms: int, fault: str = "") -> dict:
     """A building's front door with `stays` overlapping stays, all inside the lead time."""
     host = _host("Slow lock host")
     account = SimulatedAccount.objects.create(api_key="chaos-one-lock")
     device = _device(account, "Front door", latency_ms=latency_ms, capacity=stays + 20)
+    if fault:  # e.g. "timeout_applied:timeout" for the first write
+        mode, reason = fault.split(":")
+        SimulatedDevice.objects.filter(pk=device.pk).update(
+            fault_count=1, fault_mode=mode, fault_reason=reason
+        )
     _hand_code(device, pin="2580", name="Cleaner")
     _save_foreign(run_dir)
     connection = connection_create(
@@ -199,6 +209,33 @@ FAULTS = [
 ]
 
 
+BOOKING_CHANGES = 24
+
+
+def _change_a_booking(rng: random.Random, pending, *, kind: int) -> dict[int, str]:
+    """Extend or cancel a stay with a code on its way to a lock, as a host would mid-write
+    (SPEC S9, C1, C3)."""
+    candidates = list(
+        Reservation.objects.filter(
+            status=Reservation.Status.ACCEPTED,
+            access_code__lock_codes__lock__remote_id__in=pending,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    if not candidates:
+        return {}
+    reservation = Reservation.objects.get(pk=rng.choice(candidates))
+    if kind == 0:
+        reservation_alter(
+            reservation=reservation, check_out=reservation.check_out + timedelta(days=1)
+        )
+        return {reservation.pk: "extended"}
+    reservation_cancel(reservation=reservation)
+    return {reservation.pk: "cancelled"}
+
+
 def monkey(*, seconds: float, seed: int) -> dict:
     """For `seconds`, flip random locks offline for a few seconds and plan faults on others;
     then bring every lock back online and drop unused fault plans."""
@@ -206,6 +243,7 @@ def monkey(*, seconds: float, seed: int) -> dict:
     played: Counter = Counter()
     back_online: dict[int, float] = {}
     turns = itertools.cycle(FAULTS)
+    changed: dict[int, str] = {}
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         now = time.monotonic()
@@ -234,7 +272,11 @@ def monkey(*, seconds: float, seed: int) -> dict:
                 fault_count=rng.randint(1, 2), fault_mode=mode, fault_reason=reason
             )
             played[f"{mode}:{reason}"] += 1
+        if len(changed) < BOOKING_CHANGES:
+            changed.update(_change_a_booking(rng, pending, kind=len(changed) % 2))
         time.sleep(rng.uniform(0.2, 0.6))
+    played["stays_extended"] = sum(1 for kind in changed.values() if kind == "extended")
+    played["stays_cancelled"] = sum(1 for kind in changed.values() if kind == "cancelled")
     unused = sum(SimulatedDevice.objects.values_list("fault_count", flat=True))
     SimulatedDevice.objects.update(online=True, fault_count=0)
     return {"played": dict(played), "unused_fault_writes": unused}
@@ -314,6 +356,30 @@ def report(*, run_dir: Path) -> dict:
                 lock_code.access_code.ends_at,
             ):
                 counts["window_differs"] += 1
+                problems.append(
+                    f"{where}: window on the lock {copies[0].starts_at}–{copies[0].ends_at}, "
+                    f"stay {lock_code.access_code.starts_at}–{lock_code.access_code.ends_at}"
+                )
+    now = timezone.now()
+    cancelled = LockCode.objects.exclude(state=LockCode.State.REMOVED).filter(
+        access_code__cancelled_at__isnull=False
+    )
+    for lock_code in cancelled.select_related("lock", "access_code"):
+        counts["cancelled"] += 1
+        pin = lock_code.access_code.pin
+        still_open = [
+            code
+            for code in visible[lock_code.lock.remote_id]
+            if not code.created_by_hand
+            and code.pin == pin
+            and (code.ends_at is None or code.ends_at > now)
+        ]
+        if still_open:
+            counts["cancelled_still_open"] += 1
+            problems.append(
+                f"cancelled stay {lock_code.access_code.reservation_id} still opens "
+                f"{lock_code.lock.remote_id} ({lock_code.state})"
+            )
     strays = [
         f"{device_id}:{code.code_id}:{code.name}"
         for device_id, codes in visible.items()
@@ -321,7 +387,8 @@ def report(*, run_dir: Path) -> dict:
         if not code.created_by_hand and code.code_id not in tracked
     ]
     foreign = _foreign_changed(run_dir, visible)
-    for key in ("lost", "duplicated", "not_tracked", "unconfirmed", "ok", "expected"):
+    keys = ("lost", "duplicated", "not_tracked", "unconfirmed", "ok", "expected", "window_differs")
+    for key in (*keys, "cancelled", "cancelled_still_open"):
         counts.setdefault(key, 0)
     return {
         "counts": dict(counts),
@@ -333,8 +400,25 @@ def report(*, run_dir: Path) -> dict:
             never_applies=True
         ).count(),
         "problems": (problems + [f"untracked {s}" for s in strays] + foreign)[:40],
-        "settled": counts["ok"] == counts["expected"] and not strays and not foreign,
+        "settled": counts["ok"] == counts["expected"]
+        and not (counts["window_differs"] or counts["cancelled_still_open"] or strays or foreign),
     }
+
+
+def cancel_when_on_lock(*, name: str, seconds: float) -> dict:
+    """Cancel the stay whose code is named `name` as soon as that code shows on its lock,
+    while the worker that wrote it still waits for the vendor's answer (SPEC S9, C3)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if SimulatedCode.objects.filter(name=name, created_by_hand=False).exists():
+            lock_code = LockCode.objects.select_related("access_code__reservation").get(
+                name_on_lock=name
+            )
+            state_before, seen_at = lock_code.state, time.time()
+            reservation_cancel(reservation=lock_code.access_code.reservation)
+            return {"seen_at": seen_at, "cancelled_at": time.time(), "state_before": state_before}
+        time.sleep(0.02)
+    raise SystemExit(f"{name} never showed on its lock")
 
 
 def code_on_lock(*, name: str) -> dict:
@@ -351,6 +435,34 @@ def code_on_lock(*, name: str) -> dict:
         and ids[0] == lock_code.vendor_code_id
     )
     return {"state": lock_code.state, "copies": len(ids), "confirmed": confirmed}
+
+
+def code_details(*, name: str) -> dict:
+    """Everything about one code, for a bug report."""
+    lock_code = LockCode.objects.select_related("access_code").get(name_on_lock=name)
+    fields = (
+        "state",
+        "vendor_code_id",
+        "in_sync",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "delete_after",
+        "window_starts_at",
+        "window_ends_at",
+    )
+    copies = SimulatedCode.objects.filter(name=name)
+    return {
+        "now": timezone.now(),
+        "cancelled_at": lock_code.access_code.cancelled_at,
+        "row": {field: getattr(lock_code, field, None) for field in fields},
+        "on_lock": [(c.code_id, c.starts_at, c.ends_at, c.never_applies) for c in copies],
+        "events": list(
+            CodeEvent.objects.filter(access_code=lock_code.access_code)
+            .order_by("id")
+            .values_list("kind", "reason", "created_at")
+        ),
+    }
 
 
 def wait(*, run_dir: Path, seconds: float, name: str = "") -> dict:
@@ -421,11 +533,14 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--name", default="")
+    parser.add_argument("--fault", default="")
     parser.add_argument("--wait-seconds", type=float, default=0)
     parser.add_argument("--deadline", type=float, default=0, help="epoch seconds")
     args = parser.parse_args(argv)
     if args.command == "load-one-lock":
-        loaded = load_one_lock(run_dir=args.run_dir, stays=args.stays, latency_ms=args.latency_ms)
+        loaded = load_one_lock(
+            run_dir=args.run_dir, stays=args.stays, latency_ms=args.latency_ms, fault=args.fault
+        )
         if args.wait_seconds:
             loaded.update(wait(run_dir=args.run_dir, seconds=args.wait_seconds))
         _emit(loaded)
@@ -455,6 +570,10 @@ def main(argv: list[str]) -> None:
         _emit(monkey(seconds=args.seconds, seed=args.seed))
     elif args.command == "report":
         _emit(report(run_dir=args.run_dir))
+    elif args.command == "cancel-when-on-lock":
+        _emit(cancel_when_on_lock(name=args.name, seconds=args.seconds))
+    elif args.command == "details":
+        _emit(code_details(name=args.name))
     elif args.command == "code":
         _emit(code_on_lock(name=args.name))
     elif args.command == "wait":
