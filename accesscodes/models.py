@@ -31,6 +31,14 @@ class AccessCode(TimeStampedModel):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    pin_announce_by = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "A new PIN not yet announced to the guest: it is, once every lock that held the "
+            "old one holds it, or at this time (2 h before check-in) at the latest (SPEC P6)."
+        ),
+    )
 
     class Meta:
         ordering = ["starts_at", "id"]
@@ -40,7 +48,15 @@ class AccessCode(TimeStampedModel):
                 condition=Q(starts_at__lt=F("ends_at")), name="accesscode_starts_before_it_ends"
             ),
         ]
-        indexes = [models.Index(fields=["starts_at", "ends_at"], name="accesscode_window")]
+        indexes = [
+            models.Index(fields=["starts_at", "ends_at"], name="accesscode_window"),
+            # Read by the minute sweep (accesscodes.engine.sweeps.pin_announcements_due).
+            models.Index(
+                fields=["pin_announce_by"],
+                condition=Q(pin_announce_by__isnull=False),
+                name="accesscode_pin_announce_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Code for {self.reservation}"

@@ -14,6 +14,7 @@ driving real worker processes can check that calls on one lock never overlap (SP
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -26,18 +27,38 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accesscodes.pin import pin_violations, pins_collide
+from accesscodes.pin import pin_violations, pins_collide, random_pin
 from integrations.base import (
     Adapter,
     CodeSpec,
     CodeStatus,
     Feature,
+    LockCapabilities,
     LockInfo,
     Reason,
     RemoteCode,
     VendorError,
 )
 from integrations.models import SimulatedAccount, SimulatedCode, SimulatedDevice
+
+# Traits of real locks, picked by a device's `model`, so every capability branch of the engine
+# runs against the simulator (SPEC §5). Values override the device's LockCapabilities, except
+# `unset_until_start`: the vendor holds a time-bound code `unset` until its window starts
+# (Seam does this for some locks) and reports it `set` from then on.
+MODEL_TRAITS: dict[str, dict] = {
+    # Seam `cannot_specify_pin_code`: the vendor picks the PIN.
+    "Simulated vendor-PIN lock": {"pin_chosen_by_vendor": True},
+    # igloohome algoPIN: vendor-computed hourly PINs that can't be deleted, at most 672 h.
+    "Simulated algoPIN lock": {
+        "pin_chosen_by_vendor": True,
+        "can_delete_codes": False,
+        "window_granularity_minutes": 60,
+        "max_window_hours": 672,
+    },
+    "Simulated scheduled-at-vendor lock": {"unset_until_start": True},
+}
+# Switches for the whole account, in the connection's credentials: {"features_off": [...]}
+# turns off listing codes, updating windows in place, or asynchronous confirmation.
 
 
 def _call_log_append(path: str, entry: dict) -> None:
@@ -95,6 +116,28 @@ class SimulatorAdapter(Adapter):
     features = frozenset({Feature.LIST_CODES, Feature.ASYNC_WRITES, Feature.UPDATE_WINDOW})
     credential_fields = {"api_key": "Simulator account key"}
 
+    def __init__(self, connection) -> None:
+        super().__init__(connection)
+        off = {Feature(name) for name in self.credentials.get("features_off", ())}
+        if off:
+            self.features = frozenset(type(self).features - off)
+
+    @staticmethod
+    def _traits(device: SimulatedDevice) -> dict:
+        return MODEL_TRAITS.get(device.model, {})
+
+    @classmethod
+    def _capabilities(cls, device: SimulatedDevice) -> LockCapabilities:
+        traits = {k: v for k, v in cls._traits(device).items() if k != "unset_until_start"}
+        return dataclasses.replace(device.capability_record(), **traits)
+
+    def _vendor_pin(self, device: SimulatedDevice) -> str:
+        """The PIN a vendor that chooses PINs gives a new code."""
+        capabilities = self._capabilities(device)
+        taken = {code.pin for code in self._visible_codes(device)}
+        length = capabilities.supported_code_lengths[0]
+        return random_pin(length, [capabilities], taken)
+
     # -- plumbing --
 
     def _account(self) -> SimulatedAccount:
@@ -131,9 +174,13 @@ class SimulatorAdapter(Adapter):
     def _visible_codes(device: SimulatedDevice) -> list[SimulatedCode]:
         return list(device.codes.filter(never_applies=False).order_by("id"))
 
-    @staticmethod
-    def _remote(code: SimulatedCode) -> RemoteCode:
-        status = CodeStatus.SETTING if code.applies_at > timezone.now() else CodeStatus.SET
+    @classmethod
+    def _remote(cls, code: SimulatedCode) -> RemoteCode:
+        now = timezone.now()
+        status = CodeStatus.SETTING if code.applies_at > now else CodeStatus.SET
+        held = cls._traits(code.device).get("unset_until_start")
+        if held and code.starts_at is not None and now < code.starts_at:
+            status = CodeStatus.UNSET
         return RemoteCode(
             remote_id=code.code_id,
             pin=code.pin,
@@ -164,7 +211,7 @@ class SimulatorAdapter(Adapter):
     def _check_code(
         self, device: SimulatedDevice, spec: CodeSpec, *, replacing: str | None = None
     ) -> None:
-        capabilities = device.capability_record()
+        capabilities = self._capabilities(device)
         problems = pin_violations(spec.pin, capabilities)
         if problems:
             raise VendorError(Reason.REJECTED, "PIN " + "; ".join(problems))
@@ -199,7 +246,7 @@ class SimulatorAdapter(Adapter):
                 model=device.model,
                 online=device.online,
                 battery_level=device.battery_level,
-                capabilities=device.capability_record(),
+                capabilities=self._capabilities(device),
                 code_count=device.codes.filter(never_applies=False).count(),
             )
             for device in account.devices.order_by("id")
@@ -218,6 +265,8 @@ class SimulatorAdapter(Adapter):
         device = self._call(lock_remote_id)
         self._check_writable(device)
         fault = self._take_fault(device)
+        if not spec.pin and self._capabilities(device).pin_chosen_by_vendor:
+            spec = dataclasses.replace(spec, pin=self._vendor_pin(device))
         with transaction.atomic():
             device = self._device(lock_remote_id, for_update=True)
             self._check_code(device, spec)
@@ -269,6 +318,8 @@ class SimulatorAdapter(Adapter):
     def delete_code(self, lock_remote_id: str, code_remote_id: str) -> None:
         device = self._call(lock_remote_id)
         self._check_writable(device)
+        if not self._capabilities(device).can_delete_codes:
+            raise VendorError(Reason.REJECTED, "codes on this lock cannot be deleted")
         fault = self._take_fault(device)
         with transaction.atomic():
             device = self._device(lock_remote_id, for_update=True)

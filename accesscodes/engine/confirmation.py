@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from accesscodes.engine.announcements import pin_announce_if_ready
 from accesscodes.engine.delivery import record_success, store
 from accesscodes.engine.windows import window_for_lock
 from accesscodes.models import LockCode
@@ -144,3 +145,9 @@ class ConfirmationHandlers:
         lock_code.next_attempt_at = None if lock_code.in_sync else timezone.now()
         if store(lock_code):
             self.event(lock_code, "set", after={"confirmation": confirmation})
+            self.announce_if_ready(lock_code)
+
+    def announce_if_ready(self, lock_code: LockCode) -> None:
+        """A new PIN confirmed here may be the last one the guest waits for (P6)."""
+        if lock_code.in_sync and lock_code.access_code.pin_announce_by is not None:
+            pin_announce_if_ready(access_code_id=lock_code.access_code_id)

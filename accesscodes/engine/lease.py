@@ -59,7 +59,7 @@ def lease_acquire(lock_id: int) -> Lease | None:
     """Take the lock's lease if nobody holds it; None if somebody does."""
     now = timezone.now()
     holder = secrets.token_hex(8)
-    taken = LockLease.objects.filter(lock_id=lock_id, expires_at__lt=now).update(
+    taken = LockLease.objects.filter(lock_id=lock_id, expires_at__lte=now).update(
         holder=holder, expires_at=now + LEASE_TTL
     )
     if not taken and not LockLease.objects.filter(lock_id=lock_id).exists():

@@ -56,11 +56,13 @@ BATCH_SIZE = 200
 class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHandlers):
     """One pass over one lock, with its lease held."""
 
-    def __init__(self, lock: Lock, *, lease: Lease | None = None, budget=PASS_BUDGET) -> None:
+    def __init__(
+        self, lock: Lock, *, lease: Lease | None = None, budget: timedelta | None = None
+    ) -> None:
         self.lock = lock
         self.lease = lease
         self.now: datetime = timezone.now()
-        self.deadline: datetime = self.now + budget
+        self.deadline: datetime = self.now + (budget or PASS_BUDGET)
         self.listing: list[RemoteCode] | None = None
         self.creates = 0
         self.unfinished = False
@@ -303,7 +305,8 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
             self.change_on_lock(lock_code)
         else:
             lock_code.next_attempt_at = None
-            store(lock_code)
+            if store(lock_code):
+                self.announce_if_ready(lock_code)
 
     def recreate_missing(self, lock_code: LockCode) -> None:
         lock_code.vendor_code_id = ""

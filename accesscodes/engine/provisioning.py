@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accesscodes.engine.announcements import pin_announcement_schedule
 from accesscodes.engine.choices import lock_code_name, lock_pin, pin_choose, pins_on_locks
 from accesscodes.engine.events import code_event_record
 from accesscodes.engine.listings import listings_refresh_stale
@@ -26,7 +27,6 @@ from accesscodes.engine.windows import (
 )
 from accesscodes.models import AccessCode, LockCode
 from accesscodes.pin import pin_violations
-from accesscodes.signals import pin_changed
 from integrations.models import Lock
 from reservations.models import Reservation
 
@@ -272,6 +272,7 @@ def access_code_pin_replace(*, access_code: AccessCode, reason: str, avoid: set[
     access_code.pin = new_pin
     access_code.pin_source = AccessCode.Source.RANDOM
     access_code.save(update_fields=["pin", "pin_source", "updated_at"])
+    had_old_pin_on_a_lock = False
     for lock_code in lock_codes:
         capabilities = lock_code.lock.capability_record
         if capabilities.pin_chosen_by_vendor:
@@ -282,6 +283,7 @@ def access_code_pin_replace(*, access_code: AccessCode, reason: str, avoid: set[
             else lock_pin(lock_code.lock, access_code, taken)
         )
         if lock_code.vendor_code_id:
+            had_old_pin_on_a_lock = True
             lock_code.in_sync = False
             lock_code.next_attempt_at = timezone.now()
         _save(lock_code, ["pin", "in_sync", "next_attempt_at"])
@@ -291,7 +293,7 @@ def access_code_pin_replace(*, access_code: AccessCode, reason: str, avoid: set[
         access_code=access_code,
         reason=reason,
     )
-    transaction.on_commit(lambda: pin_changed.send(sender=AccessCode, access_code=access_code))
+    pin_announcement_schedule(access_code=access_code, had_old_pin_on_a_lock=had_old_pin_on_a_lock)
     return new_pin
 
 

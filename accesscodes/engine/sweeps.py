@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from accesscodes.engine.announcements import pin_announcements_due
 from accesscodes.engine.lease import LeaseLost, lease_acquire, lease_wait
 from accesscodes.engine.lock_pass import BATCH_SIZE, LockPass
 from accesscodes.engine.provisioning import lock_dispatch_enqueue
@@ -83,8 +84,11 @@ def _process_each(lock_ids: list[int]) -> int:
 
 
 def dispatch_due(*, now: datetime | None = None) -> int:
-    """Process every lock with due work, a bounded batch at a time; return locks processed."""
-    return _process_each(due_lock_ids(now=now))
+    """Process every lock with due work, a bounded batch at a time; return locks processed.
+    New PINs whose latest announcement time has come are announced too (P6)."""
+    processed = _process_each(due_lock_ids(now=now))
+    pin_announcements_due(now=now)
+    return processed
 
 
 def delete_due(*, now: datetime | None = None) -> int:

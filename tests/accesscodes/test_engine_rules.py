@@ -385,3 +385,135 @@ def test_our_code_does_not_take_the_name_of_a_hand_made_code_even_where_duplicat
     reservation = book(prop, starts_in=timedelta(hours=5), reservation_code="HMANA")
     settle()
     assert codes_on(lock) == {"Ana Silva": "8642", "HMANA": reservation.access_code.pin}
+
+
+# --- H5, Y1, Y2: backup codes are restored, and handed out only when seen on the lock -------
+
+
+@pytest.fixture
+def backups_on(prop, lock):
+    from accesscodes.models import BackupCode
+    from properties.models import SmartLockSettings
+
+    SmartLockSettings.objects.filter(host=prop.host, property=None).update(
+        backup_codes_enabled=True, backup_pool_size=2
+    )
+    services.backup_pool_ensure(lock=lock)
+    settle()
+    backups = {b.name: b.pin for b in BackupCode.objects.filter(state=BackupCode.State.SET)}
+    assert set(backups) == {"Backup 1", "Backup 2"}
+    return backups
+
+
+def test_resync_restores_backup_codes_lost_in_a_factory_reset(
+    clock, prop, lock, backups_on, django_capture_on_commit_callbacks
+):  # rules Y1, H5
+    device_of(lock).codes.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.lock_resync(lock=lock)
+    settle()
+    assert codes_on(lock) == backups_on
+
+
+def test_the_daily_reconciliation_restores_missing_backup_codes(
+    clock, prop, lock, backups_on
+):  # rules Y2, H5
+    device_of(lock).codes.filter(name="Backup 2").delete()
+    assert services.lock_reconcile(lock=lock) == 1
+    settle()
+    assert codes_on(lock) == backups_on
+
+
+def test_a_backup_code_the_lock_no_longer_lists_is_not_given_to_a_guest(
+    clock, prop, lock, backups_on, mailoutbox
+):  # rule H5
+    from accesscodes.healthcheck import healthcheck_run
+    from accesscodes.models import BackupCode
+
+    device = device_of(lock)
+    device.codes.all().delete()  # a factory reset
+    device.fault_count, device.fault_reason = 50, Reason.VENDOR_ERROR
+    device.save()
+    reservation = book(prop, starts_in=timedelta(hours=10))
+    settle()  # the pass reads the lock: the backup codes are gone
+    clock.move_to(timezone.now().replace(hour=12, minute=0) + days(1))
+    mailoutbox.clear()
+    run = healthcheck_run()
+    assert run.backup_codes_assigned == 0
+    assert not BackupCode.objects.filter(reservation=reservation).exists()
+    assert any("Ana Silva" in mail.body for mail in mailoutbox), "the host is told"
+    assert BackupCode.objects.filter(next_attempt_at__lte=timezone.now()).exists() or (
+        BackupCode.objects.filter(state=BackupCode.State.FAILED).exists()
+    ), "the missing backup codes are being put back"
+
+
+def test_a_backup_code_seen_on_the_lock_can_be_given_to_a_guest_for_one_lock(
+    clock, prop, lock, backups_on
+):  # rules H5, K3 (the service the guest page calls)
+    reservation = book(prop, starts_in=timedelta(hours=10))
+    backup = services.backup_code_assign_seen(reservation=reservation, lock=lock)
+    assert backup is not None and backup.pin in backups_on.values()
+    assert backup.reservation_id == reservation.pk
+    assert services.backup_code_assign_seen(reservation=reservation, lock=lock) == backup
+
+
+# --- P6: the "new code" message waits for the locks, or for 2 h before check-in -------------
+
+
+@pytest.fixture
+def told():
+    from accesscodes.signals import pin_changed
+
+    received = []
+
+    def receiver(**kwargs):
+        received.append(kwargs["access_code"].pin)
+
+    pin_changed.connect(receiver, weak=False, dispatch_uid="test-told")
+    yield received
+    pin_changed.disconnect(dispatch_uid="test-told")
+
+
+def test_a_new_pin_is_announced_only_once_every_lock_that_held_the_old_one_holds_it(
+    clock, prop, lock, second_lock, told, django_capture_on_commit_callbacks
+):  # rules P6, G7
+    reservation = book(prop, starts_in=days(1))
+    settle()
+    with django_capture_on_commit_callbacks(execute=True):
+        new_pin = services.access_code_pin_replace(
+            access_code=reservation.access_code, reason="duplicate_code", avoid=set()
+        )
+    assert told == [], "not before the locks have the new PIN"
+    device = device_of(second_lock)
+    device.online = False
+    device.save()
+    settle()
+    assert codes_on(lock) == {"Ana Silva": new_pin}
+    assert told == [], "the second lock still holds the old PIN"
+    device.online = True
+    device.save()
+    clock.shift(timedelta(hours=1))
+    settle()  # the update is sent; it counts once the lock lists it (S7)
+    assert codes_on(second_lock) == {"Ana Silva": new_pin}
+    clock.shift(timedelta(minutes=1))
+    settle()
+    assert told == [new_pin]
+
+
+def test_a_new_pin_is_announced_two_hours_before_check_in_even_if_a_lock_is_still_behind(
+    clock, prop, lock, second_lock, told
+):  # rule P6
+    reservation = book(prop, starts_in=days(1))
+    settle()
+    new_pin = services.access_code_pin_replace(
+        access_code=reservation.access_code, reason="duplicate_code", avoid=set()
+    )
+    device = device_of(second_lock)
+    device.online = False
+    device.save()
+    clock.move_to(reservation.check_in - timedelta(hours=2, seconds=1))
+    settle()
+    assert told == []
+    clock.move_to(reservation.check_in - timedelta(hours=2))
+    settle()
+    assert told == [new_pin]
