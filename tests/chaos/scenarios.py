@@ -176,18 +176,24 @@ def chaos() -> dict:
         "worker_killed_mid_call": 1,
     }
     result["seconds"] = round(time.time() - began, 1)
+    _print("chaos", result)
+    print(chaos_summary(result))
+    return result
+
+
+def chaos_summary(result: dict) -> str:
     counts = result["counts"]
-    print(
-        f"\nCHAOS: {result['stays']} stays, {counts['expected']} codes on {result['locks']} locks"
-        f" | exact PIN on lock: {counts['ok']} | lost: {counts['lost']}"
-        f" | duplicated: {counts['duplicated']} | wrong window: {counts['window_differs']}"
-        f" | cancelled still open: {counts['cancelled_still_open']} | untracked on locks: "
-        f"{result['untracked_on_locks']} | foreign codes changed: {result['foreign_changed']}"
-        f" | {result['seconds']} s"
+    return (
+        f"\nCHAOS: {result['stays']} stays, {counts['expected']} codes on {result['locks']} "
+        f"locks ({counts['cancelled']} of cancelled stays) | exact PIN on lock: {counts['ok']}"
+        f" | lost: {counts['lost']} | duplicated: {counts['duplicated']}"
+        f" | wrong window: {counts['window_differs']}"
+        f" | cancelled still open: {counts['cancelled_still_open']}"
+        f" | untracked on locks: {result['untracked_on_locks']}"
+        f" (+{result['untracked_of_cancelled_stays']} of cancelled stays)"
+        f" | foreign codes changed: {result['foreign_changed']} | {result['seconds']} s"
         f"\nfaults that hit a call: {result['fault_hits']}"
     )
-    _print("chaos", result)
-    return result
 
 
 SCENARIOS = {

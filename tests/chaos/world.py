@@ -361,12 +361,12 @@ def report(*, run_dir: Path) -> dict:
                     f"stay {lock_code.access_code.starts_at}–{lock_code.access_code.ends_at}"
                 )
     now = timezone.now()
-    cancelled = LockCode.objects.exclude(state=LockCode.State.REMOVED).filter(
-        access_code__cancelled_at__isnull=False
-    )
+    cancelled = LockCode.objects.filter(access_code__cancelled_at__isnull=False)
+    cancelled_pins: dict[str, set[str]] = defaultdict(set)
     for lock_code in cancelled.select_related("lock", "access_code"):
         counts["cancelled"] += 1
         pin = lock_code.access_code.pin
+        cancelled_pins[lock_code.lock.remote_id].add(pin)
         still_open = [
             code
             for code in visible[lock_code.lock.remote_id]
@@ -380,12 +380,14 @@ def report(*, run_dir: Path) -> dict:
                 f"cancelled stay {lock_code.access_code.reservation_id} still opens "
                 f"{lock_code.lock.remote_id} ({lock_code.state})"
             )
-    strays = [
-        f"{device_id}:{code.code_id}:{code.name}"
-        for device_id, codes in visible.items()
-        for code in codes
-        if not code.created_by_hand and code.code_id not in tracked
-    ]
+    strays, cancelled_strays = [], []
+    for device_id, codes in visible.items():
+        for code in codes:
+            if code.created_by_hand or code.code_id in tracked:
+                continue
+            # Left behind by a cancelled stay, or by nobody we know of.
+            found = cancelled_strays if code.pin in cancelled_pins[device_id] else strays
+            found.append(f"{device_id}:{code.code_id}:{code.name}")
     foreign = _foreign_changed(run_dir, visible)
     keys = ("lost", "duplicated", "not_tracked", "unconfirmed", "ok", "expected", "window_differs")
     for key in (*keys, "cancelled", "cancelled_still_open"):
@@ -393,15 +395,22 @@ def report(*, run_dir: Path) -> dict:
     return {
         "counts": dict(counts),
         "untracked_on_locks": len(strays),
+        "untracked_of_cancelled_stays": len(cancelled_strays),
         "foreign_changed": len(foreign),
         "states": dict(Counter(LockCode.objects.values_list("state", flat=True))),
         "pin_changes": CodeEvent.objects.filter(kind="pin_changed").count(),
         "writes_acknowledged_never_applied": SimulatedCode.objects.filter(
             never_applies=True
         ).count(),
-        "problems": (problems + [f"untracked {s}" for s in strays] + foreign)[:40],
+        "problems": (
+            problems
+            + [f"untracked {s}" for s in strays]
+            + [f"untracked, of a cancelled stay: {s}" for s in cancelled_strays]
+            + foreign
+        )[:40],
         "settled": counts["ok"] == counts["expected"]
-        and not (counts["window_differs"] or counts["cancelled_still_open"] or strays or foreign),
+        and not (counts["window_differs"] or counts["cancelled_still_open"])
+        and not (strays or cancelled_strays or foreign),
     }
 
 
