@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -60,9 +58,6 @@ class AccessCode(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Code for {self.reservation}"
-
-    def window_contains(self, moment: datetime) -> bool:
-        return self.starts_at <= moment < self.ends_at
 
 
 class Confirmation(models.TextChoices):

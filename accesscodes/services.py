@@ -2,6 +2,7 @@
 admin, the demo). The code lives in `accesscodes.engine`, one module per concern."""
 
 from accesscodes.engine.actions import EngineError, lock_code_retry_now
+from accesscodes.engine.announcements import pin_announcements_due
 from accesscodes.engine.backups import (
     backup_code_assign,
     backup_code_assign_seen,
@@ -72,6 +73,7 @@ __all__ = [
     "lock_resync",
     "locks_reconcile_all",
     "matched_locks",
+    "pin_announcements_due",
     "pin_choose",
     "retry_time",
     "store",

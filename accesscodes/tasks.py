@@ -20,8 +20,13 @@ def lock_dispatch(lock_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def dispatch_due() -> None:
-    """The minute sweep over due sends, follow-ups and retries; re-queues while work remains."""
-    if services.dispatch_due() >= services.BATCH_SIZE:
+    """The minute sweep: one pass task per lock with due work, so workers take locks in
+    parallel (one writer per lock, the lease); re-queues while more locks are due."""
+    lock_ids = services.due_lock_ids()
+    for lock_id in lock_ids:
+        lock_dispatch.delay(lock_id)
+    services.pin_announcements_due()
+    if len(lock_ids) >= services.BATCH_SIZE:
         dispatch_due.delay()
 
 

@@ -21,7 +21,6 @@ import argparse
 import os
 import random
 import sys
-import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -42,6 +41,7 @@ from django.utils import timezone  # noqa: E402
 from accesscodes import services  # noqa: E402
 from accesscodes.healthcheck import healthcheck_selection  # noqa: E402
 from accesscodes.models import AccessCode, LockCode  # noqa: E402
+from bench.dispatcher import measure_dispatcher  # noqa: E402
 from integrations.base import LockCapabilities, Reason  # noqa: E402
 from integrations.models import (  # noqa: E402
     Lock,
@@ -50,7 +50,6 @@ from integrations.models import (  # noqa: E402
     SimulatedAccount,
     SimulatedDevice,
 )
-from integrations.simulator import SimulatorAdapter  # noqa: E402
 from locksync.fields import encrypt_text  # noqa: E402
 from properties.models import Host, Property, SmartLockSettings  # noqa: E402
 from reservations.models import Reservation  # noqa: E402
@@ -443,101 +442,6 @@ def measure_jobs(now: datetime) -> list[dict]:
     ]
 
 
-def measure_dispatcher(now: datetime) -> dict:
-    """Codes per second: DISPATCH_CODES stays due now on DISPATCH_LOCKS locks at 50 ms."""
-    # Whatever the loaded data has due now is not part of this measure.
-    LockCode.objects.filter(next_attempt_at__lte=now + timedelta(hours=1)).update(
-        next_attempt_at=now + timedelta(days=1)
-    )
-    # A reused database still holds the previous run's dispatch world.
-    Reservation.objects.filter(host__name=f"{BENCH_PREFIX}dispatch").delete()
-    Host.objects.filter(name=f"{BENCH_PREFIX}dispatch").delete()
-    SimulatedAccount.objects.filter(api_key=f"{BENCH_PREFIX}dispatch-key").delete()
-    host = Host.objects.create(name=f"{BENCH_PREFIX}dispatch", alert_email="d@example.com")
-    SmartLockSettings.objects.create(host=host)
-    account = SimulatedAccount.objects.create(api_key=f"{BENCH_PREFIX}dispatch-key")
-    lock_connection = LockConnection.objects.create(
-        host=host, vendor="simulator", credentials={"api_key": account.api_key}
-    )
-    props = []
-    for n in range(DISPATCH_LOCKS):
-        device = SimulatedDevice.objects.create(
-            account=account,
-            device_id=f"{BENCH_PREFIX}dispatch-{n}",
-            name=f"Dispatch door {n}",
-            latency_ms=DISPATCH_LATENCY_MS,
-            capacity=DISPATCH_CODES,
-        )
-        lock = Lock.objects.create(
-            connection=lock_connection,
-            remote_id=device.device_id,
-            name=device.name,
-            capabilities=device.capability_record().to_json(),
-        )
-        prop = Property.objects.create(host=host, name=f"Dispatch flat {n}", time_zone="UTC")
-        Match.objects.create(lock=lock, property=prop)
-        props.append(prop)
-    from reservations.services import reservation_upsert
-
-    # Accepted inside the lead time, so every code is due at once; the on-commit fast path is
-    # left out so the sweep does all the sending.
-    original = services._dispatch_on_commit
-    services._dispatch_on_commit = lambda lock_ids: None
-    try:
-        for n in range(DISPATCH_CODES):
-            check_in = now + timedelta(hours=2, minutes=10 * n)
-            with transaction.atomic():
-                reservation_upsert(
-                    host=host,
-                    external_id=f"DISPATCH-{n}",
-                    property=props[n % DISPATCH_LOCKS],
-                    guest_name=f"Dispatch Guest{n}",
-                    check_in=check_in,
-                    check_out=check_in + timedelta(days=2),
-                )
-    finally:
-        services._dispatch_on_commit = original
-
-    creates = [0]
-    guard = threading.Lock()
-    original_create = SimulatorAdapter.create_code
-
-    def counted(adapter, lock_remote_id, spec):
-        with guard:
-            creates[0] += 1
-        return original_create(adapter, lock_remote_id, spec)
-
-    SimulatorAdapter.create_code = counted
-    try:
-        started = time.perf_counter()
-        with CaptureQueriesContext(connection) as queries:
-            sweeps = 0
-            while services.dispatch_due():
-                sweeps += 1
-        elapsed = time.perf_counter() - started
-    finally:
-        SimulatorAdapter.create_code = original_create
-    set_count = LockCode.objects.filter(
-        lock__connection=lock_connection, state=LockCode.State.SET
-    ).count()
-    result = {
-        "codes": creates[0],
-        "set": set_count,
-        "seconds": elapsed,
-        "per_second": creates[0] / elapsed if elapsed else 0.0,
-        "queries": len(queries),
-        "sweeps": sweeps,
-    }
-    say(
-        f"\n== dispatcher (accesscodes.services.dispatch_due, one worker): {creates[0]} codes "
-        f"on {DISPATCH_LOCKS} locks at {DISPATCH_LATENCY_MS} ms in {elapsed:.2f} s = "
-        f"{result['per_second']:.1f} codes/s; {set_count} set (read back); "
-        f"{len(queries)} queries ({len(queries) / max(1, creates[0]):.1f} per code), "
-        f"{sweeps} sweep(s)"
-    )
-    return result
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reservations", type=int, default=100_000)
@@ -547,6 +451,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--reuse", action="store_true", help="keep the benchmark data of an earlier run"
+    )
+    parser.add_argument(
+        "--dispatch-only",
+        action="store_true",
+        help="measure only the dispatcher (vendor calls and queries per code placed)",
     )
     args = parser.parse_args()
 
@@ -560,6 +469,9 @@ def main() -> int:
         say("use a database of its own (createdb locksync_bench), or pass --yes")
         return 2
 
+    if args.dispatch_only:
+        measure_dispatcher(timezone.now(), say=say)
+        return 0
     now = timezone.now().replace(microsecond=0)
     rng = random.Random(args.seed)  # noqa: S311 — synthetic data, not secrets
     existing = Reservation.objects.filter(host__name__startswith=BENCH_PREFIX).count()
@@ -580,7 +492,7 @@ def main() -> int:
         f"{LockCode.objects.count():,} lock codes, {Lock.objects.count():,} locks"
     )
     results = measure_jobs(now)
-    dispatcher = measure_dispatcher(timezone.now())
+    dispatcher = measure_dispatcher(timezone.now(), say=say)
 
     say("\nsummary")
     for result in results:
@@ -589,7 +501,11 @@ def main() -> int:
             f"{result['queries']:>3} queries {result['seconds']:>8.3f} s  "
             f"index: {'yes' if result['index'] else 'NO'}"
         )
-    say(f"  {'dispatcher':<22} {dispatcher['per_second']:>8.1f} codes/s")
+    say(
+        f"  {'dispatcher':<22} {dispatcher['per_second']:>8.1f} codes/s, "
+        f"{dispatcher['queries_per_code']:.1f} queries and "
+        f"{dispatcher['vendor_calls_per_code']:.1f} vendor calls per code placed"
+    )
     healthcheck = results[1]
     if connection.vendor == "postgresql" and healthcheck["seconds"] >= 2:
         say("healthcheck selection is over the 2 s target")

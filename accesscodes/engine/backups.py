@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accesscodes.engine.choices import LIVE_BACKUP_STATES, pins_on_locks
+from accesscodes.engine.confirmation import CONFIRM_GIVE_UP, CONFIRM_POLL
 from accesscodes.engine.delivery import (
     UNANSWERED,
     record_failure,
@@ -21,6 +23,7 @@ from accesscodes.pin import nearest_length, random_pin
 from accesscodes.signals import backup_code_assigned
 from integrations.base import CodeSpec, CodeStatus, Reason, VendorError
 from integrations.models import Lock
+from properties.selectors import smart_lock_settings_effective
 from reservations.models import Reservation
 
 BACKUP_PIN_LENGTH = 6
@@ -30,8 +33,6 @@ class BackupHandlers:
     """The lock pass's handlers for backup codes, one per state."""
 
     def _due_backups(self) -> list[BackupCode]:
-        from django.db.models import Q
-
         return list(
             BackupCode.objects.filter(lock=self.lock)
             .filter(Q(next_attempt_at__lte=self.now) | Q(retire_after__lte=self.now))
@@ -84,20 +85,16 @@ class BackupHandlers:
             return
         self.creates += 1
         backup.vendor_code_id = remote.remote_id
+        self.note_ours(remote.remote_id)
         if self.capabilities.pin_chosen_by_vendor and remote.pin:
             backup.pin = remote.pin
         record_success(backup)
         if self.listing is None and remote.status == CodeStatus.SET:
             self.backup_set(backup, Confirmation.VENDOR)
             return
-        backup.next_attempt_at = timezone.now() + self.confirm_poll()
+        backup.next_attempt_at = timezone.now() + CONFIRM_POLL
         store(backup)
-        code_event_record(host_id=self.host_id, kind="sending", backup_code=backup)
-
-    def confirm_poll(self):
-        from accesscodes.engine.confirmation import CONFIRM_POLL
-
-        return CONFIRM_POLL
+        self.backup_event(backup, "sending")
 
     def confirm_backup_writes(self) -> None:
         for backup in BackupCode.objects.filter(lock=self.lock, state=BackupCode.State.SETTING):
@@ -106,8 +103,6 @@ class BackupHandlers:
 
     def confirm_backup(self, backup: BackupCode) -> None:
         """Follow a backup code's write until the lock lists it (S6, S7)."""
-        from accesscodes.engine.confirmation import CONFIRM_GIVE_UP
-
         if self.listing is None:
             self.backup_set(backup, Confirmation.VENDOR)
             return
@@ -121,7 +116,7 @@ class BackupHandlers:
         if found is None and timezone.now() - started >= CONFIRM_GIVE_UP:
             self.fail_backup(backup, VendorError(Reason.VENDOR_ERROR, "never appeared"))
             return
-        backup.next_attempt_at = timezone.now() + self.confirm_poll()
+        backup.next_attempt_at = timezone.now() + CONFIRM_POLL
         store(backup)
 
     def backup_set(self, backup: BackupCode, confirmation: str) -> None:
@@ -130,7 +125,7 @@ class BackupHandlers:
         backup.set_at = timezone.now()
         backup.next_attempt_at = None
         if store(backup):
-            code_event_record(host_id=self.host_id, kind="set", backup_code=backup)
+            self.backup_event(backup, "set")
 
     def check_backup_on_lock(self, backup: BackupCode) -> None:
         """A backup code believed set, due for a look (resync Y1, reconciliation Y2, H5):
@@ -141,12 +136,7 @@ class BackupHandlers:
             backup.state = BackupCode.State.SCHEDULED
             backup.vendor_code_id = ""
             backup.confirmation = ""
-            code_event_record(
-                host_id=self.host_id,
-                kind="missing_from_lock",
-                backup_code=backup,
-                reason="not listed by the lock",
-            )
+            self.backup_event(backup, "missing_from_lock", reason="not listed by the lock")
             self.send_backup(backup)
             return
         backup.next_attempt_at = None
@@ -169,7 +159,7 @@ class BackupHandlers:
         backup.next_attempt_at = None
         if not store(backup):
             return
-        code_event_record(host_id=self.host_id, kind="rotated", backup_code=backup)
+        self.backup_event(backup, "rotated")
         if self.listing is not None:
             self.listing = [r for r in self.listing if r.remote_id != backup.vendor_code_id]
         self.space_freed()
@@ -185,6 +175,8 @@ class BackupHandlers:
 
     def fail_backup(self, backup: BackupCode, error: VendorError) -> None:
         kind = record_failure(backup, error)
+        if kind == "rate_limited":
+            self.rate_limited_until = backup.next_attempt_at
         # A rotation that failed (even before the delete, on reading the lock) is retried on
         # the retry schedule, not at every sweep.
         if backup.retire_after and (
@@ -192,12 +184,7 @@ class BackupHandlers:
         ):
             backup.retire_after = backup.next_attempt_at
         if store(backup):
-            code_event_record(
-                host_id=self.host_id,
-                kind=kind,
-                backup_code=backup,
-                reason=f"{error.reason}: {error.message}",
-            )
+            self.backup_event(backup, kind, reason=f"{error.reason}: {error.message}")
 
 
 # --- pools (SPEC H3) ---------------------------------------------------------------------
@@ -218,8 +205,6 @@ def backup_new(*, lock: Lock, slot: int) -> BackupCode:
 
 def backup_pool_size(*, lock: Lock) -> int:
     """The pool the lock should keep: the largest of its properties' settings, 0 when off."""
-    from properties.selectors import smart_lock_settings_effective
-
     sizes = [0]
     for match in lock.matches.select_related("property"):
         settings = smart_lock_settings_effective(property=match.property)
@@ -241,8 +226,6 @@ def backup_pool_ensure(*, lock: Lock) -> list[BackupCode]:
 
 def backups_mark_due(*, lock: Lock) -> int:
     """Have the next pass look at every live backup code of the lock (Y1, Y2, H5)."""
-    from django.db.models import F
-
     return BackupCode.objects.filter(lock=lock, state__in=LIVE_BACKUP_STATES).update(
         next_attempt_at=timezone.now(), version=F("version") + 1
     )
@@ -258,8 +241,6 @@ def backup_code_assign_seen(
     """Give the guest a free backup code on this lock that the lock's list (at most 24 h
     old) showed; None if it has none (SPEC H5). Backup codes not seen are put back on the
     lock first (the next pass restores them) and the host is told by the caller."""
-    from django.db.models import F
-
     existing = BackupCode.objects.filter(lock=lock, reservation=reservation).exclude(
         state__in=[BackupCode.State.REMOVING, BackupCode.State.REMOVED]
     )

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from accesscodes.engine.delivery import UNANSWERED, store, store_attempt
+from accesscodes.engine.lease import LEASE_TTL
 from accesscodes.engine.windows import was_sent
 from accesscodes.models import LockCode
 from integrations.base import Reason, VendorError
@@ -55,7 +56,7 @@ class CapacityHandlers:
         lock_code.state = LockCode.State.REMOVING
         lock_code.last_attempt_at = now
         lock_code.last_error, lock_code.last_error_message = Reason.TIMEOUT, UNANSWERED
-        lock_code.delete_after = now + self.lease_ttl()
+        lock_code.delete_after = now + LEASE_TTL
         if not store_attempt(lock_code):
             return
         try:
@@ -72,11 +73,6 @@ class CapacityHandlers:
                 self.event(lock_code, "removing")
             return
         self.mark_removed(lock_code)
-
-    def lease_ttl(self) -> timedelta:
-        from accesscodes.engine.lease import LEASE_TTL
-
-        return LEASE_TTL
 
     def mark_removed(self, lock_code: LockCode) -> None:
         lock_code.state = LockCode.State.REMOVED

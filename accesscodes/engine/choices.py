@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from accesscodes.engine.listings import listed_names, listed_pins
 from accesscodes.models import AccessCode, BackupCode, LockCode
 from accesscodes.naming import code_name_choose, fallback_name
-from accesscodes.pin import combined_lengths, nearest_length, phone_pin, pins_collide, random_pin
-from accesscodes.pin import pin_violations as pin_violations
+from accesscodes.pin import (
+    combined_lengths,
+    nearest_length,
+    phone_pin,
+    pin_violations,
+    pins_collide,
+    random_pin,
+)
 from integrations.models import Lock
+from properties.selectors import smart_lock_settings_effective
 from reservations.models import Reservation
 
 LIVE_BACKUP_STATES = (
@@ -25,8 +33,6 @@ def pins_on_locks(locks: list[Lock], *, excluding_access_code_id: int | None = N
         codes = codes.exclude(access_code_id=excluding_access_code_id)
     backups = BackupCode.objects.filter(lock__in=locks, state__in=LIVE_BACKUP_STATES)
     taken = {code.pin for code in codes} | {backup.pin for backup in backups}
-    from accesscodes.engine.listings import listed_pins
-
     return taken | listed_pins(locks, excluding_access_code_id=excluding_access_code_id)
 
 
@@ -46,8 +52,6 @@ def pin_choose(
     *, reservation: Reservation, locks: list[Lock], taken: set[str], allow_phone: bool = True
 ) -> tuple[str, str]:
     """Return (pin, source) for a guest: phone digits where allowed and usable, else random."""
-    from properties.selectors import smart_lock_settings_effective
-
     settings = smart_lock_settings_effective(property=reservation.property)
     capabilities = [
         lock.capability_record for lock in locks if not lock.capability_record.pin_chosen_by_vendor
@@ -96,8 +100,6 @@ def lock_code_name(
 
     Names already on the lock are our codes' names and the names the lock itself listed at
     its last read, hand-made codes included, on every lock (SPEC N2)."""
-    from accesscodes.engine.listings import listed_names
-
     others = LockCode.objects.filter(lock=lock).exclude(state=LockCode.State.REMOVED)
     others = others.exclude(access_code__reservation=reservation).select_related(
         "access_code__reservation"

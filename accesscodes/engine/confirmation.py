@@ -31,13 +31,17 @@ class ConfirmationHandlers:
 
     def confirm_new_writes(self) -> None:
         """Read the lock back after writing: only what it lists counts as set (SPEC S7)."""
+        unconfirmed, self.unconfirmed = self.unconfirmed, []
         try:
             self.read(fresh=True)
         except VendorError:
+            for lock_code in unconfirmed:
+                store(lock_code)
             return
-        for lock_code in LockCode.objects.filter(
-            lock=self.lock, state=LockCode.State.SETTING
-        ).select_related("access_code__reservation__property"):
+        earlier = LockCode.objects.filter(lock=self.lock, state=LockCode.State.SETTING).exclude(
+            pk__in=[lock_code.pk for lock_code in unconfirmed]
+        )
+        for lock_code in [*unconfirmed, *earlier.select_related("access_code__reservation")]:
             lock_code.lock = self.lock
             self.confirm_write(lock_code, poll_only=True)
         self.confirm_backup_writes()

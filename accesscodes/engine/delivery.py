@@ -68,8 +68,21 @@ def store(item: Delivery) -> bool:
     if written:
         item.version += 1
         return True
-    _store_facts(item, now)
+    if _learned_from_lock(item):
+        _store_facts(item, now)
+    else:
+        item.refresh_from_db()  # nothing learned from the lock: the change stands as it is
     return False
+
+
+def _learned_from_lock(item: Delivery) -> bool:
+    """Whether this pass wrote to the lock for the item, or found its copy there."""
+    if getattr(item, "sent_this_pass", False):
+        return True
+    row_vendor_id = (
+        type(item).objects.filter(pk=item.pk).values_list("vendor_code_id", flat=True).first()
+    )
+    return bool(item.vendor_code_id) and item.vendor_code_id != row_vendor_id
 
 
 def _store_facts(item: Delivery, now: datetime) -> None:
@@ -98,6 +111,7 @@ def store_attempt(item: Delivery) -> bool:
     )
     if written:
         item.version += 1
+        item.sent_this_pass = True
         return True
     item.refresh_from_db()
     return False

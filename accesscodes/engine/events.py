@@ -41,5 +41,42 @@ def code_event_record(
     )
 
 
+class EventBuffer:
+    """History lines of one lock pass, written together at its end (one INSERT, not one per
+    line); the rows they describe carry the evidence of an interrupted pass themselves."""
+
+    def __init__(self, host_id: int, lock: Lock) -> None:
+        self.host_id = host_id
+        self.lock = lock
+        self.pending: list[CodeEvent] = []
+
+    def add(
+        self,
+        kind: str,
+        *,
+        lock_code: LockCode | None = None,
+        backup_code: BackupCode | None = None,
+        reason: str = "",
+        after: dict | None = None,
+    ) -> None:
+        self.pending.append(
+            CodeEvent(
+                host_id=self.host_id,
+                kind=kind,
+                access_code_id=lock_code.access_code_id if lock_code else None,
+                lock_code=lock_code,
+                backup_code=backup_code,
+                lock=self.lock,
+                reason=reason[:200],
+                after=after or {},
+            )
+        )
+
+    def flush(self) -> None:
+        if self.pending:
+            CodeEvent.objects.bulk_create(self.pending)
+            self.pending = []
+
+
 def actor_for(user) -> str:
     return CodeEvent.Actor.USER if user else CodeEvent.Actor.SYSTEM

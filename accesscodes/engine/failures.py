@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
+from accesscodes.engine.announcements import ANNOUNCE_AT_LATEST
 from accesscodes.engine.choices import own_pin, pins_on_locks, reservation_fallback_name
 from accesscodes.engine.delivery import record_failure, store
 from accesscodes.engine.provisioning import access_code_pin_replace
 from accesscodes.engine.windows import desired_window
-from accesscodes.models import LockCode
-from accesscodes.signals import pin_changed
+from accesscodes.models import AccessCode, LockCode
 from integrations.base import Reason, VendorError
 
 
@@ -25,6 +27,8 @@ class FailureHandlers:
         )
         if removing or lock_code.state == LockCode.State.REMOVING:
             lock_code.delete_after = lock_code.next_attempt_at
+        if kind == "rate_limited":
+            self.rate_limited_until = lock_code.next_attempt_at
         if not store(lock_code):
             return
         self.event(lock_code, kind, reason=f"{error.reason}: {error.message}")
@@ -47,6 +51,7 @@ class FailureHandlers:
             # because a deletion failed.
             self.make_room(lock_code, self.capabilities.max_active_codes_supported)
         elif reason == Reason.ACCOUNT_DISCONNECTED:
+            # Imported here: integrations.services imports the engine's services.
             from integrations.services import connection_mark_disconnected
 
             connection_mark_disconnected(connection=self.lock.connection, message=error.message)
@@ -67,4 +72,10 @@ class FailureHandlers:
         lock_code.pin = own_pin(self.lock, len(lock_code.pin), taken)
         if store(lock_code):
             self.event(lock_code, "own_pin", reason=f"{self.lock.name} kept rejecting the PIN")
-            pin_changed.send(sender=LockCode, access_code=lock_code.access_code)
+            # The guest hears of it once this lock holds its own PIN, or 2 h before check-in.
+            access_code = lock_code.access_code
+            latest = access_code.reservation.check_in - ANNOUNCE_AT_LATEST
+            AccessCode.objects.filter(pk=access_code.pk).update(
+                pin_announce_by=max(timezone.now(), latest)
+            )
+            access_code.pin_announce_by = max(timezone.now(), latest)

@@ -28,7 +28,7 @@ from accesscodes.engine.confirmation import (
     ConfirmationHandlers,
 )
 from accesscodes.engine.delivery import UNANSWERED, record_success, store, store_attempt
-from accesscodes.engine.events import code_event_record
+from accesscodes.engine.events import EventBuffer
 from accesscodes.engine.failures import FailureHandlers
 from accesscodes.engine.lease import LEASE_TTL, PASS_BUDGET, Lease
 from accesscodes.engine.listings import listing_record
@@ -65,11 +65,18 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
         self.deadline: datetime = self.now + (budget or PASS_BUDGET)
         self.listing: list[RemoteCode] | None = None
         self.creates = 0
+        # Codes written this pass whose answer is kept in memory until the read-back below
+        # (one UPDATE per code instead of two); stored at the end of the pass regardless.
+        self.unconfirmed: list[LockCode] = []
         self.unfinished = False
+        # Set by a rate-limited answer: the pass stops writing to this lock, and the next pass
+        # is queued for the moment the vendor allows (issue #15: no phase race with the sweep).
+        self.rate_limited_until: datetime | None = None
         self._ours: set[str] | None = None
         self.adapter: Adapter = adapter_for(lock.connection)
         self.capabilities: LockCapabilities = lock.capability_record
         self.host_id: int = lock.connection.host_id
+        self.events = EventBuffer(self.host_id, lock)
 
     # --- talking to the lock: every call renews the lease (S5) --------------------------------
 
@@ -79,7 +86,6 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
 
     def vendor_create(self, spec: CodeSpec) -> RemoteCode:
         self._renew()
-        self._ours = None
         return self.adapter.create_code(self.lock.remote_id, spec)
 
     def vendor_update(self, remote_id: str, spec: CodeSpec) -> RemoteCode:
@@ -100,10 +106,17 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
             listing_record(lock=self.lock, codes=self.listing)
         return self.listing
 
+    def note_ours(self, remote_id: str) -> None:
+        if remote_id and self._ours is not None:
+            self._ours.add(remote_id)
+
     def our_remote_ids(self) -> set[str]:
+        """Which of the codes the lock lists are ours: bounded by the listing, not by the
+        lock's whole history of vendor ids."""
         if self._ours is None:
-            codes = LockCode.objects.filter(lock=self.lock).exclude(vendor_code_id="")
-            backups = BackupCode.objects.filter(lock=self.lock).exclude(vendor_code_id="")
+            listed = [remote.remote_id for remote in self.listing or () if remote.remote_id]
+            codes = LockCode.objects.filter(lock=self.lock, vendor_code_id__in=listed)
+            backups = BackupCode.objects.filter(lock=self.lock, vendor_code_id__in=listed)
             self._ours = set(codes.values_list("vendor_code_id", flat=True)) | set(
                 backups.values_list("vendor_code_id", flat=True)
             )
@@ -131,12 +144,22 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
     # --- the pass ---------------------------------------------------------------------------
 
     def out_of_time(self) -> bool:
-        if timezone.now() < self.deadline:
+        """Whether to stop taking codes: the budget is spent, or the vendor asked us to wait."""
+        if self.rate_limited_until is None and timezone.now() < self.deadline:
             return False
         self.unfinished = True
         return True
 
     def run(self, *, only_ids: set[int] | None = None) -> None:
+        try:
+            self._run(only_ids)
+        finally:
+            for lock_code in self.unconfirmed:
+                store(lock_code)
+            self.unconfirmed = []
+            self.events.flush()
+
+    def _run(self, only_ids: set[int] | None) -> None:
         due_codes = self._due_codes(only_ids)
         due_backups = self._due_backups()
         if not due_codes and not due_backups:
@@ -277,9 +300,13 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
             # The vendor cannot list codes: its confirmation is all there is (SPEC S7).
             self.mark_set(lock_code, LockCode.Confirmation.VENDOR)
             return
+        self.note_ours(lock_code.vendor_code_id)
         if create:
             lock_code.state = LockCode.State.SETTING
             lock_code.next_attempt_at = timezone.now() + CONFIRM_POLL
+            if self.listing is not None:
+                self.unconfirmed.append(lock_code)  # confirmed or stored by the pass's end
+                return
         else:
             # An update counts once the lock lists it, like a create (SPEC S7).
             lock_code.next_attempt_at = (
@@ -380,6 +407,7 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
             self.event(lock_code, "unsent", reason="the stay now starts later")
 
     def event(self, lock_code: LockCode, kind: str, *, reason: str = "", after=None) -> None:
-        code_event_record(
-            host_id=self.host_id, kind=kind, lock_code=lock_code, reason=reason, after=after
-        )
+        self.events.add(kind, lock_code=lock_code, reason=reason, after=after)
+
+    def backup_event(self, backup: BackupCode, kind: str, *, reason: str = "") -> None:
+        self.events.add(kind, backup_code=backup, reason=reason)

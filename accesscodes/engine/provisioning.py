@@ -313,12 +313,16 @@ def dispatch_on_commit(lock_ids: Iterable[int]) -> None:
         transaction.on_commit(lambda lock_id=lock_id: lock_dispatch_enqueue(lock_id=lock_id))
 
 
-def lock_dispatch_enqueue(*, lock_id: int) -> None:
-    """Queue the fast path for one lock. The change is already committed, so a broker that
-    is down must not turn it into an error: the minute sweep will find the due rows (S4)."""
-    from accesscodes.tasks import lock_dispatch
+def lock_dispatch_enqueue(*, lock_id: int, countdown: float | None = None) -> None:
+    """Queue a pass for one lock (now, or after `countdown` seconds). The change is already
+    committed, so a broker that is down must not turn it into an error: the minute sweep will
+    find the due rows (S4)."""
+    from accesscodes.tasks import lock_dispatch  # the tasks module imports the services
 
     try:
-        lock_dispatch.delay(lock_id)
+        if countdown:
+            lock_dispatch.apply_async((lock_id,), countdown=countdown)
+        else:
+            lock_dispatch.delay(lock_id)
     except Exception:
         log.warning("could not queue the fast path for lock %s; the sweep will pick it up", lock_id)

@@ -26,12 +26,12 @@ def lock_process(*, lock_id: int, only_ids: set[int] | None = None, wait: float 
     lease = lease_wait(lock_id, wait=wait) if wait else lease_acquire(lock_id)
     if lease is None:
         return False
-    unfinished = False
+    unfinished, resume_at = False, None
     try:
         lock = Lock.objects.select_related("connection__host").get(pk=lock_id)
         lock_pass = LockPass(lock, lease=lease)
         lock_pass.run(only_ids=only_ids)
-        unfinished = lock_pass.unfinished
+        unfinished, resume_at = lock_pass.unfinished, lock_pass.rate_limited_until
     except LeaseLost:
         # Another worker has the lock now; what this pass did not finish stays due.
         log.warning("lost the lease on lock %s mid-pass", lock_id)
@@ -39,7 +39,8 @@ def lock_process(*, lock_id: int, only_ids: set[int] | None = None, wait: float 
     finally:
         lease.release()
     if unfinished:
-        lock_dispatch_enqueue(lock_id=lock_id)
+        countdown = (resume_at - timezone.now()).total_seconds() if resume_at else None
+        lock_dispatch_enqueue(lock_id=lock_id, countdown=countdown)
     return True
 
 

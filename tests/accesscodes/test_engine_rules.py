@@ -127,7 +127,8 @@ def test_a_pass_stops_taking_codes_when_its_time_budget_is_spent_and_queues_the_
     original = SimulatorAdapter.create_code
     queued = []
     monkeypatch.setattr(
-        "accesscodes.engine.sweeps.lock_dispatch_enqueue", lambda lock_id: queued.append(lock_id)
+        "accesscodes.engine.sweeps.lock_dispatch_enqueue",
+        lambda lock_id, countdown=None: queued.append(lock_id),
     )
 
     def slow_create(adapter, lock_remote_id, spec):
@@ -336,7 +337,7 @@ def test_the_healthcheck_does_not_write_a_code_the_retry_schedule_wrote_this_min
 
 
 def test_a_lock_that_keeps_rejecting_gets_its_own_pin_and_the_others_keep_theirs(
-    clock, prop, lock, second_lock
+    clock, prop, lock, second_lock, told
 ):  # rule P6
     reservation = book(prop, starts_in=timedelta(hours=5))
     pin = reservation.access_code.pin
@@ -358,6 +359,7 @@ def test_a_lock_that_keeps_rejecting_gets_its_own_pin_and_the_others_keep_theirs
     assert sorted(code for _, code in smartlock_codes_for_reservation(reservation=reservation)) == (
         sorted([pin, own])
     )
+    assert len(told) == 1, "the guest is told once, when the lock holds its own PIN"
 
 
 def test_a_pin_already_listed_on_the_lock_is_never_chosen_at_booking(
@@ -517,3 +519,69 @@ def test_a_new_pin_is_announced_two_hours_before_check_in_even_if_a_lock_is_stil
     clock.move_to(reservation.check_in - timedelta(hours=2))
     settle()
     assert told == [new_pin]
+
+
+def test_a_rate_limited_pass_stops_writing_and_queues_itself_for_when_the_vendor_allows(
+    clock, prop, lock, monkeypatch
+):  # rule R3; issue #15 (pacing)
+    for n in range(5):
+        book(prop, starts_in=timedelta(hours=5), external_id=f"R{n}", name=f"Guest {n}")
+    device = device_of(lock)
+    device.fault_count, device.fault_reason = 1, Reason.RATE_LIMITED
+    device.fault_mode = SimulatedDevice.FaultMode.FAIL
+    device.save()
+    creates, queued = [], []
+    original = SimulatorAdapter.create_code
+
+    def counted(adapter, lock_remote_id, spec):
+        creates.append(spec.name)
+        return original(adapter, lock_remote_id, spec)
+
+    monkeypatch.setattr(SimulatorAdapter, "create_code", counted)
+    monkeypatch.setattr(
+        "accesscodes.engine.sweeps.lock_dispatch_enqueue",
+        lambda lock_id, countdown=None: queued.append((lock_id, countdown)),
+    )
+    services.lock_process(lock_id=lock.pk)
+    assert len(creates) == 1, "no more writes after the vendor said to wait"
+    [(lock_id, countdown)] = queued
+    assert lock_id == lock.pk and 59 <= countdown <= 60
+    clock.shift(timedelta(seconds=countdown))
+    settle()
+    assert len(codes_on(lock)) == 5
+
+
+def test_a_stay_cancelled_during_a_pass_is_not_brought_back_by_that_pass(
+    clock, prop, lock, monkeypatch
+):  # rules S9, C3
+    first = book(prop, starts_in=timedelta(hours=5), external_id="F", name="First Guest")
+    second = book(prop, starts_in=timedelta(hours=6), external_id="S", name="Second Guest")
+    # The second guest's PIN is on the lock already (a hand-made code): the pass will fail it
+    # without a vendor call, after the web request below has dropped it.
+    SimulatedCode.objects.create(
+        device=device_of(lock),
+        code_id="hand",
+        pin=second.access_code.pin,
+        name="Owner",
+        applies_at=timezone.now(),
+    )
+    run_during_create(monkeypatch, lambda: reservation_cancel(reservation=second))
+    services.dispatch_due()
+    lock_code = second.access_code.lock_codes.get()
+    assert lock_code.state == LockCode.State.REMOVED
+    settle()
+    assert "Second Guest" not in codes_on(lock)
+    assert codes_on(lock)["First Guest"] == first.access_code.pin
+
+
+def test_a_phone_pin_the_lock_already_lists_is_not_mailed_at_booking(clock, prop, lock):
+    # rules P3, P7: the owner's permanent code equals the guest's last phone digits
+    from tests.accesscodes.test_failures import phone_source
+
+    phone_source(prop)
+    SimulatedCode.objects.create(
+        device=device_of(lock), code_id="owner", pin="5847", name="Owner", applies_at=timezone.now()
+    )
+    reservation = book(prop, starts_in=days(10), guest_phone="+351 912 345 847")
+    assert reservation.access_code.pin != "5847"
+    assert reservation.access_code.pin_source == "random"

@@ -316,9 +316,13 @@ class LockWorld(RuleBasedStateMachine):
         pending_backups = BackupCode.objects.filter(next_attempt_at__isnull=False).exclude(
             state=BackupCode.State.REMOVED
         )
+        dead_leases = LockLease.objects.filter(expires_at__gt=timezone.now())
+        lease_end = dead_leases.aggregate(m=Min("expires_at"))["m"]
         moments = [
             pending_codes.aggregate(m=Min("next_attempt_at"))["m"],
             pending_backups.aggregate(m=Min("next_attempt_at"))["m"],
+            # A killed worker's lock is worked on again once its lease has expired.
+            lease_end + timedelta(seconds=1) if lease_end else None,
         ]
         moments = [m for m in moments if m is not None]
         return min(moments) if moments else None

@@ -127,7 +127,7 @@ def test_a_host_goes_from_sign_up_to_a_guest_code_on_the_lock(browser, live_serv
     device.online = True
     device.save()
     page.get_by_role("button", name="Retry now").click()
-    page.get_by_text("Tried again on Front door").wait_for()
+    page.get_by_text("Trying again on Front door").wait_for()
     # The result takes the keyboard focus, inside the refreshed panel.
     page.wait_for_function("document.activeElement?.closest('#access-panel') != null")
     confirm_writes_on(device)
@@ -137,7 +137,7 @@ def test_a_host_goes_from_sign_up_to_a_guest_code_on_the_lock(browser, live_serv
     # Someone wipes the lock; Resync lock puts both guests' codes back.
     SimulatedCode.objects.filter(device=device).delete()
     page.get_by_role("button", name="Resync lock").click()
-    page.get_by_text("Front door was resynced").wait_for()
+    page.get_by_text("Resyncing Front door").wait_for()
     assert SimulatedCode.objects.filter(device=device).count() == 2
 
     # A message rule that sends the code the day before, previewed against Ana's stay.
