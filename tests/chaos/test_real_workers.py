@@ -54,4 +54,4 @@ def test_a_stay_cancelled_while_its_write_times_out_no_longer_opens_the_lock_wit
     counts = result["counts"]
     assert counts["cancelled"] == 1
     assert counts["cancelled_still_open"] == 0, result["code"]
-    assert result["untracked_on_locks"] == 0, result["code"]
+    assert result["untracked_of_cancelled_stays"] == 0, result["code"]
