@@ -35,13 +35,11 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from accesscodes import services  # noqa: E402
-from accesscodes.healthcheck import healthcheck_selection  # noqa: E402
 from accesscodes.models import AccessCode, LockCode  # noqa: E402
 from bench.dispatcher import measure_dispatcher  # noqa: E402
+from bench.jobs import measure_jobs  # noqa: E402
 from integrations.base import LockCapabilities, Reason  # noqa: E402
 from integrations.models import (  # noqa: E402
     Lock,
@@ -60,9 +58,6 @@ PROPERTIES_PER_HOST = 10
 BATCH = 10_000
 LEAD = timedelta(days=3)
 GRACE = timedelta(hours=24)
-DISPATCH_LOCKS = 10
-DISPATCH_CODES = 200
-DISPATCH_LATENCY_MS = 50
 # The app tables the benchmark fills; emptied together when its earlier data is replaced.
 TABLES = [
     "accesscodes_codeevent",
@@ -374,74 +369,6 @@ def load_reservations(count: int, props: list[Property], now: datetime, rng: ran
 # --- measuring ---------------------------------------------------------------------------------
 
 
-BIG_TABLES = ("accesscodes_lockcode", "accesscodes_accesscode", "reservations_reservation")
-
-
-def plan_uses_index(plan: str) -> bool:
-    """An index drives the selection: no big table is read whole."""
-    reads_whole = any(f"Seq Scan on {table}" in plan for table in BIG_TABLES)
-    return "Index" in plan and not reads_whole
-
-
-def measure(name: str, run, querysets) -> dict:
-    """Time one selection (best of three), count its queries, print its plans."""
-    timings = []
-    for _ in range(3):
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            rows = run()
-            timings.append(time.perf_counter() - started)
-    result = {"job": name, "rows": len(rows), "queries": len(queries), "seconds": min(timings)}
-    say(
-        f"\n== {name}: {result['rows']:,} rows, {result['queries']} queries, "
-        f"{result['seconds']:.3f} s (best of 3; first run {timings[0]:.3f} s)"
-    )
-    uses_index = True
-    if connection.vendor == "postgresql":
-        for queryset in querysets:
-            plan = queryset.explain()
-            uses_index = uses_index and plan_uses_index(plan)
-            say(plan)
-        say(f"-- uses an index: {'yes' if uses_index else 'NO'}")
-    result["index"] = uses_index
-    return result
-
-
-def measure_jobs(now: datetime) -> list[dict]:
-    limit = services.BATCH_SIZE
-    due_codes = (
-        LockCode.objects.filter(next_attempt_at__lte=now)
-        .order_by()
-        .values_list("lock_id", flat=True)
-        .distinct()[:limit]
-    )
-    deletion_codes = (
-        LockCode.objects.filter(delete_after__lte=now)
-        .exclude(state=LockCode.State.REMOVED)
-        .order_by()
-        .values_list("lock_id", flat=True)
-        .distinct()[:limit]
-    )
-    selection = healthcheck_selection(now=now)
-    return [
-        measure(
-            "due sweep (accesscodes.services.due_lock_ids)",
-            lambda: services.due_lock_ids(now=now),
-            [due_codes],
-        ),
-        measure(
-            "healthcheck selection (accesscodes.healthcheck.healthcheck_selection)",
-            lambda: list(healthcheck_selection(now=now).values_list("id", flat=True)),
-            [selection.values_list("id", flat=True)],
-        ),
-        measure(
-            "deletion sweep (accesscodes.services.deletion_due_lock_ids)",
-            lambda: services.deletion_due_lock_ids(now=now),
-            [deletion_codes],
-        ),
-    ]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reservations", type=int, default=100_000)
@@ -491,7 +418,7 @@ def main() -> int:
         f"rows: {Reservation.objects.count():,} reservations, "
         f"{LockCode.objects.count():,} lock codes, {Lock.objects.count():,} locks"
     )
-    results = measure_jobs(now)
+    results = measure_jobs(now, say=say)
     dispatcher = measure_dispatcher(timezone.now(), say=say)
 
     say("\nsummary")

@@ -66,8 +66,8 @@ class FailureHandlers:
             return
         if error.reason != Reason.REJECTED or lock_code.attempts < 3:
             return
-        if self.capabilities.pin_chosen_by_vendor:
-            return
+        if self.capabilities.pin_chosen_by_vendor or lock_code.pin != lock_code.access_code.pin:
+            return  # once only: a lock's own PIN does not churn (P6)
         taken = pins_on_locks([self.lock]) | {lock_code.pin, lock_code.access_code.pin}
         lock_code.pin = own_pin(self.lock, len(lock_code.pin), taken)
         if store(lock_code):

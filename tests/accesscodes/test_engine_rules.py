@@ -362,6 +362,24 @@ def test_a_lock_that_keeps_rejecting_gets_its_own_pin_and_the_others_keep_theirs
     assert len(told) == 1, "the guest is told once, when the lock holds its own PIN"
 
 
+def test_a_lock_that_rejects_its_own_pin_too_does_not_churn_pins(
+    clock, prop, lock, second_lock, told
+):  # rule P6
+    reservation = book(prop, starts_in=days(3))
+    device = device_of(second_lock)
+    device.fault_count, device.fault_reason = 50, Reason.REJECTED
+    device.fault_mode = SimulatedDevice.FaultMode.FAIL
+    device.save()
+    pins_seen = set()
+    for _ in range(48):  # two days of retries
+        settle()
+        pins_seen.add(second_lock.lock_codes.get().pin)
+        clock.shift(timedelta(hours=1))
+    reservation.access_code.refresh_from_db()
+    assert len(pins_seen - {reservation.access_code.pin}) <= 1, "at most one PIN of its own"
+    assert len(told) <= 1
+
+
 def test_a_pin_already_listed_on_the_lock_is_never_chosen_at_booking(
     clock, prop, lock, monkeypatch
 ):  # rules P4, P7
@@ -585,3 +603,32 @@ def test_a_phone_pin_the_lock_already_lists_is_not_mailed_at_booking(clock, prop
     reservation = book(prop, starts_in=days(10), guest_phone="+351 912 345 847")
     assert reservation.access_code.pin != "5847"
     assert reservation.access_code.pin_source == "random"
+
+
+def test_retry_now_and_resync_never_call_the_vendor_inside_the_request(
+    clock, prop, lock, monkeypatch, django_capture_on_commit_callbacks
+):  # rules V2, Y1: a web request never waits on a vendor (issue #9, defect 10)
+    reservation = book(prop, starts_in=timedelta(hours=5))
+    device = device_of(lock)
+    device.online = False
+    device.save()
+    settle()
+    lock_code = reservation.access_code.lock_codes.get()
+    device.online = True
+    device.save()
+
+    def no_vendor(*args, **kwargs):
+        raise AssertionError("a vendor call inside the request")
+
+    with monkeypatch.context() as patched:
+        for name in ("list_codes", "create_code", "update_code", "delete_code"):
+            patched.setattr(SimulatorAdapter, name, no_vendor)
+        with django_capture_on_commit_callbacks() as queued:
+            services.lock_code_retry_now(lock_code=lock_code)
+            services.lock_resync(lock=lock)
+    assert queued, "a pass is queued on commit"
+    lock_code.refresh_from_db()
+    assert lock_code.state == LockCode.State.FAILED and lock_code.next_attempt_at <= timezone.now()
+    for callback in queued:
+        callback()  # the worker
+    assert codes_on(lock) == {"Ana Silva": reservation.access_code.pin}
