@@ -188,7 +188,8 @@ def chaos_summary(result: dict) -> str:
     return (
         f"\nCHAOS: {result['stays']} stays, {counts['expected']} codes on {result['locks']} "
         f"locks ({counts['cancelled']} of cancelled stays) | exact PIN on lock: {counts['ok']}"
-        f" | lost: {counts['lost']} | duplicated: {counts['duplicated']}"
+        f" | lost: {counts['lost']} | retry booked, not on the lock yet (R1 backoff): "
+        f"{counts['retry_scheduled']} | duplicated: {counts['duplicated']}"
         f" | wrong window: {counts['window_differs']}"
         f" | cancelled still open: {counts['cancelled_still_open']}"
         f" | untracked on locks: {result['untracked_on_locks']}"

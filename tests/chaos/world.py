@@ -220,6 +220,9 @@ def _change_a_booking(rng: random.Random, pending, *, kind: int) -> dict[int, st
             status=Reservation.Status.ACCEPTED,
             access_code__lock_codes__lock__remote_id__in=pending,
         )
+        # Not one that already failed: a change makes it due at once, and failures stacked
+        # in seconds push R1's next retry (30 min, 1 h, 2 h) past a bounded run.
+        .exclude(access_code__lock_codes__attempts__gt=0)
         .order_by("pk")
         .values_list("pk", flat=True)
         .distinct()
@@ -313,6 +316,14 @@ def _foreign_changed(run_dir: Path, visible: dict[str, list[SimulatedCode]]) -> 
     return sorted(code_id for code_id, row in before.items() if now.get(code_id) != row)
 
 
+def _retry_scheduled(lock_code: LockCode) -> bool:
+    return (
+        lock_code.state == LockCode.State.FAILED
+        and lock_code.next_attempt_at is not None
+        and lock_code.next_attempt_at > timezone.now()
+    )
+
+
 def report(*, run_dir: Path) -> dict:
     """Per stay and lock: exactly its PIN on the lock, tracked and confirmed? Plus strays."""
     visible = _visible_by_device()
@@ -335,7 +346,15 @@ def report(*, run_dir: Path) -> dict:
             problems.append(f"{where}: its PIN equals a hand-made code's")
         if lock_code.pin != pin:
             counts["lock_pin_differs"] += 1
-        if not copies:
+        if not copies and _retry_scheduled(lock_code):
+            # Not on the lock yet, but its next attempt is booked (R1 backs off to 2 h after
+            # the third failure, longer than a bounded run): late, not lost (S4).
+            counts["retry_scheduled"] += 1
+            problems.append(
+                f"{where}: not on the lock yet, attempt {lock_code.attempts + 1} due "
+                f"{lock_code.next_attempt_at} ({lock_code.last_error})"
+            )
+        elif not copies:
             counts["lost"] += 1
             problems.append(f"{where}: PIN not on the lock ({lock_code.state})")
         elif len(copies) > 1:
@@ -390,7 +409,7 @@ def report(*, run_dir: Path) -> dict:
             found.append(f"{device_id}:{code.code_id}:{code.name}")
     foreign = _foreign_changed(run_dir, visible)
     keys = ("lost", "duplicated", "not_tracked", "unconfirmed", "ok", "expected", "window_differs")
-    for key in (*keys, "cancelled", "cancelled_still_open"):
+    for key in (*keys, "cancelled", "cancelled_still_open", "retry_scheduled"):
         counts.setdefault(key, 0)
     return {
         "counts": dict(counts),
