@@ -232,6 +232,9 @@ class Harness:
                     "1",
                     "-l",
                     "INFO",
+                    # Every queue a deployment consumes (code work is on `celery`).
+                    "-Q",
+                    "celery,feeds,messages",
                     "--without-gossip",
                     "--without-mingle",
                     "--without-heartbeat",
