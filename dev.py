@@ -2,6 +2,7 @@
 """locksync's two commands, needing nothing but Python 3.11+.
 
 python3 dev.py run     set up, migrate, load the demo, run web + worker + beat
+                       (--reload, or LOCKSYNC_RELOAD=1: restart the web server on code changes)
 python3 dev.py test    set up and run the whole test suite (extra args go to pytest)
 """
 
@@ -49,11 +50,12 @@ def manage(*args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([str(PYTHON), "manage.py", *args], cwd=ROOT, check=True, **kwargs)
 
 
-def start(name: str, *args: str) -> tuple[str, subprocess.Popen]:
+def start(name: str, *args: str, env: dict | None = None) -> tuple[str, subprocess.Popen]:
     # Each process leads its own process group, so stopping it also stops its children
-    # (runserver's autoreloader child, the worker's pool and embedded beat).
+    # (runserver's autoreloader child under --reload, the worker's threads).
     group = {"start_new_session": True} if os.name != "nt" else {}
-    return name, subprocess.Popen([str(PYTHON), *args], cwd=ROOT, **group)
+    environ = {**os.environ, **(env or {})}
+    return name, subprocess.Popen([str(PYTHON), *args], cwd=ROOT, env=environ, **group)
 
 
 def stop(processes: list[tuple[str, subprocess.Popen]]) -> None:
@@ -77,7 +79,47 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def run() -> int:
+# Every queue a task may be routed to; the one worker of `dev.py run` consumes them all.
+WORKER_QUEUES = "celery,feeds,messages"
+# Threads, not processes: the tasks wait on vendors, mail and the database, and each task
+# holds its lock's lease (SPEC S5), so threads are safe and cost a few MiB where a prefork
+# child costs ~100 MiB.
+WORKER_THREADS = "4"
+
+
+def wants_reload(args: list[str], environ) -> bool:
+    """`dev.py run --reload`, or LOCKSYNC_RELOAD=1: restart the web server on code changes."""
+    return "--reload" in args or environ.get("LOCKSYNC_RELOAD", "") not in ("", "0")
+
+
+def web_command(*, reload: bool) -> list[str]:
+    # Django's autoreloader runs the server in a second, full-size process; only on request.
+    return ["manage.py", "runserver", *([] if reload else ["--noreload"]), f"{HOST}:{PORT}"]
+
+
+def worker_command() -> list[str]:
+    # One process: beat runs as a thread of the worker (--beat-thread, locksync/celery.py).
+    return [
+        "-m",
+        "celery",
+        "-A",
+        "locksync",
+        "worker",
+        "--beat-thread",
+        "--pool",
+        "threads",
+        "--concurrency",
+        WORKER_THREADS,
+        "--queues",
+        WORKER_QUEUES,
+        "--without-mingle",
+        "--without-gossip",
+        "-l",
+        "INFO",
+    ]
+
+
+def run(args: list[str]) -> int:
     # Stop the children on Ctrl-C and on `kill`, also when started in the background (where
     # SIGINT arrives ignored).
     signal.signal(signal.SIGINT, _interrupt)
@@ -87,22 +129,10 @@ def run() -> int:
     manage("migrate", "--no-input", "-v", "0")
     manage("demo")
     processes = [
-        start("web", "manage.py", "runserver", f"{HOST}:{PORT}"),
-        # One worker with beat embedded (-B): the periodic jobs run without a second process,
-        # which the filesystem broker on one machine handles well.
-        start(
-            "worker + beat",
-            "-m",
-            "celery",
-            "-A",
-            "locksync",
-            "worker",
-            "-B",
-            "-l",
-            "INFO",
-            "--concurrency",
-            "2",
-        ),
+        start("web", *web_command(reload=wants_reload(args, os.environ))),
+        # The web server has just run Django's system checks; the worker skipping them
+        # (which would import every URL and view) saves ~20 MiB.
+        start("worker + beat", *worker_command(), env={"CELERY_SKIP_CHECKS": "1"}),
     ]
     time.sleep(4)
     failed = [name for name, process in processes if process.poll() is not None]
@@ -145,7 +175,7 @@ def test(args: list[str]) -> int:
 def main() -> int:
     command, *args = sys.argv[1:] or ["help"]
     if command == "run":
-        return run()
+        return run(args)
     if command == "test":
         return test(args)
     if command == "setup":

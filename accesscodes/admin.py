@@ -161,10 +161,17 @@ class EngineRecordAdmin(admin.ModelAdmin):
         return False
 
 
+def _local(value, property) -> str:
+    """An instant in the property's zone, zone named (SPEC V5): never bare UTC in the admin."""
+    from accesscodes.presentation import local_time
+
+    return local_time(value, property) if value else "—"
+
+
 @admin.register(AccessCode)
 class AccessCodeAdmin(EngineRecordAdmin, PinMaskedAdmin):
-    list_display = ["reservation", "pin_masked", "pin_source", "name", "starts_at", "ends_at"]
-    list_select_related = ["reservation"]
+    list_display = ["reservation", "pin_masked", "pin_source", "name", "starts", "ends"]
+    list_select_related = ["reservation__property"]
     list_filter = ["pin_source", ("cancelled_at", admin.EmptyFieldListFilter)]
     search_fields = [
         "name",
@@ -180,6 +187,14 @@ class AccessCodeAdmin(EngineRecordAdmin, PinMaskedAdmin):
     def pin_event_fields(self, obj: AccessCode) -> dict[str, Any]:
         return {"host_id": obj.reservation.host_id, "access_code": obj}
 
+    @admin.display(description="Window starts", ordering="starts_at")
+    def starts(self, obj: AccessCode) -> str:
+        return _local(obj.starts_at, obj.reservation.property)
+
+    @admin.display(description="Window ends", ordering="ends_at")
+    def ends(self, obj: AccessCode) -> str:
+        return _local(obj.ends_at, obj.reservation.property)
+
 
 @admin.register(LockCode)
 class LockCodeAdmin(EngineRecordAdmin, PinMaskedAdmin):
@@ -190,11 +205,11 @@ class LockCodeAdmin(EngineRecordAdmin, PinMaskedAdmin):
         "state",
         "confirmation",
         "attempts",
-        "last_error",
-        "next_attempt_at",
-        "delete_after",
+        "last_error_sentence",
+        "next_attempt",
+        "deleted_after",
     ]
-    list_select_related = ["access_code__reservation", "lock"]
+    list_select_related = ["access_code__reservation__property", "lock"]
     list_filter = [
         "state",
         "last_error",
@@ -218,6 +233,39 @@ class LockCodeAdmin(EngineRecordAdmin, PinMaskedAdmin):
 
     def pin_event_fields(self, obj: LockCode) -> dict[str, Any]:
         return {"host_id": obj.access_code.reservation.host_id, "lock_code": obj}
+
+    readonly_fields = ["failure_history"]
+
+    @admin.display(description="Failure history")
+    def failure_history(self, obj: LockCode) -> str:
+        """Every failed attempt, newest first: a retried code's last error may be empty."""
+        from django.utils.html import format_html_join
+
+        from accesscodes.presentation import reason_sentence
+
+        property = obj.access_code.reservation.property
+        failures = obj.events.filter(kind__in=["failed", "rate_limited", "gave_up"])[:50]
+        rows = [
+            (_local(event.created_at, property), reason_sentence(event.reason))
+            for event in failures
+        ]
+        if not rows:
+            return "No failed attempts."
+        return format_html_join("", "<p>{}: {}</p>", rows)
+
+    @admin.display(description="Last error", ordering="last_error")
+    def last_error_sentence(self, obj: LockCode) -> str:
+        from accesscodes.presentation import reason_sentence
+
+        return reason_sentence(obj.last_error) or "—"
+
+    @admin.display(description="Next attempt", ordering="next_attempt_at")
+    def next_attempt(self, obj: LockCode) -> str:
+        return _local(obj.next_attempt_at, obj.access_code.reservation.property)
+
+    @admin.display(description="Delete after", ordering="delete_after")
+    def deleted_after(self, obj: LockCode) -> str:
+        return _local(obj.delete_after, obj.access_code.reservation.property)
 
     @admin.action(description="Retry the selected codes now")
     def retry_now(self, request: HttpRequest, queryset) -> None:

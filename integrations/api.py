@@ -18,19 +18,66 @@ from accesscodes.models import BackupCode, LockCode
 from accesscodes.services import lock_resync
 from integrations import selectors
 from integrations.base import VendorError
+from integrations.connections import (
+    connection_webhook_secret_set,
+    connection_webhook_url,
+    webhook_secret_problem,
+)
 from integrations.models import Lock, LockConnection, Match
 from integrations.registry import adapter_for
 from integrations.services import match_create, match_delete
-from locksync.api import HostScopedMixin
+from integrations.views import remote_status_label
+from locksync.api import HostScopedMixin, StrictModelSerializer, StrictPrimaryKeyRelatedField
 from properties.api import HostPropertyField
 
 
 class LockConnectionSerializer(serializers.ModelSerializer):
+    webhook_url = serializers.SerializerMethodField(
+        help_text="Where the vendor posts events; empty where the host has nothing to paste."
+    )
+    webhook_registered = serializers.SerializerMethodField(
+        help_text="locksync registered the webhook at the vendor itself."
+    )
+    webhook_secret_set = serializers.SerializerMethodField(
+        help_text="A signing secret is saved (the secret itself is never shown)."
+    )
+
     class Meta:
         model = LockConnection
         # Never the credentials.
-        fields = ["id", "vendor", "name", "state", "last_error", "last_synced_at", "created_at"]
+        fields = [
+            "id",
+            "vendor",
+            "name",
+            "state",
+            "last_error",
+            "last_synced_at",
+            "created_at",
+            "webhook_url",
+            "webhook_registered",
+            "webhook_secret_set",
+            "last_webhook_at",
+        ]
         read_only_fields = fields
+
+    def get_webhook_url(self, obj: LockConnection) -> str:
+        return connection_webhook_url(obj)
+
+    def get_webhook_registered(self, obj: LockConnection) -> bool:
+        return bool(obj.webhook_id)
+
+    def get_webhook_secret_set(self, obj: LockConnection) -> bool:
+        return bool((obj.credentials or {}).get("webhook_secret"))
+
+
+class WebhookSecretSerializer(serializers.Serializer):
+    secret = serializers.CharField(max_length=500, trim_whitespace=True)
+
+    def validate_secret(self, value: str) -> str:
+        problem = webhook_secret_problem(self.context["vendor"], value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
 
 
 class LockSerializer(serializers.ModelSerializer):
@@ -65,7 +112,11 @@ class LiveCodeSerializer(serializers.Serializer):
 
     remote_id = serializers.CharField()
     name = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.CharField(help_text="Seam's vocabulary: unset, setting, set, removing.")
+    status_label = serializers.CharField(
+        help_text="The status in words; `unset` without an error is 'scheduled at the vendor': "
+        "accepted, put on the lock shortly before the stay starts."
+    )
     starts_at = serializers.DateTimeField(allow_null=True)
     ends_at = serializers.DateTimeField(allow_null=True)
     origin = serializers.ChoiceField(
@@ -92,6 +143,25 @@ class LockConnectionViewSet(
 
     def get_queryset(self):
         return selectors.connection_list(host=self.host)
+
+    @extend_schema(request=WebhookSecretSerializer, responses={200: LockConnectionSerializer})
+    @action(detail=True, methods=["post"], url_path="webhook-secret")
+    def webhook_secret(self, request, pk=None):
+        """Save the webhook signing secret pasted from the vendor (Seam `whsec_…`, Nuki)."""
+        connection = self.get_object()
+        if not connection_webhook_url(connection):
+            return Response(
+                {"detail": f"{connection.get_vendor_display()} webhooks need no secret here."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        serializer = WebhookSecretSerializer(
+            data=request.data, context={"vendor": connection.vendor}
+        )
+        serializer.is_valid(raise_exception=True)
+        connection_webhook_secret_set(
+            connection=connection, secret=serializer.validated_data["secret"]
+        )
+        return Response(LockConnectionSerializer(connection).data)
 
 
 class LockViewSet(
@@ -146,6 +216,7 @@ class LockViewSet(
                     "remote_id": code.remote_id,
                     "name": code.name,
                     "status": code.status.value,
+                    "status_label": remote_status_label(code),
                     "starts_at": code.starts_at,
                     "ends_at": code.ends_at,
                     "origin": origin,
@@ -176,14 +247,14 @@ class LockViewSet(
 
 
 @extend_schema_field(OpenApiTypes.INT)
-class HostLockField(serializers.PrimaryKeyRelatedField):
+class HostLockField(StrictPrimaryKeyRelatedField):
     """A lock id of the caller's host; any other id is 'does not exist'."""
 
     def get_queryset(self):
         return selectors.lock_list(host=self.context["view"].host)
 
 
-class MatchSerializer(serializers.ModelSerializer):
+class MatchSerializer(StrictModelSerializer):
     lock = HostLockField()
     property = HostPropertyField()
 

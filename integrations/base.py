@@ -180,6 +180,17 @@ class RemoteCode:
     error_message: str = ""
 
 
+# Adapter methods whose HTTP calls are logged with the lock and the operation's name.
+LABELLED_OPERATIONS = (
+    "list_locks",
+    "get_lock",
+    "list_codes",
+    "create_code",
+    "update_code",
+    "delete_code",
+)
+
+
 class Adapter:
     """Base class for lock-vendor adapters. A vendor is one module and one registry line."""
 
@@ -195,6 +206,15 @@ class Adapter:
     def __init__(self, connection: LockConnection) -> None:
         self.connection = connection
         self.credentials: dict[str, Any] = dict(connection.credentials or {})
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every vendor call's log line names its lock and operation (integrations.http).
+        super().__init_subclass__(**kwargs)
+        from integrations.http import labelled_vendor_operation
+
+        for name in LABELLED_OPERATIONS:
+            if name in vars(cls):
+                setattr(cls, name, labelled_vendor_operation(vars(cls)[name]))
 
     def lead_time(self, capabilities: LockCapabilities) -> timedelta:
         if capabilities.time_bound_codes:

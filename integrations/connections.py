@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
+import logging
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accesscodes.services import connection_codes_resync
@@ -12,6 +19,10 @@ from integrations.base import LockInfo, Reason, VendorError
 from integrations.models import Lock, LockConnection
 from integrations.registry import ADAPTERS, adapter_for
 from properties.models import Host
+
+logger = logging.getLogger(__name__)
+
+PRIVATE_SUFFIXES = (".local", ".localhost", ".internal", ".lan", ".home", ".test")
 
 
 class ConnectionNotSaved(Exception):
@@ -102,6 +113,7 @@ def connection_create(
             last_synced_at=timezone.now(),
         )
         locks_upsert(connection=connection, infos=infos)
+    connection_webhook_register(connection=connection)
     return connection
 
 
@@ -126,7 +138,85 @@ def connection_reconnect(
         connection.save()
         locks_upsert(connection=connection, infos=infos)
         connection_codes_resync(connection=connection)
+    if not connection.webhook_id:
+        connection_webhook_register(connection=connection)
     return connection
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+def site_url_is_public(url: str | None = None) -> bool:
+    """Whether a vendor's cloud could reach locksync at SITE_URL (not localhost or a LAN name)."""
+    split = urlsplit(url if url is not None else settings.SITE_URL)
+    host = (split.hostname or "").lower()
+    if split.scheme != "https" or not host or "." not in host:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return not host.endswith(PRIVATE_SUFFIXES)
+    return address.is_global
+
+
+def connection_webhook_url(connection: LockConnection) -> str:
+    """The address the vendor posts to; empty where locksync's operator sets one URL for all
+    (TTLock) or the vendor sends none."""
+    if getattr(ADAPTERS.get(connection.vendor), "webhook_setup", "") != "api":
+        return ""
+    path = reverse(f"webhooks:{connection.vendor}", kwargs={"connection_id": connection.pk})
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def connection_webhook_register(*, connection: LockConnection) -> bool:
+    """Register locksync's webhook at the vendor and keep its secret (encrypted, with the
+    credentials). Where the vendor cannot, or SITE_URL is not reachable from the internet,
+    nothing happens and the connection page asks the host to paste it; polling stays the
+    safety net either way."""
+    url = connection_webhook_url(connection)
+    if not url or not site_url_is_public(url):
+        return False
+    adapter = adapter_for(connection)
+    try:
+        webhook_id, secret = adapter.webhook_register(url)
+    except VendorError as error:
+        logger.warning("webhook registration for connection %s failed: %s", connection.pk, error)
+        return False
+    connection.webhook_id = webhook_id
+    connection.credentials = {**(connection.credentials or {}), "webhook_secret": secret}
+    connection.save(update_fields=["webhook_id", "credentials", "updated_at"])
+    return True
+
+
+def connection_webhook_unregister(*, connection: LockConnection) -> None:
+    """Remove the webhook locksync registered; a vendor that fails is logged, not retried."""
+    if not connection.webhook_id:
+        return
+    try:
+        adapter_for(connection).webhook_unregister(connection.webhook_id)
+    except VendorError as error:
+        logger.warning("webhook removal for connection %s failed: %s", connection.pk, error)
+    connection.webhook_id = ""
+
+
+def webhook_secret_problem(vendor: str, secret: str) -> str:
+    """What is wrong with a pasted webhook secret, in the host's words; empty when fine."""
+    secret = secret.strip()
+    if not secret:
+        return "Paste the secret the lock app shows for the webhook."
+    if any(c.isspace() for c in secret) or len(secret) > 500:
+        return "That does not look like a webhook secret: copy it again, without spaces."
+    if vendor == "seam":
+        body = secret.removeprefix("whsec_")
+        if body == secret:
+            return "A Seam webhook secret starts with whsec_."
+        try:
+            base64.b64decode(body, validate=True)
+        except (ValueError, binascii.Error):
+            return "That Seam webhook secret is incomplete: copy all of it."
+    elif len(secret) < 16:
+        return "That secret is too short: copy all of it."
+    return ""
 
 
 def connection_webhook_secret_set(*, connection: LockConnection, secret: str) -> LockConnection:
@@ -136,8 +226,17 @@ def connection_webhook_secret_set(*, connection: LockConnection, secret: str) ->
     return connection
 
 
+def connection_webhook_received(*, connection: LockConnection) -> None:
+    """Note that a verified webhook arrived (shown on the connection page)."""
+    LockConnection.objects.filter(pk=connection.pk).update(last_webhook_at=timezone.now())
+
+
 def connection_disconnect(*, connection: LockConnection) -> LockConnection:
-    """Forget the credentials; the locks stay, and their codes fail until a reconnect."""
+    """Forget the credentials; the locks stay, and their codes fail until a reconnect.
+
+    The webhook locksync registered is removed first, while the credentials still work.
+    """
+    connection_webhook_unregister(connection=connection)
     connection.credentials = {}
     connection.state = LockConnection.State.DISCONNECTED
     connection.last_error = "Disconnected by the host."

@@ -26,3 +26,26 @@ def credentials_form_class(adapter: type[Adapter], *, with_name: bool) -> type[f
         )
         fields[name] = forms.CharField(label=label, max_length=500, widget=widget)
     return type(f"{adapter.__name__}CredentialsForm", (forms.Form,), fields)
+
+
+class WebhookSecretForm(forms.Form):
+    """The secret a host pastes where locksync could not register the webhook itself."""
+
+    webhook_secret = forms.CharField(
+        label="Webhook signing secret",
+        max_length=500,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, vendor: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.vendor = vendor
+
+    def clean_webhook_secret(self) -> str:
+        from integrations.connections import webhook_secret_problem
+
+        secret = self.cleaned_data["webhook_secret"].strip()
+        problem = webhook_secret_problem(self.vendor, secret)
+        if problem:
+            raise forms.ValidationError(problem)
+        return secret

@@ -1,10 +1,11 @@
-"""Lock and account health (SPEC L1–L3): state refresh, offline and battery notices, and
+"""Lock and account health (SPEC L1–L3): state refresh, offline, battery and clock notices, and
 connections whose credentials stopped working (marked through the engine's
 `integrations.services.connection_mark_disconnected`, so the host is told once whoever notices)."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +15,7 @@ from integrations.connections import locks_upsert
 from integrations.models import Lock, LockConnection
 from integrations.registry import adapter_for
 from integrations.services import connection_mark_disconnected
+from integrations.ttlock import standard_offset
 from messaging.models import HostAlert
 from messaging.services import host_alert_raise
 
@@ -23,6 +25,8 @@ LOW_BATTERY = 20  # percent, SPEC L2
 # A battery reading hovers around the threshold for days; only a clearly better reading (a new
 # battery) re-arms the notice, so a host is not told twice about the same battery.
 BATTERY_RECOVERED = 30
+# A lock's clock offset is read once a day at most (TTLock: one lock/detail call per lock).
+CLOCK_CHECK_EVERY = timedelta(days=1)
 
 
 def _offline_advice(*, lock: Lock, offline_on_connection: int) -> str:
@@ -125,10 +129,96 @@ def lock_state_report(*, lock: Lock, online: bool | None = None, battery_level: 
     return lock
 
 
+def lock_clock_check(*, lock: Lock, adapter) -> None:
+    """Record the UTC offset the lock reads code times with, where the vendor reports one,
+    and email the host once when it does not fit a matched property's zone (until it does)."""
+    read = getattr(adapter, "clock_offset", None)
+    if read is None:
+        return
+    try:
+        offset = read(lock.remote_id)
+    except VendorError as error:
+        logger.warning("clock offset of lock %s could not be read: %s", lock.pk, error)
+        return
+    lock.clock_offset_minutes = None if offset is None else round(offset.total_seconds() / 60)
+    lock.clock_checked_at = timezone.now()
+    notices = clock_notices(lock=lock)
+    if not notices:
+        lock.clock_notified_at = None  # the clock fits: a later mismatch is news again
+    elif lock.clock_notified_at is None:
+        lock.clock_notified_at = lock.clock_checked_at
+        _notify_clock(lock=lock, notices=notices)
+    lock.save(
+        update_fields=[
+            "clock_offset_minutes",
+            "clock_checked_at",
+            "clock_notified_at",
+            "updated_at",
+        ]
+    )
+
+
+def lock_clock_mismatches(*, lock: Lock) -> list[tuple]:
+    """(property, its standard offset in minutes) for each matched property whose zone the
+    lock's clock offset does not fit; locksync shifts code times for the first of them."""
+    if lock.clock_offset_minutes is None:
+        return []
+    mismatches = []
+    for match in lock.matches.select_related("property").order_by("pk"):
+        minutes = round(standard_offset(match.property.zone).total_seconds() / 60)
+        if minutes != lock.clock_offset_minutes:
+            mismatches.append((match.property, minutes))
+    return mismatches
+
+
+def _utc(minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "−"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def clock_notices(*, lock) -> list[dict]:
+    """Tell the host when the lock's clock offset does not fit its property's zone."""
+    notices = []
+    for prop, minutes in lock_clock_mismatches(lock=lock):
+        notices.append(
+            {
+                "title": (
+                    f"{lock.name}'s clock is set to {_utc(lock.clock_offset_minutes)}, "
+                    f"but {prop.name} is in {prop.time_zone} ({_utc(minutes)})"
+                ),
+                "advice": [
+                    "locksync moves each code's times so it still opens and closes at "
+                    f"{prop.name}'s local check-in and checkout times.",
+                    "Set the lock's time zone in the lock app (open the lock, Settings, Lock "
+                    "clock) so its own history shows the right times too.",
+                ],
+            }
+        )
+    return notices
+
+
+def _notify_clock(*, lock: Lock, notices: list[dict]) -> None:
+    """Email the host once that the lock reads code times in another zone (the lock page
+    says the same while it lasts)."""
+    body = "\n\n".join(
+        notice["title"] + ".\n" + "\n".join(f"- {step}" for step in notice["advice"])
+        for notice in notices
+    )
+    host_alert_raise(
+        host=lock.connection.host,
+        kind=HostAlert.Kind.LOCK_CLOCK,
+        subject=f"{lock.name}'s clock is set to another time zone",
+        body=body,
+        link=f"/locks/{lock.pk}/",
+    )
+
+
 def lock_states_refresh(*, connection: LockConnection) -> None:
     """Read every lock's state from the vendor, send the notices it calls for (SPEC L1–L3)."""
+    adapter = adapter_for(connection)
     try:
-        infos = adapter_for(connection).list_locks()
+        infos = adapter.list_locks()
     except VendorError as error:
         if error.reason == Reason.ACCOUNT_DISCONNECTED:
             connection_mark_disconnected(connection=connection, message=error.message)
@@ -146,3 +236,7 @@ def lock_states_refresh(*, connection: LockConnection) -> None:
         LockConnection.objects.filter(pk=connection.pk).update(last_synced_at=timezone.now())
         if went_offline:
             _notify_offline(connection=connection, locks=went_offline)
+    due = timezone.now() - CLOCK_CHECK_EVERY
+    for lock in connection.locks.filter(is_present=True):
+        if lock.clock_checked_at is None or lock.clock_checked_at < due:
+            lock_clock_check(lock=lock, adapter=adapter)

@@ -2,14 +2,20 @@
 
 It owns what every vendor call needs and no vendor should get wrong on its own: the base URL
 from settings, the timeout from VENDOR_HTTP_TIMEOUT, retries only where a retry cannot apply a
-write twice, and the mapping of transport failures to SPEC R2 reasons. It logs the method, the
-path and the status only: request bodies and query strings carry tokens and PINs.
+write twice, and the mapping of transport failures to SPEC R2 reasons. It logs one line per
+call (lock, vendor, operation, outcome, milliseconds) and never a request body or query string:
+those carry tokens and PINs.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -20,8 +26,11 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from integrations.base import Reason, VendorError
+from locksync.metrics import vendor_call_observe
 
 logger = logging.getLogger(__name__)
+# The adapter operation under way (set by Adapter subclasses' wrapped methods): lock, operation.
+_operation: ContextVar[tuple[str, str]] = ContextVar("vendor_operation", default=("", ""))
 
 # A GET can be repeated safely; a PUT/POST/DELETE that timed out may already have been applied,
 # so repeating it here could create a second copy (SPEC R4). Those are left to the caller, who
@@ -49,6 +58,77 @@ def redact_pins(text: str) -> str:
     """Blank out digit runs that could be a PIN in a vendor's error text (e.g. Nuki echoes the
     rejected code), since error messages are stored on codes and shown to support staff."""
     return re.sub(r"\d{4,}", "····", text)
+
+
+@contextmanager
+def vendor_operation(*, lock: str, operation: str) -> Iterator[None]:
+    """Label the vendor calls made inside with the lock and the adapter operation."""
+    token = _operation.set((lock, operation))
+    try:
+        yield
+    finally:
+        _operation.reset(token)
+
+
+def labelled_vendor_operation(method: Callable) -> Callable:
+    """Wrap an adapter method so its HTTP calls are logged with its name and lock."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args: Any, **kwargs: Any) -> Any:
+        lock = str(args[0]) if args and isinstance(args[0], str | int) else ""
+        with vendor_operation(lock=lock, operation=method.__name__):
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def vendor_call_log(*, vendor: str, method: str, path: str, outcome: str, seconds: float) -> None:
+    """Log one vendor call and count its duration for /metrics.
+
+    For adapters whose vendor SDK makes the HTTP calls (Seam): call this from its hooks. The
+    path is cut at its query and its digit runs masked; the outcome is the HTTP status,
+    "timeout" or "connection_failed".
+    """
+    lock, operation = _operation.get()
+    fields = {
+        "lock": lock or "-",
+        "vendor": vendor.lower(),
+        "operation": operation or f"{method} {redact_pins(path.split('?')[0])}",
+        "outcome": outcome,
+        "ms": round(seconds * 1000),
+    }
+    level = logging.INFO if outcome.isdigit() and int(outcome) < 500 else logging.WARNING
+    logger.log(
+        level,
+        "vendor call lock=%(lock)s vendor=%(vendor)s operation=%(operation)s "
+        "outcome=%(outcome)s ms=%(ms)s",
+        fields,
+        extra=fields,
+    )
+    vendor_call_observe(vendor=fields["vendor"], seconds=seconds)
+
+
+def vendor_httpx_event_hooks(vendor: str) -> dict[str, list[Callable]]:
+    """httpx event hooks logging each call like VendorHttpClient does, for SDK-based adapters.
+
+    Seam: `Seam(..., httpx_options={"event_hooks": vendor_httpx_event_hooks("seam")})`.
+    """
+
+    def started(request) -> None:
+        request.extensions["locksync_started"] = time.monotonic()
+
+    def answered(response) -> None:
+        request = response.request
+        begun = request.extensions.get("locksync_started", time.monotonic())
+        vendor_call_log(
+            vendor=vendor,
+            method=request.method,
+            path=request.url.path,
+            outcome=str(response.status_code),
+            seconds=time.monotonic() - begun,
+        )
+
+    return {"request": [started], "response": [answered]}
 
 
 class VendorHttpClient:
@@ -91,6 +171,7 @@ class VendorHttpClient:
         """
         method = method.upper()
         url = f"{self.base_url}/{path.lstrip('/')}"
+        started = time.monotonic()
         try:
             response = self.session.request(
                 method,
@@ -102,15 +183,15 @@ class VendorHttpClient:
                 timeout=settings.VENDOR_HTTP_TIMEOUT,
             )
         except requests.Timeout as error:
-            logger.warning("%s %s %s timed out", self.vendor, method, path)
+            self._log_call(method, path, "timeout", started)
             # The vendor may have applied a write before the answer was lost (SPEC R4).
             raise VendorError(Reason.TIMEOUT, f"{self.vendor} did not answer in time") from error
         except requests.ConnectionError as error:
-            logger.warning("%s %s %s connection failed", self.vendor, method, path)
+            self._log_call(method, path, "connection_failed", started)
             raise VendorError(
                 Reason.VENDOR_ERROR, f"could not reach {self.vendor}", retryable=True
             ) from error
-        logger.info("%s %s %s -> %s", self.vendor, method, path, response.status_code)
+        self._log_call(method, path, str(response.status_code), started)
         if response.status_code == 429:
             raise VendorError(
                 Reason.RATE_LIMITED,
@@ -124,6 +205,15 @@ class VendorHttpClient:
                 retryable=True,
             )
         return response
+
+    def _log_call(self, method: str, path: str, outcome: str, started: float) -> None:
+        vendor_call_log(
+            vendor=self.vendor,
+            method=method,
+            path=path,
+            outcome=outcome,
+            seconds=time.monotonic() - started,
+        )
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)

@@ -35,6 +35,12 @@ class LockConnection(TimeStampedModel):
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # The vendor's id of the webhook locksync registered (Seam webhook_id, Nuki decentral
+    # webhook id); empty when the host set it up by hand. Its secret is in `credentials`.
+    webhook_id = models.CharField(max_length=200, blank=True)
+    last_webhook_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last verified webhook from the vendor arrived."
+    )
 
     class Meta:
         ordering = ["host_id", "vendor", "id"]
@@ -62,6 +68,15 @@ class Lock(TimeStampedModel):
     low_battery_notified_at = models.DateTimeField(null=True, blank=True)
     is_present = models.BooleanField(
         default=True, help_text="False once the vendor stops listing the device."
+    )
+    clock_offset_minutes = models.IntegerField(
+        null=True,
+        blank=True,
+        help_text="The UTC offset the lock reads code times with (TTLock timezoneRawOffset).",
+    )
+    clock_checked_at = models.DateTimeField(null=True, blank=True)
+    clock_notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the host was told the clock is in another zone."
     )
 
     class Meta:

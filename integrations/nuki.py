@@ -28,6 +28,7 @@ from integrations.base import (
 from integrations.http import VendorHttpClient, redact_pins
 
 KEYPAD_CODE = 13
+WEBHOOK_FEATURES = ["DEVICE_STATUS", "DEVICE_AUTHS", "DEVICE_LOGS"]
 SERVER_STATE_OFFLINE = 4
 MODELS = {
     0: "Smart Lock 1/2",
@@ -76,6 +77,7 @@ class NukiAdapter(Adapter):
         {Feature.LIST_CODES, Feature.ASYNC_WRITES, Feature.UPDATE_WINDOW, Feature.WEBHOOKS}
     )
     credential_fields = {"api_token": "Nuki Web API token (Nuki Web → Menu → API)"}
+    webhook_setup = "api"  # decentral webhooks, registered on connect where Nuki allows it
 
     def __init__(self, connection) -> None:
         super().__init__(connection)
@@ -218,6 +220,32 @@ class NukiAdapter(Adapter):
             starts_at=spec.starts_at,
             ends_at=spec.ends_at,
         )
+
+    # -- webhooks: Nuki's decentral webhook registration returns the signing secret --
+
+    def webhook_register(self, url: str) -> tuple[str, str]:
+        """Register locksync's URL as a decentral webhook; return (id, HMAC secret).
+
+        Nuki grants decentral webhooks to approved "Advanced API" integrations only; a refusal
+        (401/403) is reported as vendor_error, never as a disconnected account.
+        """
+        body = {"webhookUrl": url, "webhookFeatures": WEBHOOK_FEATURES}
+        response = self.http.put("api/decentralWebhook", json=body)
+        if response.status_code >= 400:
+            raise VendorError(
+                Reason.VENDOR_ERROR,
+                f"Nuki did not register the webhook ({response.status_code})",
+                retryable=False,
+            )
+        data = response.json()
+        return str(data["id"]), str(data["secret"])
+
+    def webhook_unregister(self, webhook_id: str) -> None:
+        response = self.http.delete(f"api/decentralWebhook/{webhook_id}")
+        if response.status_code >= 400 and response.status_code != 404:  # 404: already gone
+            raise VendorError(
+                Reason.VENDOR_ERROR, f"Nuki answered {response.status_code}", retryable=False
+            )
 
     def delete_code(self, lock_remote_id: str, code_remote_id: str) -> None:
         response = self.http.delete(f"smartlock/{lock_remote_id}/auth/{code_remote_id}")

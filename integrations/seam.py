@@ -5,7 +5,12 @@ it accepts (`code_constraints`, `supported_code_lengths`, `max_active_codes_supp
 capabilities are read from the device rather than declared. Codes move `unset → setting → set
 → removing` over time and report failures in `errors[]`. Seam limits each device to 10 creates,
 10 updates and 20 deletes a minute; the adapter keeps its own per-device window and answers
-rate_limited with how long to wait instead of calling (SPEC R3), so a burst never draws a 429.
+rate_limited with how long to wait instead of calling (SPEC R3), so a burst never draws a 429;
+a 429 that comes anyway is answered with Seam's own Retry-After.
+
+Only devices that take access codes are locks (a workspace also lists thermostats and noise
+sensors). Seam's own backup-code pool is not used: locksync keeps its own backup codes on every
+vendor's locks (SPEC H3), and a second pool would take slots the host never sees.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from integrations.base import (
     RemoteCode,
     VendorError,
 )
-from integrations.http import redact_pins
+from integrations.http import redact_pins, retry_after_seconds, vendor_httpx_event_hooks
 
 # docs.seam.co "rate limits and guardrails": per device and per minute.
 RATE_LIMITS = {"create": 10, "update": 10, "delete": 20}
@@ -56,6 +61,24 @@ CODE_ERRORS = {
 OFFLINE_DEVICE_ERRORS = frozenset(
     {"device_offline", "device_disconnected", "hub_disconnected", "bridge_disconnected"}
 )
+# The vendor picks the PIN: a create must leave `code` out (SPEC P6's per-lock PIN).
+VENDOR_CHOSEN_PIN = "cannot_specify_pin_code"
+# Events locksync registers its webhook for (docs.seam.co events list).
+WEBHOOK_EVENTS = [
+    "access_code.set_on_device",
+    "access_code.scheduled_on_device",
+    "access_code.failed_to_set_on_device",
+    "access_code.removed_from_device",
+    "access_code.deleted",
+    "access_code.modified_external_to_seam",
+    "access_code.deleted_external_to_seam",
+    "device.connected",
+    "device.disconnected",
+    "device.low_battery",
+    "device.battery_status_changed",
+    "connected_account.disconnected",
+    "lock.unlocked",
+]
 STATUSES = {
     "setting": CodeStatus.SETTING,
     "set": CodeStatus.SET,
@@ -90,11 +113,37 @@ def error_reason(error_codes: list[str]) -> Reason | None:
     return Reason.VENDOR_ERROR if error_codes else None
 
 
+def device_offline(device) -> bool:
+    """Seam says a device is unreachable by `properties.online` false or a device error."""
+    if _get(_get(device, "properties"), "online", True) is False:
+        return True
+    return any(_get(e, "error_code") in OFFLINE_DEVICE_ERRORS for e in _get(device, "errors") or [])
+
+
+def takes_access_codes(device) -> bool:
+    """Thermostats, noise sensors and cameras share the device list; only code locks are locks."""
+    return bool(
+        _get(device, "can_program_online_access_codes")
+        or _get(device, "can_program_offline_access_codes")
+    )
+
+
+def battery_percent(properties) -> int | None:
+    """`battery_level` (0–1), or `battery.level` where the provider gives only that."""
+    level = _get(properties, "battery_level")
+    if level is None:
+        level = _get(_get(properties, "battery"), "level")
+    return None if level is None else round(float(level) * 100)
+
+
 def capabilities_of(properties) -> LockCapabilities:
     constraints, name_max_length, name_unique = set(), None, False
+    vendor_pin = False
     for item in _get(properties, "code_constraints") or []:
         kind = _get(item, "constraint_type")
-        if kind in KNOWN_CONSTRAINTS:
+        if kind == VENDOR_CHOSEN_PIN:
+            vendor_pin = True
+        elif kind in KNOWN_CONSTRAINTS:
             constraints.add(Constraint(kind))
         elif kind == "name_length":
             name_max_length = _get(item, "max_length")
@@ -108,6 +157,7 @@ def capabilities_of(properties) -> LockCapabilities:
         code_constraints=frozenset(constraints),
         name_max_length=int(name_max_length) if name_max_length else None,
         name_must_be_unique=name_unique,
+        pin_chosen_by_vendor=vendor_pin,
     )
 
 
@@ -120,14 +170,15 @@ class SeamAdapter(Adapter):
             Feature.ASYNC_WRITES,
             Feature.UPDATE_WINDOW,
             Feature.WEBHOOKS,
-            Feature.BACKUP_CODE_POOL,
         }
     )
     credential_fields = {"api_key": "Seam API key (starts with seam_)"}
+    webhook_setup = "api"  # webhooks.create returns the signing secret
 
     def __init__(self, connection) -> None:
         super().__init__(connection)
         self._sdk: Seam | None = None
+        self._retry_after: float | None = None
 
     # -- plumbing --
 
@@ -149,8 +200,20 @@ class SeamAdapter(Adapter):
                         status_forcelist=[500, 502, 503, 504],
                         backoff_factor=0.2,
                     ),
+                    httpx_options={"event_hooks": self._event_hooks()},
                 )
         return self._sdk
+
+    def _event_hooks(self) -> dict:
+        # One log line per call, as for the requests-based adapters; plus Retry-After.
+        hooks = vendor_httpx_event_hooks("seam")
+        hooks["response"].append(self._remember_retry_after)
+        return hooks
+
+    def _remember_retry_after(self, response: httpx.Response) -> None:
+        """The SDK's error carries no headers: keep a 429's Retry-After for _api_error."""
+        if response.status_code == 429:
+            self._retry_after = retry_after_seconds(response.headers.get("Retry-After"))
 
     @contextlib.contextmanager
     def _errors(self):
@@ -177,12 +240,10 @@ class SeamAdapter(Adapter):
             # e.g. SeamInvalidTokenError: what was saved is not a Seam API key.
             raise VendorError(Reason.ACCOUNT_DISCONNECTED, str(error)) from error
 
-    @staticmethod
-    def _api_error(error: SeamHttpApiError) -> VendorError:
+    def _api_error(self, error: SeamHttpApiError) -> VendorError:
         if error.status_code == 429:
-            return VendorError(
-                Reason.RATE_LIMITED, "Seam asks us to slow down", retry_after=RATE_WINDOW
-            )
+            wait = RATE_WINDOW if self._retry_after is None else self._retry_after
+            return VendorError(Reason.RATE_LIMITED, "Seam asks us to slow down", retry_after=wait)
         if error.code == "duplicate_access_code":
             return VendorError(Reason.DUPLICATE_CODE, "a code with this PIN is already on the lock")
         if error.code == "invalid_input":
@@ -215,26 +276,35 @@ class SeamAdapter(Adapter):
     @staticmethod
     def _lock_info(device) -> LockInfo:
         properties = _get(device, "properties")
-        battery = _get(properties, "battery_level")
         model = _get(_get(properties, "model"), "display_name") or _get(device, "device_type") or ""
         return LockInfo(
             remote_id=_get(device, "device_id"),
             name=_get(device, "display_name") or _get(properties, "name") or "",
             model=str(model),
-            online=bool(_get(properties, "online", True)),
-            battery_level=None if battery is None else round(float(battery) * 100),
+            online=not device_offline(device),
+            battery_level=battery_percent(properties),
             capabilities=capabilities_of(properties),
         )
 
     @staticmethod
-    def _remote(access_code) -> RemoteCode:
+    def _remote(access_code, *, offline: bool = False) -> RemoteCode:
+        """Seam's code as a RemoteCode.
+
+        `unset` without errors is a code Seam holds until its programming time (shortly before
+        starts_at): reported UNSET with no error, for the engine to count as accepted. Natively
+        scheduled (`is_scheduled_on_device`) it is already on the lock, dormant: SET. On an
+        offline device every code not on the lock is lock_offline, whether or not Seam copied
+        the device's error onto the code.
+        """
         error_codes = [_get(e, "error_code") for e in _get(access_code, "errors") or []]
         status = STATUSES.get(_get(access_code, "status"), CodeStatus.SETTING)
         if status == CodeStatus.UNSET and _get(access_code, "is_scheduled_on_device"):
-            # Natively scheduled: already on the lock, dormant until starts_at.
             status = CodeStatus.SET
         messages = [_get(e, "message") or "" for e in _get(access_code, "errors") or []]
         error = error_reason(error_codes)
+        if offline and status != CodeStatus.SET and error in (None, Reason.VENDOR_ERROR):
+            error = Reason.LOCK_OFFLINE
+            messages = messages or ["the lock is offline at Seam"]
         return RemoteCode(
             remote_id=_get(access_code, "access_code_id"),
             pin=_get(access_code, "code"),
@@ -250,16 +320,12 @@ class SeamAdapter(Adapter):
 
     def list_locks(self) -> list[LockInfo]:
         with self._errors():
-            return [self._lock_info(device) for device in self.sdk.devices.list()]
+            devices = self.sdk.devices.list()
+        return [self._lock_info(device) for device in devices if takes_access_codes(device)]
 
     def get_lock(self, remote_id: str) -> LockInfo:
         with self._errors():
             return self._lock_info(self.sdk.devices.get(device_id=remote_id))
-
-    def supports_backup_code_pool(self, lock_remote_id: str) -> bool:
-        with self._errors():
-            device = self.sdk.devices.get(device_id=lock_remote_id)
-        return bool(_get(_get(device, "properties"), "supports_backup_access_code_pool"))
 
     def list_codes(self, lock_remote_id: str) -> list[RemoteCode]:
         """List our managed codes and the codes put on the lock outside Seam.
@@ -269,23 +335,25 @@ class SeamAdapter(Adapter):
         again. Creating the code again then replaces it (see create_code).
         """
         with self._errors():
+            offline = device_offline(self.sdk.devices.get(device_id=lock_remote_id))
             managed = self.sdk.access_codes.list(device_id=lock_remote_id)
             unmanaged = self.sdk.access_codes.unmanaged.list(device_id=lock_remote_id)
         managed = [c for c in managed if _get(c, "errors") or not self._stuck(c)]
-        return [self._remote(c) for c in managed] + [self._remote(c) for c in unmanaged]
+        return [self._remote(c, offline=offline) for c in managed] + [
+            self._remote(c) for c in unmanaged
+        ]
 
     def _create(self, lock_remote_id: str, spec: CodeSpec):
+        """Ask Seam for the code; an empty PIN lets Seam choose it (`cannot_specify_pin_code`)."""
         time_bound = spec.starts_at is not None and spec.ends_at is not None
-        use_pool = time_bound and self.supports_backup_code_pool(lock_remote_id)
         self._throttle(lock_remote_id, "create")
         with self._errors():
             return self.sdk.access_codes.create(
                 device_id=lock_remote_id,
-                code=spec.pin,
+                code=spec.pin or None,
                 name=spec.name,
                 starts_at=_iso(spec.starts_at) if time_bound else None,
                 ends_at=_iso(spec.ends_at) if time_bound else None,
-                use_backup_access_code_pool=True if use_pool else None,
             )
 
     @staticmethod
@@ -301,6 +369,8 @@ class SeamAdapter(Adapter):
         return created_at is not None and timezone.now() - created_at > STUCK_AFTER
 
     def create_code(self, lock_remote_id: str, spec: CodeSpec) -> RemoteCode:
+        if not spec.pin:
+            return self._create_vendor_pin(lock_remote_id, spec)
         try:
             return self._remote(self._create(lock_remote_id, spec))
         except VendorError as error:
@@ -322,19 +392,47 @@ class SeamAdapter(Adapter):
             self.delete_code(lock_remote_id, _get(twin, "access_code_id"))
             return self._remote(self._create(lock_remote_id, spec))
 
+    def _create_vendor_pin(self, lock_remote_id: str, spec: CodeSpec) -> RemoteCode:
+        """Seam chooses the PIN, so no duplicate error can tell us of an earlier create whose
+        answer was lost (SPEC R4): look for our code by name first."""
+        with self._errors():
+            managed = self.sdk.access_codes.list(device_id=lock_remote_id)
+        twin = next(
+            (c for c in managed if _get(c, "name") == spec.name and not self._stuck(c)), None
+        )
+        if twin is not None:
+            return self._remote(twin)
+        return self._remote(self._create(lock_remote_id, spec))
+
     def update_code(self, lock_remote_id: str, code_remote_id: str, spec: CodeSpec) -> RemoteCode:
         self._throttle(lock_remote_id, "update")
         time_bound = spec.starts_at is not None and spec.ends_at is not None
         with self._errors():
             self.sdk.access_codes.update(
                 access_code_id=code_remote_id,
-                code=spec.pin,
+                code=spec.pin or None,
                 name=spec.name,
                 starts_at=_iso(spec.starts_at) if time_bound else None,
                 ends_at=_iso(spec.ends_at) if time_bound else None,
                 type="time_bound" if time_bound else "ongoing",
             )
             return self._remote(self.sdk.access_codes.get(access_code_id=code_remote_id))
+
+    # -- webhooks: Seam's API registers them and returns the signing secret --
+
+    def webhook_register(self, url: str) -> tuple[str, str]:
+        """Register locksync's webhook URL; return (webhook id, `whsec_…` signing secret)."""
+        with self._errors():
+            webhook = self.sdk.webhooks.create(url=url, event_types=WEBHOOK_EVENTS)
+        return str(_get(webhook, "webhook_id")), str(_get(webhook, "secret") or "")
+
+    def webhook_unregister(self, webhook_id: str) -> None:
+        try:
+            with self._errors():
+                self.sdk.webhooks.delete(webhook_id=webhook_id)
+        except VendorError as error:
+            if "not_found" not in error.message:
+                raise
 
     def delete_code(self, lock_remote_id: str, code_remote_id: str) -> None:
         self._throttle(lock_remote_id, "delete")
@@ -345,10 +443,3 @@ class SeamAdapter(Adapter):
             if "access_code_not_found" in error.message:
                 return  # already gone
             raise
-
-    def pull_backup_code(self, code_remote_id: str) -> RemoteCode:
-        """Take a backup code from the device's pool for a failing code (Seam backup pool)."""
-        with self._errors():
-            original = self.sdk.access_codes.pull_backup_access_code(access_code_id=code_remote_id)
-            backup_id = _get(original, "pulled_backup_access_code_id")
-            return self._remote(self.sdk.access_codes.get(access_code_id=backup_id))

@@ -6,16 +6,21 @@ from integrations.models import Lock, LockConnection, Match
 from properties.models import Host, Property
 
 
-def connection_list(*, host: Host) -> QuerySet[LockConnection]:
-    return LockConnection.objects.filter(host=host)
+def connection_list(*, host: Host, credentials: bool = True) -> QuerySet[LockConnection]:
+    """The host's lock-app accounts; `credentials=False` leaves the encrypted credentials
+    unread (pages that only list accounts need not decrypt one per row)."""
+    connections = LockConnection.objects.filter(host=host)
+    return connections if credentials else connections.defer("credentials")
 
 
 def connection_get(*, host: Host, pk: int) -> LockConnection:
     return connection_list(host=host).get(pk=pk)
 
 
-def lock_list(*, host: Host) -> QuerySet[Lock]:
-    return Lock.objects.filter(connection__host=host).select_related("connection")
+def lock_list(*, host: Host, credentials: bool = True) -> QuerySet[Lock]:
+    """The host's locks with their connection; `credentials=False` as in connection_list."""
+    locks = Lock.objects.filter(connection__host=host).select_related("connection")
+    return locks if credentials else locks.defer("connection__credentials")
 
 
 def lock_get(*, host: Host, pk: int) -> Lock:

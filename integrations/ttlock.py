@@ -5,12 +5,19 @@ server's clock); failures arrive as an `errcode` inside HTTP 200. Codes are writ
 gateway (addType/changeType/deleteType 2): addType 1 would only record the code in the cloud.
 The host's TTLock-app account signs in with the OAuth password grant (MD5 of the password);
 the plain password is never stored.
+
+A lock is online when a gateway that is online reaches it (gateway/list + gateway/listLock):
+being paired to a gateway is not enough. The lock reads code times with its own clock offset
+(`timezoneRawOffset`); when that differs from the matched property's zone, times are shifted so
+the lock still opens at the property's wall-clock times, and the host is told (health.py).
+Errors about one lock (not its admin) make that lock unreachable, never the account.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+import zoneinfo
 from datetime import UTC, datetime, timedelta, timezone
 
 from django.conf import settings
@@ -27,27 +34,35 @@ from integrations.base import (
     RemoteCode,
     VendorError,
 )
-from integrations.http import VendorHttpClient
+from integrations.http import VendorHttpClient, redact_pins
 
 PERMANENT, PERIOD = 2, 3
 GATEWAY = 2
 TOKEN_INVALID = frozenset({10003, 10004})
 
-# TTLock: custom passcodes 4–9 digits, no repeated or consecutive digits (-2032), 250 per lock.
+# TTLock: custom passcodes 4–9 digits, no repeated or consecutive digits (-2032), 250 per lock;
+# `keyboardPwd` is typed as an integer, so a leading 0 would be lost on the way.
 CAPABILITIES = LockCapabilities(
     time_bound_codes=True,
     max_active_codes_supported=250,
     supported_code_lengths=(4, 5, 6, 7, 8, 9),
     code_constraints=frozenset(
-        {Constraint.NO_ALL_SAME_DIGITS, Constraint.NO_ASCENDING_OR_DESCENDING_SEQUENCE}
+        {
+            Constraint.NO_ALL_SAME_DIGITS,
+            Constraint.NO_ASCENDING_OR_DESCENDING_SEQUENCE,
+            Constraint.CANNOT_START_WITH_0,
+        }
     ),
 )
 
 ACCOUNT_ERRORS = {
     10007: "the TTLock username or password no longer works",
     10011: "TTLock no longer accepts the saved sign-in",
-    20002: "the TTLock account is not the lock's admin",
-    -2018: "the TTLock account is not the lock's admin",
+}
+# About one lock, not the account: that lock is unreachable until the host is its admin again.
+NOT_LOCK_ADMIN = {
+    20002: "the TTLock account is no longer admin of this lock",
+    -2018: "the TTLock account is no longer admin of this lock",
 }
 OFFLINE_ERRORS = {
     -2012: "no gateway is near the lock",
@@ -57,14 +72,26 @@ OFFLINE_ERRORS = {
     -3036: "the lock is offline",
 }
 BUSY_ERRORS = {-3003: "the gateway is busy", -3037: "the lock is busy", 90000: "TTLock failed"}
+# Only these concern the PIN itself: a new PIN is chosen (SPEC R2 rejected).
 REJECTED_ERRORS = {
-    -3: "TTLock refused a parameter",
     -2032: "TTLock refuses simple PINs (repeated or consecutive digits)",
     -3006: "TTLock PINs are 4 to 9 digits",
-    -2025: "the lock is frozen",
-    -4043: "the lock does not support this",
+}
+# Not the guest's PIN or name: a new PIN would not help, and trying again will not either.
+NOT_RETRYABLE_ERRORS = {
+    -3: "TTLock refused a parameter of the request",
+    -4043: "the lock does not support this operation (e.g. passcodes through the gateway)",
+    10000: "locksync's TTLock app settings are wrong (client id)",
+    10001: "locksync's TTLock app settings are wrong (client id or secret)",
+    30008: "locksync uses the wrong TTLock region",
 }
 BEIJING = timezone(timedelta(hours=8))
+
+
+def standard_offset(zone: zoneinfo.ZoneInfo, at: datetime | None = None) -> timedelta:
+    """A zone's UTC offset without daylight saving, as TTLock's `timezoneRawOffset` is."""
+    moment = (at or datetime.now(tz=UTC)).astimezone(zone)
+    return moment.utcoffset() - (moment.dst() or timedelta(0))
 
 
 def md5_hex(text: str) -> str:
@@ -102,6 +129,10 @@ def _error_for(errcode: int, errmsg: str) -> VendorError:
         return VendorError(
             Reason.ACCOUNT_DISCONNECTED, ACCOUNT_ERRORS.get(errcode, "the TTLock sign-in expired")
         )
+    if errcode in NOT_LOCK_ADMIN:
+        return VendorError(Reason.LOCK_OFFLINE, NOT_LOCK_ADMIN[errcode])
+    if errcode == -2025:
+        return VendorError(Reason.LOCK_OFFLINE, "the lock is frozen in the TTLock app")
     if errcode == -3007:
         return VendorError(Reason.DUPLICATE_CODE, "a code with this PIN is already on the lock")
     if errcode in (-3009, -4056):
@@ -116,20 +147,23 @@ def _error_for(errcode: int, errmsg: str) -> VendorError:
             "the monthly TTLock API quota is used up",
             retry_after=_seconds_to_quota_reset(),
         )
-    if errcode in BUSY_ERRORS or errcode == 80000:
-        return VendorError(Reason.VENDOR_ERROR, BUSY_ERRORS.get(errcode, errmsg), retryable=True)
+    if errcode in BUSY_ERRORS:
+        return VendorError(Reason.VENDOR_ERROR, BUSY_ERRORS[errcode], retryable=True)
     if errcode in REJECTED_ERRORS:
         return VendorError(Reason.REJECTED, REJECTED_ERRORS[errcode])
-    if errcode in (10000, 10001, 30008):
-        # locksync's own TTLock app settings (client id/secret, region) are wrong.
-        return VendorError(Reason.VENDOR_ERROR, f"TTLock errcode {errcode}", retryable=False)
-    return VendorError(Reason.VENDOR_ERROR, f"TTLock errcode {errcode}: {errmsg}", retryable=False)
+    if errcode in NOT_RETRYABLE_ERRORS:
+        return VendorError(Reason.VENDOR_ERROR, NOT_RETRYABLE_ERRORS[errcode], retryable=False)
+    # TTLock echoes parameters in its messages: never store a PIN from them.
+    text = f"TTLock errcode {errcode}" + (f": {redact_pins(errmsg)}" if errmsg else "")
+    return VendorError(Reason.VENDOR_ERROR, text, retryable=errcode == 80000)
 
 
 class TTLockAdapter(Adapter):
     key = "ttlock"
     label = "TTLock"
     features = frozenset({Feature.LIST_CODES, Feature.UPDATE_WINDOW, Feature.WEBHOOKS})
+    # One callback URL, set by locksync's operator in its TTLock open-platform app.
+    webhook_setup = "operator"
     credential_fields = {
         "username": "TTLock app username (the account that is admin of the locks)",
         "password": "TTLock app password",
@@ -141,6 +175,7 @@ class TTLockAdapter(Adapter):
         if password:
             self.credentials["password_md5"] = md5_hex(str(password))
         self.http = VendorHttpClient(base_url=settings.TTLOCK_API_URL, vendor="TTLock")
+        self._offsets: dict[str, timedelta | None] = {}
 
     # -- plumbing --
 
@@ -243,38 +278,81 @@ class TTLockAdapter(Adapter):
                 return items
             page_no += 1
 
+    def _reachable_lock_ids(self) -> set[str]:
+        """Locks an online gateway reaches. A paired gateway may itself be offline."""
+        reachable = set()
+        for gateway in self._pages("v3/gateway/list", {}, 100):
+            if int(gateway.get("isOnline") or 0) != 1:
+                continue
+            body = self._call("GET", "v3/gateway/listLock", {"gatewayId": gateway["gatewayId"]})
+            reachable |= {str(lock["lockId"]) for lock in body.get("list", [])}
+        return reachable
+
     @staticmethod
-    def _lock_info(lock: dict) -> LockInfo:
+    def _lock_info(lock: dict, reachable: set[str]) -> LockInfo:
+        remote_id = str(lock["lockId"])
         return LockInfo(
-            remote_id=str(lock["lockId"]),
+            remote_id=remote_id,
             name=lock.get("lockAlias") or lock.get("lockName", ""),
             model=lock.get("modelNum") or lock.get("lockName", "TTLock"),
-            # Without a gateway the cloud cannot reach the lock at all.
-            online=int(lock.get("hasGateway", 0)) == 1,
+            # Without an online gateway near it the cloud cannot reach the lock at all.
+            online=int(lock.get("hasGateway", 0)) == 1 and remote_id in reachable,
             battery_level=lock.get("electricQuantity"),
             capabilities=CAPABILITIES,
         )
 
-    @staticmethod
-    def _remote(code: dict) -> RemoteCode:
+    def _remote(self, code: dict, shift: timedelta) -> RemoteCode:
+        starts_at, ends_at = _from_ms(code.get("startDate")), _from_ms(code.get("endDate"))
         return RemoteCode(
             remote_id=str(code["keyboardPwdId"]),
             pin=str(code.get("keyboardPwd")),
             name=code.get("keyboardPwdName") or "",
             status=CodeStatus.SET,
-            starts_at=_from_ms(code.get("startDate")),
-            ends_at=_from_ms(code.get("endDate")),
+            starts_at=starts_at - shift if starts_at else None,
+            ends_at=ends_at - shift if ends_at else None,
         )
 
     @staticmethod
-    def _window(spec: CodeSpec) -> dict:
+    def _window(spec: CodeSpec, shift: timedelta) -> dict:
         if spec.starts_at is None or spec.ends_at is None:
             return {"keyboardPwdType": PERMANENT}
         return {
             "keyboardPwdType": PERIOD,
-            "startDate": _ms(spec.starts_at),
-            "endDate": _ms(spec.ends_at),
+            "startDate": _ms(spec.starts_at + shift),
+            "endDate": _ms(spec.ends_at + shift),
         }
+
+    def clock_offset(self, lock_remote_id: str) -> timedelta | None:
+        """The offset the lock reads times with (`timezoneRawOffset`, no DST)."""
+        if lock_remote_id not in self._offsets:
+            detail = self._call("GET", "v3/lock/detail", {"lockId": lock_remote_id})
+            raw = detail.get("timezoneRawOffset")
+            self._offsets[lock_remote_id] = (
+                None if raw is None else timedelta(milliseconds=int(raw))
+            )
+        return self._offsets[lock_remote_id]
+
+    def _shift(self, lock_remote_id: str) -> timedelta:
+        """How far to move code times so the lock, reading them with its own offset, opens at
+        the matched property's wall-clock times (zero when the offsets agree)."""
+        zone = self._property_zone(lock_remote_id)
+        if zone is None:
+            return timedelta(0)
+        offset = self.clock_offset(lock_remote_id)
+        return timedelta(0) if offset is None else standard_offset(zone) - offset
+
+    def _property_zone(self, lock_remote_id: str) -> zoneinfo.ZoneInfo | None:
+        if self.connection.pk is None:
+            return None
+        from integrations.models import Match
+
+        match = (
+            Match.objects.filter(lock__connection=self.connection, lock__remote_id=lock_remote_id)
+            .select_related("property")
+            .order_by("pk")
+            .first()
+        )
+        return match.property.zone if match else None
 
     # -- the interface --
 
@@ -283,16 +361,20 @@ class TTLockAdapter(Adapter):
         self.list_locks()
 
     def list_locks(self) -> list[LockInfo]:
-        return [self._lock_info(lock) for lock in self._pages("v3/lock/list", {}, 100)]
+        locks = self._pages("v3/lock/list", {}, 100)
+        reachable = self._reachable_lock_ids()
+        return [self._lock_info(lock, reachable) for lock in locks]
 
     def get_lock(self, remote_id: str) -> LockInfo:
-        return self._lock_info(self._call("GET", "v3/lock/detail", {"lockId": remote_id}))
+        detail = self._call("GET", "v3/lock/detail", {"lockId": remote_id})
+        return self._lock_info(detail, self._reachable_lock_ids())
 
     def list_codes(self, lock_remote_id: str) -> list[RemoteCode]:
         codes = self._pages(
             "v3/lock/listKeyboardPwd", {"lockId": lock_remote_id, "orderBy": 1}, 200
         )
-        return [self._remote(code) for code in codes]
+        shift = self._shift(lock_remote_id)
+        return [self._remote(code, shift) for code in codes]
 
     def create_code(self, lock_remote_id: str, spec: CodeSpec) -> RemoteCode:
         params = {
@@ -300,7 +382,7 @@ class TTLockAdapter(Adapter):
             "keyboardPwd": spec.pin,  # a string: listings keep leading zeros
             "keyboardPwdName": spec.name,
             "addType": GATEWAY,
-            **self._window(spec),
+            **self._window(spec, self._shift(lock_remote_id)),
         }
         try:
             body = self._call("POST", "v3/keyboardPwd/add", params)
@@ -328,7 +410,7 @@ class TTLockAdapter(Adapter):
         )
 
     def update_code(self, lock_remote_id: str, code_remote_id: str, spec: CodeSpec) -> RemoteCode:
-        window = self._window(spec)
+        window = self._window(spec, self._shift(lock_remote_id))
         window.pop("keyboardPwdType")
         self._call(
             "POST",

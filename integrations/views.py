@@ -7,15 +7,18 @@ from django.views.decorators.http import require_POST
 
 from accesscodes.selectors import lock_our_codes
 from accesscodes.services import lock_resync
-from integrations.base import VendorError
+from integrations.base import CodeStatus, VendorError
 from integrations.connections import (
     ConnectionNotSaved,
     connection_create,
     connection_disconnect,
     connection_reconnect,
+    connection_webhook_secret_set,
+    connection_webhook_url,
     locks_import,
 )
-from integrations.forms import credentials_form_class
+from integrations.forms import WebhookSecretForm, credentials_form_class
+from integrations.health import clock_notices
 from integrations.models import LockConnection
 from integrations.registry import ADAPTERS, adapter_for
 from integrations.selectors import (
@@ -65,12 +68,12 @@ def lock_notices(*, lock, offline_count: int) -> list[dict]:
                 "advice": ["Replace the battery soon so codes keep reaching the lock."],
             }
         )
-    return notices
+    return notices + clock_notices(lock=lock)
 
 
 @host_required
 def lock_list_view(request: HttpRequest) -> HttpResponse:
-    locks = list(lock_list(host=request.host).filter(is_present=True))
+    locks = list(lock_list(host=request.host, credentials=False).filter(is_present=True))
     properties_by_lock: dict[int, list] = {}
     for match in match_list(host=request.host).order_by("property__name"):
         properties_by_lock.setdefault(match.lock_id, []).append(match.property)
@@ -83,7 +86,7 @@ def lock_list_view(request: HttpRequest) -> HttpResponse:
 @host_required
 def lock_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lock = get_or_404(lock_get, host=request.host, pk=pk)
-    matches = match_list(host=request.host).filter(lock=lock).order_by("property__name")
+    matches = list(match_list(host=request.host).filter(lock=lock).order_by("property__name"))
     offline_count = (
         lock_list(host=request.host)
         .filter(connection=lock.connection, online=False, is_present=True)
@@ -91,11 +94,29 @@ def lock_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = {
         "lock": lock,
-        "matches": list(matches),
+        "matches": matches,
+        # The lock's times read in its (first) property's zone, named (SPEC V5).
+        "zone": matches[0].property.time_zone if matches else "UTC",
         "notices": lock_notices(lock=lock, offline_count=offline_count),
         **_live_codes(request.host, lock),
     }
     return render(request, "integrations/lock_detail.html", context)
+
+
+STATUS_LABELS = {
+    CodeStatus.SET: "on the lock",
+    CodeStatus.SETTING: "being set",
+    # Seam holds a time-bound code until its programming time, shortly before the stay.
+    CodeStatus.UNSET: "scheduled at the vendor",
+    CodeStatus.REMOVING: "being removed",
+}
+
+
+def remote_status_label(remote) -> str:
+    """A vendor's code status in the host's words (the panel and the API say the same)."""
+    if remote.error:
+        return "failed: " + remote.error.value.replace("_", " ")
+    return STATUS_LABELS.get(remote.status, str(remote.status))
 
 
 def _live_codes(host, lock) -> dict:
@@ -111,7 +132,12 @@ def _live_codes(host, lock) -> dict:
         }
     ours = lock_our_codes(host=host, lock=lock)
     codes = [
-        {"remote": remote, "ours": remote.remote_id in ours, "for": ours.get(remote.remote_id)}
+        {
+            "remote": remote,
+            "ours": remote.remote_id in ours,
+            "for": ours.get(remote.remote_id),
+            "status": remote_status_label(remote),
+        }
         for remote in remote_codes
     ]
     codes.sort(key=lambda code: (not code["ours"], code["remote"].name))
@@ -134,9 +160,9 @@ def lock_resync_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @host_required
 def connection_list_view(request: HttpRequest) -> HttpResponse:
-    connections = list(connection_list(host=request.host))
+    connections = list(connection_list(host=request.host, credentials=False))
     counts: dict[int, int] = {}
-    for lock in lock_list(host=request.host).filter(is_present=True):
+    for lock in lock_list(host=request.host, credentials=False).filter(is_present=True):
         counts[lock.connection_id] = counts.get(lock.connection_id, 0) + 1
     for connection in connections:
         connection.lock_count = counts.get(connection.pk, 0)
@@ -178,17 +204,45 @@ def connection_new(request: HttpRequest) -> HttpResponse:
     return render(request, "integrations/connection_form.html", {"form": form, "adapter": adapter})
 
 
+def webhook_context(connection, secret_form=None) -> dict:
+    """What the connection page says about webhooks (polling stays the safety net)."""
+    setup = getattr(ADAPTERS.get(connection.vendor), "webhook_setup", "")
+    url = connection_webhook_url(connection)
+    manual = setup == "api" and not connection.webhook_id
+    return {
+        "webhook_setup": setup,
+        "webhook_url": url,
+        "webhook_manual": manual,
+        "webhook_secret_saved": bool((connection.credentials or {}).get("webhook_secret")),
+        "secret_form": (secret_form or WebhookSecretForm(vendor=connection.vendor))
+        if manual
+        else None,
+    }
+
+
 @host_required
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The account's page; a POST saves the webhook secret the host pasted."""
     connection = get_or_404(connection_get, host=request.host, pk=pk)
+    secret_form = None
+    if request.method == "POST":
+        secret_form = WebhookSecretForm(request.POST, vendor=connection.vendor)
+        if secret_form.is_valid():
+            connection_webhook_secret_set(
+                connection=connection, secret=secret_form.cleaned_data["webhook_secret"]
+            )
+            messages.success(request, "The webhook secret is saved: events are now verified.")
+            return redirect("connection_detail", pk=connection.pk)
     locks = list(lock_list(host=request.host).filter(connection=connection, is_present=True))
     adapter = ADAPTERS.get(connection.vendor)
     context = {
         "connection": connection,
         "locks": locks,
         "form": credentials_form_class(adapter, with_name=False)() if adapter else None,
+        **webhook_context(connection, secret_form),
     }
-    return render(request, "integrations/connection_detail.html", context)
+    status = 400 if secret_form is not None else 200
+    return render(request, "integrations/connection_detail.html", context, status=status)
 
 
 @host_required
@@ -208,6 +262,7 @@ def connection_reconnect_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("connection_detail", pk=connection.pk)
     locks = list(lock_list(host=request.host).filter(connection=connection, is_present=True))
     context = {"connection": connection, "locks": locks, "form": form}
+    context.update(webhook_context(connection))
     return render(request, "integrations/connection_detail.html", context, status=400)
 
 

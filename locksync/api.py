@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.http import JsonResponse
 from django.views.defaults import page_not_found
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import exceptions, pagination, permissions, serializers, throttling
+from rest_framework import exceptions, pagination, parsers, permissions, serializers, throttling
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -35,6 +35,64 @@ class StrictBooleanField(serializers.BooleanField):
         if isinstance(data, bool):
             return data
         self.fail("invalid", input=data)
+
+
+class SafeJSONParser(parsers.JSONParser):
+    """DRF's JSON parser, answering 400 to a body nested too deep to decode (not a 500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as error:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from error
+
+
+class StrictTextMixin:
+    """Text fields take JSON strings only: 12345 for a name is a mistake, not "12345"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Enter text (a JSON string).", code="invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(StrictTextMixin, serializers.CharField):
+    pass
+
+
+class StrictEmailField(StrictTextMixin, serializers.EmailField):
+    pass
+
+
+class StrictURLField(StrictTextMixin, serializers.URLField):
+    pass
+
+
+class StrictChoiceField(StrictTextMixin, serializers.ChoiceField):
+    pass
+
+
+class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id is a JSON whole number: 1.5, true, "1" and [1] are refused, not read as 1."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer whose text fields take strings only."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.EmailField: StrictEmailField,
+        models.URLField: StrictURLField,
+        models.SlugField: StrictCharField,
+    }
+    serializer_choice_field = StrictChoiceField
 
 
 class IsHostMember(permissions.BasePermission):

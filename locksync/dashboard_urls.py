@@ -5,6 +5,7 @@ from django.urls import path
 from integrations import views as integration_views
 from messaging import views as messaging_views
 from properties import views as property_views
+from reservations import feed_views
 from reservations import views as reservation_views
 
 urlpatterns = [
@@ -12,6 +13,11 @@ urlpatterns = [
     path("properties/", property_views.property_list_view, name="property_list"),
     path("properties/new/", property_views.property_new, name="property_new"),
     path("properties/<int:pk>/", property_views.property_detail, name="property_detail"),
+    path(
+        "properties/<int:pk>/calendar/",
+        property_views.property_calendar,
+        name="property_calendar",
+    ),
     path("properties/<int:pk>/edit/", property_views.property_edit, name="property_edit"),
     path("properties/<int:pk>/match/", property_views.match_new, name="match_new"),
     path(
@@ -26,6 +32,11 @@ urlpatterns = [
     ),
     path("properties/<int:pk>/feeds/", property_views.ical_feed_new, name="ical_feed_new"),
     path("feeds/<int:pk>/remove/", property_views.ical_feed_remove, name="ical_feed_remove"),
+    path(
+        "feeds/<int:pk>/confirm-drop/",
+        feed_views.ical_feed_confirm_drop,
+        name="ical_feed_confirm_drop",
+    ),
     path("matches/<int:pk>/remove/", property_views.match_remove, name="match_remove"),
     path("settings/", property_views.host_settings, name="host_settings"),
     path("locks/", integration_views.lock_list_view, name="lock_list"),
@@ -53,6 +64,9 @@ urlpatterns = [
     path("reservations/new/", reservation_views.reservation_new, name="reservation_new"),
     path("reservations/<int:pk>/", reservation_views.reservation_detail, name="reservation_detail"),
     path(
+        "reservations/<int:pk>/edit/", reservation_views.reservation_edit, name="reservation_edit"
+    ),
+    path(
         "reservations/<int:pk>/cancel/",
         reservation_views.reservation_cancel_view,
         name="reservation_cancel",
@@ -67,6 +81,7 @@ urlpatterns = [
     ),
     path("codes/<int:pk>/retry/", reservation_views.lock_code_retry, name="lock_code_retry"),
     path("alerts/", messaging_views.alert_list, name="alert_list"),
+    path("alerts/<int:pk>/resolve/", messaging_views.alert_resolve, name="alert_resolve"),
     path("rules/", messaging_views.rule_list, name="rule_list"),
     path("rules/new/", messaging_views.rule_new, name="rule_new"),
     path("rules/preview/", messaging_views.rule_preview, name="rule_preview"),

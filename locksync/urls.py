@@ -3,7 +3,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from health_check.views import HealthCheckView
 
+from locksync.health import HEALTH_CHECKS
+from locksync.metrics import metrics_view
 from properties.views import signup
 
 urlpatterns = [
@@ -30,6 +33,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("locksync.api_urls")),
     path("webhooks/", include("integrations.urls")),
+    # For load balancers and compose healthchecks: 200 when the database, cache, broker and
+    # beat are fine, 500 naming what is not.
+    path("healthz", HealthCheckView.as_view(checks=HEALTH_CHECKS), name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
+    path("", include("guests.urls")),
 ]
 
 handler404 = "locksync.api.api_not_found"

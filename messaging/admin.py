@@ -1,13 +1,41 @@
 """Admin for support staff: host alerts and guest messages.
 
-Message bodies can carry a guest's PIN, so they are shown only to users with
-accesscodes.view_pin (SPEC §3)."""
+A message's subject and body can carry a guest's PIN: users without accesscodes.view_pin see
+them with every digit run that could be a PIN masked, in lists, pages, titles and history
+(SPEC §3). Both are encrypted at rest, so the admin cannot search them either.
+"""
 
 from django.contrib import admin
 
-from messaging.models import Conversation, HostAlert, Message, MessageRule, ScheduledMessage
+from messaging.models import (
+    Conversation,
+    HostAlert,
+    Message,
+    MessageRule,
+    ScheduledMessage,
+    mask_pins,
+)
 
 PIN_PERMISSION = "accesscodes.view_pin"
+
+
+class MessageTextMixin:
+    """Subject and body in clear for view_pin holders, PIN-masked for everyone else."""
+
+    text_fields = ("subject", "body")
+
+    def message_fields(self, request, fields: list[str]) -> list[str]:
+        if request.user.has_perm(PIN_PERMISSION):
+            return fields
+        return [f"{name}_masked" if name in self.text_fields else name for name in fields]
+
+    @admin.display(description="subject")
+    def subject_masked(self, message: Message) -> str:
+        return mask_pins(message.subject)
+
+    @admin.display(description="body")
+    def body_masked(self, message: Message) -> str:
+        return mask_pins(message.body)
 
 
 @admin.register(HostAlert)
@@ -52,7 +80,7 @@ class ScheduledMessageAdmin(ReadOnlyAdmin):
     exclude = ["message"]
 
 
-class MessageInline(admin.TabularInline):
+class MessageInline(MessageTextMixin, admin.TabularInline):
     model = Message
     extra = 0
     can_delete = False
@@ -64,8 +92,8 @@ class MessageInline(admin.TabularInline):
         return False
 
     def get_fields(self, request, obj=None):
-        fields = ["created_at", "direction", "channel", "recipient", "subject", "state"]
-        return [*fields, "body"] if request.user.has_perm(PIN_PERMISSION) else fields
+        fields = ["created_at", "direction", "channel", "recipient", "subject", "state", "body"]
+        return self.message_fields(request, fields)
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
@@ -80,13 +108,21 @@ class ConversationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyAdmin):
+class MessageAdmin(MessageTextMixin, ReadOnlyAdmin):
     list_display = ["__str__", "conversation", "state", "channel", "sent_at"]
     list_select_related = ["conversation__reservation"]
     list_filter = ["state", "channel", "direction"]
-    search_fields = ["conversation__reservation__guest_name", "recipient", "subject"]
+    # Subject and body are encrypted and may hold a PIN: they are never searchable.
+    search_fields = [
+        "conversation__reservation__guest_name",
+        "conversation__reservation__reservation_code",
+        "recipient",
+    ]
 
     def get_fields(self, request, obj=None):
         fields = ["conversation", "direction", "channel", "recipient", "subject", "state"]
-        fields += ["error", "sent_at"]
-        return [*fields, "body"] if request.user.has_perm(PIN_PERMISSION) else fields
+        fields += ["error", "sent_at", "body"]
+        return self.message_fields(request, fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)

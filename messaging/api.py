@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+from django.core.validators import MinLengthValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 
-from locksync.api import HostScopedMixin, StrictBooleanField, WallClockTimeField
+from locksync.api import (
+    HostScopedMixin,
+    StrictBooleanField,
+    StrictModelSerializer,
+    StrictPrimaryKeyRelatedField,
+    WallClockTimeField,
+)
 from messaging.models import Message, MessageRule
 from messaging.services import message_rule_create, message_rule_update, message_rule_warnings
 from properties import selectors as property_selectors
 
 
 @extend_schema_field(OpenApiTypes.INT)
-class HostPropertiesField(serializers.PrimaryKeyRelatedField):
+class HostPropertiesField(StrictPrimaryKeyRelatedField):
     def get_queryset(self):
         return property_selectors.property_list(host=self.context["view"].host)
 
 
-class MessageRuleSerializer(serializers.ModelSerializer):
-    properties = HostPropertiesField(many=True, allow_empty=False)
+class MessageRuleSerializer(StrictModelSerializer):
+    # Declared as the list itself so its "at least one" reaches the schema (minItems).
+    properties = serializers.ManyRelatedField(
+        child_relation=HostPropertiesField(),
+        allow_empty=False,
+        validators=[MinLengthValidator(1)],
+    )
     enabled = StrictBooleanField(required=False, default=True)
     send_time = WallClockTimeField(required=False, allow_null=True)
     warnings = serializers.SerializerMethodField(

@@ -1,10 +1,20 @@
 """Host alerts, message rules, scheduled messages and each reservation's conversation."""
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from locksync.fields import EncryptedTextField
 from locksync.models import TimeStampedModel
+
+PIN_LIKE = re.compile(r"\d{4,}")
+
+
+def mask_pins(text: str) -> str:
+    """Replace every run of four or more digits (anything that could be a PIN) with dots."""
+    return PIN_LIKE.sub("••••", text)
 
 
 class HostAlert(TimeStampedModel):
@@ -14,9 +24,11 @@ class HostAlert(TimeStampedModel):
         HEALTHCHECK = "healthcheck", "Codes not set before arrival"
         LOCK_OFFLINE = "lock_offline", "Lock offline"
         LOW_BATTERY = "low_battery", "Low battery"
+        LOCK_CLOCK = "lock_clock", "Lock clock in another time zone"
         ACCOUNT_DISCONNECTED = "account_disconnected", "Lock account disconnected"
         LOCK_FULL = "lock_full", "Lock full"
         MESSAGE_HELD = "message_held", "Message held"
+        FEED_PROBLEM = "feed_problem", "iCal feed needs attention"
 
     host = models.ForeignKey("properties.Host", on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -112,10 +124,11 @@ class Message(TimeStampedModel):
     )
     channel = models.CharField(max_length=16, choices=MessageRule.Channel.choices)
     recipient = models.CharField(max_length=300, blank=True)
-    subject = models.CharField(max_length=300, blank=True)
-    # The body as sent: it may hold the guest's PIN, which is the point of the message; it is
-    # shown to the host in the inbox, never logged.
-    body = models.TextField()
+    # Subject and body as sent: either may hold the guest's PIN, which is the point of the
+    # message, so both are encrypted at rest like PINs (SPEC §3). They are shown to the host in
+    # the inbox, masked for support staff without view_pin, and never logged or searched.
+    subject = EncryptedTextField(blank=True)
+    body = EncryptedTextField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.SENDING)
     error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -124,7 +137,9 @@ class Message(TimeStampedModel):
         ordering = ["conversation_id", "created_at", "id"]
 
     def __str__(self) -> str:
-        return self.subject or self.body[:60]
+        # Used as the admin's page title and history label, where support without view_pin
+        # reads it: digit runs that could be a PIN are masked.
+        return mask_pins(self.subject or self.body[:60])
 
 
 class ScheduledMessage(TimeStampedModel):

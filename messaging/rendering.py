@@ -20,6 +20,7 @@ SHORTCODES = (
     "checkout_time",
     "reservation_code",
     "smartlock_code",
+    "guest_link",  # SPEC K1: the stay's private guest page
 )
 CODE_SHORTCODE = "%smartlock_code%"
 
@@ -81,6 +82,10 @@ def render(*, reservation: Reservation, subject: str, body: str) -> Rendered:
         "checkout_time": _time(check_out),
         "reservation_code": reservation.reservation_code,
     }
+    if "%guest_link%" in subject or "%guest_link%" in body:
+        from guests.services import guest_link_issue
+
+        values["guest_link"] = guest_link_issue(reservation=reservation)
     included_code = needs_code(subject) or needs_code(body)
     if included_code:
         code = smartlock_code_text(reservation=reservation)

@@ -30,3 +30,23 @@ def conversation_messages(*, host: Host, reservation) -> list:
             conversation__reservation=reservation, conversation__reservation__host=host
         ).order_by("created_at", "id")
     )
+
+
+def held_messages(*, reservation) -> list:
+    """The stay's messages held for the host (SPEC G4), shown in its conversation."""
+    from messaging.models import ScheduledMessage
+
+    return list(
+        ScheduledMessage.objects.filter(
+            reservation=reservation, state=ScheduledMessage.State.HELD
+        ).select_related("rule")
+    )
+
+
+def open_alert_count(*, host: Host) -> int:
+    """Alerts not yet resolved: the number in the navigation."""
+    return HostAlert.objects.filter(host=host, resolved_at__isnull=True).count()
+
+
+def host_alert_get(*, host: Host, pk: int) -> HostAlert:
+    return host_alert_list(host=host).get(pk=pk)

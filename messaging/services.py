@@ -15,8 +15,11 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
+from accesscodes.presentation import local_time
 from messaging.channels import ChannelError, channel_for
 from messaging.models import Conversation, HostAlert, Message, MessageRule, ScheduledMessage
 from messaging.rendering import CodeMissing, needs_code, render
@@ -46,19 +49,23 @@ UNSENT = (
 
 FOLLOW_UP_TEMPLATES = {
     ScheduledMessage.Kind.CODE_CHANGED: (
-        "Your new door code for %property_name%",
-        "Hi %guest_first_name%,\n\n"
-        "your door code for %property_name% has changed. Please use this one:\n\n"
-        "%smartlock_code%\n\n"
-        "It works from %checkin_date% %checkin_time% until %checkout_date% %checkout_time%.\n",
+        gettext_noop("Your new door code for %property_name%"),
+        gettext_noop(
+            "Hi %guest_first_name%,\n\n"
+            "your door code for %property_name% has changed. Please use this one:\n\n"
+            "%smartlock_code%\n\n"
+            "It works from %checkin_date% %checkin_time% until %checkout_date% %checkout_time%.\n"
+        ),
     ),
     ScheduledMessage.Kind.BACKUP_CODE: (
-        "Your door code for %property_name%",
-        "Hi %guest_first_name%,\n\n"
-        "your personal door code could not be set on the lock in time, so please use this "
-        "code instead:\n\n"
-        "%smartlock_code%\n\n"
-        "Check-in is %checkin_date% from %checkin_time%.\n",
+        gettext_noop("Your door code for %property_name%"),
+        gettext_noop(
+            "Hi %guest_first_name%,\n\n"
+            "your personal door code could not be set on the lock in time, so please use this "
+            "code instead:\n\n"
+            "%smartlock_code%\n\n"
+            "Check-in is %checkin_date% from %checkin_time%.\n"
+        ),
     ),
 }
 
@@ -77,6 +84,14 @@ def host_alert_raise(
         send_mail(subject, text, None, [host.alert_email])
         alert.emailed_at = timezone.now()
         alert.save(update_fields=["emailed_at", "updated_at"])
+    return alert
+
+
+def host_alert_resolve(*, alert: HostAlert) -> HostAlert:
+    """Mark an alert dealt with: it leaves the open count in the navigation."""
+    if alert.resolved_at is None:
+        alert.resolved_at = timezone.now()
+        alert.save(update_fields=["resolved_at", "updated_at"])
     return alert
 
 
@@ -308,11 +323,14 @@ def _template(scheduled: ScheduledMessage) -> tuple[str, str, str]:
         rule = scheduled.rule
         return (rule.subject or rule.name, rule.body, rule.channel)
     subject, body = FOLLOW_UP_TEMPLATES[scheduled.kind]
-    return subject, body, MessageRule.Channel.EMAIL
+    # SPEC K4: locksync's own messages go out in the stay's language.
+    with translation.override(scheduled.reservation.language or "en"):
+        return gettext(subject), gettext(body), MessageRule.Channel.EMAIL
 
 
-def _hold(scheduled: ScheduledMessage, *, reason: str, what_to_do: str) -> None:
-    """Hold the message and tell the host once per reason (SPEC G4)."""
+def _hold(scheduled: ScheduledMessage, *, reason: str, what_to_do: str, fix: str) -> None:
+    """Hold the message and tell the host once per reason (SPEC G4); the alert links to the
+    page where the host fixes it (`fix`: a dashboard URL name taking the reservation's pk)."""
     reservation = scheduled.reservation
     alert = scheduled.held_reason != reason
     scheduled.state = ScheduledMessage.State.HELD
@@ -321,7 +339,6 @@ def _hold(scheduled: ScheduledMessage, *, reason: str, what_to_do: str) -> None:
     scheduled.save(update_fields=["state", "send_after", "held_reason", "updated_at"])
     if not alert:
         return
-    local_check_in = reservation.check_in.astimezone(reservation.property.zone)
     title = scheduled.rule.name if scheduled.rule else scheduled.get_kind_display()
     host_alert_raise(
         host=reservation.host,
@@ -329,11 +346,12 @@ def _hold(scheduled: ScheduledMessage, *, reason: str, what_to_do: str) -> None:
         subject=f"Message to {reservation.guest_name} held: {reason}",
         body=(
             f'The message "{title}" to {reservation.guest_name} was not sent: {reason}.\n\n'
-            f"Stay: {reservation.property.name}, check-in {local_check_in:%Y-%m-%d %H:%M} "
+            f"Stay: {reservation.property.name}, check-in "
+            f"{local_time(reservation.check_in, reservation.property)} "
             f"({reservation.reservation_code or reservation.external_id}).\n\n"
             f"What you can do: {what_to_do} The message goes out as soon as it can."
         ),
-        link=f"/reservations/{reservation.pk}/",
+        link=reverse(fix, args=[reservation.pk]),
     )
 
 
@@ -367,6 +385,7 @@ def message_send(*, scheduled_id: int) -> ScheduledMessage | None:
             scheduled,
             reason=f"the guest has no {channel_key} address",
             what_to_do="add the guest's email address to the reservation.",
+            fix="reservation_edit",
         )
         return scheduled
     try:
@@ -377,6 +396,7 @@ def message_send(*, scheduled_id: int) -> ScheduledMessage | None:
             reason="the guest has no door code yet",
             what_to_do="check the reservation's Property Access panel: are its locks matched "
             "and online?",
+            fix="reservation_detail",
         )
         return scheduled
 

@@ -1,18 +1,34 @@
 """Dashboard pages for alerts and message rules (SPEC G1, G2, G5)."""
 
+from collections import Counter
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from locksync.dashboard import get_or_404, host_required
+from locksync.pagination import (
+    BAD_PAGE_LINK,
+    BadCursor,
+    list_context,
+    page_from_request,
+    search_filter,
+    search_query,
+)
 from messaging.forms import MessageRuleForm
 from messaging.models import MessageRule
 from messaging.rendering import SHORTCODES, CodeMissing, unknown_shortcodes
 from messaging.rendering import render as render_message
-from messaging.selectors import host_alert_list, message_rule_get, message_rule_list
+from messaging.selectors import (
+    host_alert_get,
+    host_alert_list,
+    message_rule_get,
+    message_rule_list,
+)
 from messaging.services import (
+    host_alert_resolve,
     message_rule_create,
     message_rule_update,
     message_rule_warnings,
@@ -23,9 +39,33 @@ from reservations.selectors import reservation_get, reservation_list_with_codes
 
 @host_required
 def alert_list(request: HttpRequest) -> HttpResponse:
-    """What needs the host's attention, newest first, each with where to fix it."""
-    alerts = list(host_alert_list(host=request.host)[:200])
-    return render(request, "messaging/alert_list.html", {"alerts": alerts})
+    """What needs the host's attention, newest first, each with where to fix it.
+
+    25 at a time with "Load more" (an htmx request gets only the next rows), searchable.
+    """
+    q = search_query(request)
+    alerts = host_alert_list(host=request.host).filter(search_filter(q, ("subject", "body")))
+    try:
+        page = page_from_request(request, alerts, ordering=("-created_at", "-id"))
+    except BadCursor:
+        return HttpResponseBadRequest(BAD_PAGE_LINK)
+    # An alert belongs to the host, not to one property: its time reads in the zone most of
+    # the host's properties are in, named (SPEC V5), rather than in UTC.
+    zones = Counter(property.time_zone for property in property_list(host=request.host))
+    zone = zones.most_common(1)[0][0] if zones else "UTC"
+    context = {"alerts": page.rows, "zone": zone, **list_context(request, page, q)}
+    template = "messaging/_alert_rows.html" if request.htmx else "messaging/alert_list.html"
+    return render(request, template, context)
+
+
+@host_required
+@require_POST
+def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    """The host has dealt with an alert: it stays listed, no longer counted as open."""
+    alert = get_or_404(host_alert_get, host=request.host, pk=pk)
+    host_alert_resolve(alert=alert)
+    messages.success(request, f"“{alert.subject}” is marked as dealt with.")
+    return redirect("alert_list")
 
 
 @host_required
@@ -102,7 +142,7 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
     body = request.POST.get("body", "")
     context: dict = {"unknown": unknown_shortcodes(f"{subject}\n{body}")}
     stay_id = request.POST.get("preview_reservation", "")
-    if stay_id.isdigit():
+    if _is_number(stay_id) and len(stay_id) < 12:
         reservation = get_or_404(reservation_get, host=request.host, pk=int(stay_id))
         context["reservation"] = reservation
         try:
@@ -125,8 +165,14 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+def _is_number(value) -> bool:
+    # "²".isdigit() is True but int("²") fails: only ASCII digits are numbers here.
+    return bool(value) and str(value).isascii() and str(value).isdigit()
+
+
 def _number(value) -> int:
-    return int(value) if value and str(value).isdigit() else 0
+    """A days/hours-before count from the editor, capped where a MessageRule caps it."""
+    return min(int(value), 32767) if _is_number(value) and len(str(value)) < 12 else 0
 
 
 def _time(value):

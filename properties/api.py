@@ -4,21 +4,27 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 
-from locksync.api import HostScopedMixin, WallClockTimeField
+from locksync.api import (
+    HostScopedMixin,
+    StrictCharField,
+    StrictModelSerializer,
+    StrictPrimaryKeyRelatedField,
+    WallClockTimeField,
+)
 from properties import selectors, services
 from properties.models import Property, validate_time_zone
 
 
 @extend_schema_field(OpenApiTypes.INT)
-class HostPropertyField(serializers.PrimaryKeyRelatedField):
+class HostPropertyField(StrictPrimaryKeyRelatedField):
     """A property id of the caller's host; any other id is 'does not exist'."""
 
     def get_queryset(self):
         return selectors.property_list(host=self.context["view"].host)
 
 
-class PropertySerializer(serializers.ModelSerializer):
-    time_zone = serializers.CharField(
+class PropertySerializer(StrictModelSerializer):
+    time_zone = StrictCharField(
         max_length=64,
         validators=[validate_time_zone],
         help_text="IANA time zone, e.g. Europe/Lisbon; check-in/checkout are wall-clock here.",

@@ -55,6 +55,10 @@ class MatchForm(forms.Form):
         self.fields["lock"].choices = [(lock.pk, str(lock)) for lock in locks]
 
 
+# A buffer longer than a week is a typo, not a setting; and 10**12 hours overflows a datetime.
+MAX_BUFFER_MINUTES = 7 * 24 * 60
+
+
 class SmartLockSettingsForm(forms.Form):
     """Buffers are entered in minutes or hours, as hosts think of them."""
 
@@ -70,9 +74,13 @@ class SmartLockSettingsForm(forms.Form):
         max_value=8,
         help_text="4 to 8 digits; a lock that can't take it gets the nearest length it allows.",
     )
-    buffer_before = forms.IntegerField(min_value=0, label="Buffer before check-in")
+    buffer_before = forms.IntegerField(
+        min_value=0, max_value=MAX_BUFFER_MINUTES, label="Buffer before check-in"
+    )
     buffer_before_unit = forms.ChoiceField(choices=UNITS, label="Unit of the buffer before")
-    buffer_after = forms.IntegerField(min_value=0, label="Buffer after checkout")
+    buffer_after = forms.IntegerField(
+        min_value=0, max_value=MAX_BUFFER_MINUTES, label="Buffer after checkout"
+    )
     buffer_after_unit = forms.ChoiceField(choices=UNITS, label="Unit of the buffer after")
     backup_codes_enabled = forms.BooleanField(
         required=False,
@@ -96,6 +104,14 @@ class SmartLockSettingsForm(forms.Form):
             else:
                 initial[name], initial[f"{name}_unit"] = minutes, "minutes"
         return initial
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("buffer_before", "buffer_after"):
+            amount, unit = cleaned.get(name), cleaned.get(f"{name}_unit")
+            if amount is not None and unit == "hours" and amount > MAX_BUFFER_MINUTES // 60:
+                self.add_error(name, f"At most {MAX_BUFFER_MINUTES // 60} hours (7 days).")
+        return cleaned
 
     def service_fields(self) -> dict:
         data = self.cleaned_data

@@ -3,12 +3,15 @@
 Every read goes through a selector taking the host; every write through a service.
 """
 
+from datetime import date, timedelta
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from integrations.selectors import (
@@ -21,6 +24,7 @@ from integrations.selectors import (
 )
 from integrations.services import match_create, match_delete
 from locksync.dashboard import get_or_404, host_required
+from properties import calendar
 from properties.forms import (
     ICalFeedForm,
     MatchForm,
@@ -56,7 +60,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "host": host,
         "properties": property_list_with_locks(host=host),
-        "locks": list(lock_list(host=host)),
+        "locks": list(lock_list(host=host, credentials=False)),
     }
     return render(request, "dashboard/home.html", context)
 
@@ -125,7 +129,8 @@ def property_detail(request: HttpRequest, pk: int) -> HttpResponse:
     property = get_or_404(property_get, host=request.host, pk=pk)
     matches = list(match_list(host=request.host).filter(property=property).order_by("lock__name"))
     matched_ids = {match.lock_id for match in matches}
-    free_locks = [lock for lock in lock_list(host=request.host) if lock.pk not in matched_ids]
+    locks = lock_list(host=request.host, credentials=False)
+    free_locks = [lock for lock in locks if lock.pk not in matched_ids]
     context = {
         "property": property,
         "matches": matches,
@@ -252,3 +257,34 @@ def ical_feed_remove(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "The iCal feed was removed; its stays remain.")
         return redirect("property_detail", pk=property.pk)
     return render(request, "properties/ical_feed_remove.html", {"feed": feed})
+
+
+@host_required
+def property_calendar(request: HttpRequest, pk: int) -> HttpResponse:
+    """Weeks across, one row per lock, each stay's code window as a bar coloured by state."""
+    property = get_or_404(property_get, host=request.host, pk=pk)
+    today = timezone.now().astimezone(property.zone).date()
+    try:
+        first_day = date.fromisoformat(request.GET.get("from", ""))
+    except ValueError:
+        first_day = today
+    if not 2000 <= first_day.year <= 2100:
+        first_day = today
+    weeks = request.GET.get("weeks", "")
+    weeks = int(weeks) if weeks.isascii() and weeks.isdigit() and len(weeks) < 3 else 4
+    weeks = max(1, min(weeks, calendar.MAX_WEEKS))
+    first_day = calendar.week_start(first_day)
+    context = {
+        "property": property,
+        "weeks": weeks,
+        "first_day": first_day,
+        "previous": first_day - timedelta(weeks=weeks),
+        "next": first_day + timedelta(weeks=weeks),
+        "this_week": calendar.week_start(today),
+        "today_date": today,
+        "states": ["scheduled", "sending", "set", "failing", "waiting", "removed"],
+        **calendar.property_calendar(property=property, first_day=first_day, weeks=weeks),
+    }
+    for row in context["rows"]:
+        row.capacity = calendar.lock_capacity_weeks(lock=row.lock, weeks=weeks)
+    return render(request, "properties/calendar.html", context)

@@ -14,20 +14,35 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accesscodes.models import AccessCode, BackupCode, LockCode
 from accesscodes.selectors import smartlock_codes_for_reservation
-from locksync.api import HostScopedMixin, StrictBooleanField, WallClockTimeField
+from guests.services import arrival_json, stay_language_set
+from locksync.api import (
+    HostScopedMixin,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictEmailField,
+    StrictModelSerializer,
+    WallClockTimeField,
+)
 from messaging.api import MessageSerializer, messages_for
 from properties.api import HostPropertyField
 from properties.models import Property
 from reservations import selectors
-from reservations.ical import ical_feed_create, ical_feed_delete, ical_feed_update
-from reservations.models import ICalFeed, Reservation
+from reservations.ical import (
+    ical_feed_create,
+    ical_feed_delete,
+    ical_feed_drop_confirm,
+    ical_feed_update,
+)
+from reservations.models import GUEST_LANGUAGES, ICalFeed, Reservation
+from reservations.previews import stays_overlapping
 from reservations.services import (
     reservation_alter,
     reservation_cancel,
@@ -57,10 +72,32 @@ def validate_year(value: date) -> date:
     return value
 
 
+WITH_WARNINGS = {"warnings": True}
+
+
+class ArrivalSerializer(serializers.Serializer):
+    """The guest's first entry reported by a lock (SPEC K5)."""
+
+    entered_at = serializers.DateTimeField()
+    lock_id = serializers.IntegerField(allow_null=True)
+    lock_name = serializers.CharField()
+    via = serializers.ChoiceField(choices=["guest_code", "backup_code"])
+
+
+LANGUAGE_HELP = "The guest's language for their page and messages (SPEC K4); empty: browser's."
+
+
 class ReservationSerializer(serializers.ModelSerializer):
+    arrival = serializers.SerializerMethodField()
+    language = StrictChoiceField(
+        choices=GUEST_LANGUAGES, allow_blank=True, read_only=True, help_text=LANGUAGE_HELP
+    )
     check_in = serializers.SerializerMethodField()
     check_out = serializers.SerializerMethodField()
     time_zone = serializers.CharField(source="property.time_zone", read_only=True)
+    warnings = serializers.SerializerMethodField()
+    # "" when the host gave none: declared as text, since "" is no email address.
+    guest_email = serializers.CharField(read_only=True, help_text="The guest's email, or empty.")
 
     class Meta:
         model = Reservation
@@ -81,10 +118,17 @@ class ReservationSerializer(serializers.ModelSerializer):
             "check_out",
             "time_zone",
             "cancelled_at",
+            "language",
+            "arrival",
             "created_at",
             "updated_at",
+            "warnings",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ArrivalSerializer(allow_null=True))
+    def get_arrival(self, obj: Reservation) -> dict | None:
+        return arrival_json(reservation=obj)
 
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_check_in(self, obj: Reservation) -> str | None:
@@ -94,15 +138,49 @@ class ReservationSerializer(serializers.ModelSerializer):
     def get_check_out(self, obj: Reservation) -> str | None:
         return local_iso(property=obj.property, moment=obj.check_out)
 
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string", "enum": ["overlap"]},
+                    "message": {"type": "string"},
+                    "reservation": {"type": "string", "description": "its external_id"},
+                },
+            },
+        }
+    )
+    def get_warnings(self, obj: Reservation) -> list[dict]:
+        """Warnings that are not refusals, given on writes: an overlap with another accepted
+        stay at the property (channel managers sometimes mean it). Empty on reads."""
+        if not self.context.get("warnings") or obj.status != Reservation.Status.ACCEPTED:
+            return []
+        overlapping = stays_overlapping(
+            property=obj.property, check_in=obj.check_in, check_out=obj.check_out, exclude_pk=obj.pk
+        )[:20]
+        return [
+            {
+                "code": "overlap",
+                "message": (
+                    f"Overlaps the stay of {stay.guest_name} "
+                    f"({local_iso(property=obj.property, moment=stay.check_in)} – "
+                    f"{local_iso(property=obj.property, moment=stay.check_out)})."
+                ),
+                "reservation": stay.external_id,
+            }
+            for stay in overlapping
+        ]
+
 
 class ReservationWriteSerializer(serializers.Serializer):
     """A whole reservation, as sent by PUT (or POST with external_id)."""
 
     property = HostPropertyField()
-    guest_name = serializers.CharField(max_length=200)
-    guest_phone = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    guest_email = serializers.EmailField(required=False, allow_blank=True)
-    reservation_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    guest_name = StrictCharField(max_length=200)
+    guest_phone = StrictCharField(max_length=64, required=False, allow_blank=True)
+    guest_email = StrictEmailField(required=False, allow_blank=True)
+    reservation_code = StrictCharField(max_length=64, required=False, allow_blank=True)
     check_in_date = serializers.DateField(validators=[validate_year])
     check_in_time = WallClockTimeField(
         required=False, help_text="Property-local; defaults to the property's check-in time."
@@ -111,8 +189,11 @@ class ReservationWriteSerializer(serializers.Serializer):
     check_out_time = WallClockTimeField(
         required=False, help_text="Property-local; defaults to the property's checkout time."
     )
-    status = serializers.ChoiceField(
+    status = StrictChoiceField(
         choices=Reservation.Status.choices, default=Reservation.Status.ACCEPTED
+    )
+    language = StrictChoiceField(
+        choices=GUEST_LANGUAGES, required=False, allow_blank=True, help_text=LANGUAGE_HELP
     )
 
     def validate(self, attrs):
@@ -135,7 +216,7 @@ class ReservationWriteSerializer(serializers.Serializer):
 
 
 class ReservationCreateSerializer(ReservationWriteSerializer):
-    external_id = serializers.CharField(
+    external_id = StrictCharField(
         max_length=200, help_text="Your id for the booking; sending it again updates it."
     )
 
@@ -143,13 +224,16 @@ class ReservationCreateSerializer(ReservationWriteSerializer):
 class ReservationAlterSerializer(serializers.Serializer):
     """Only the fields sent change; a date without a time keeps the current local time."""
 
-    guest_name = serializers.CharField(max_length=200, required=False)
-    guest_phone = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    guest_email = serializers.EmailField(required=False, allow_blank=True)
+    guest_name = StrictCharField(max_length=200, required=False)
+    guest_phone = StrictCharField(max_length=64, required=False, allow_blank=True)
+    guest_email = StrictEmailField(required=False, allow_blank=True)
     check_in_date = serializers.DateField(required=False, validators=[validate_year])
     check_in_time = WallClockTimeField(required=False)
     check_out_date = serializers.DateField(required=False, validators=[validate_year])
     check_out_time = WallClockTimeField(required=False)
+    language = StrictChoiceField(
+        choices=GUEST_LANGUAGES, required=False, allow_blank=True, help_text=LANGUAGE_HELP
+    )
 
     def _moved(self, attrs, *, prefix: str, current: datetime) -> datetime | None:
         day, at = attrs.pop(f"{prefix}_date", None), attrs.pop(f"{prefix}_time", None)
@@ -219,6 +303,7 @@ class AccessSerializer(serializers.Serializer):
     check_in = serializers.DateTimeField()
     check_out = serializers.DateTimeField()
     locks = LockAccessSerializer(many=True)
+    arrival = ArrivalSerializer(allow_null=True)
 
 
 def reservation_access(*, reservation: Reservation) -> dict:
@@ -272,6 +357,7 @@ def reservation_access(*, reservation: Reservation) -> dict:
         "check_in": local_iso(property=prop, moment=reservation.check_in),
         "check_out": local_iso(property=prop, moment=reservation.check_out),
         "locks": locks,
+        "arrival": arrival_json(reservation=reservation),
     }
 
 
@@ -283,7 +369,8 @@ class ReservationViewSet(
     serializer_class = ReservationSerializer
     queryset = Reservation.objects.none()
     lookup_field = "external_id"
-    lookup_value_regex = "[^/]+"
+    # No NUL or control characters: PostgreSQL text cannot hold NUL, so such an id is a 404.
+    lookup_value_regex = r"[^/\x00-\x1f\x7f]+"
 
     def get_queryset(self):
         return selectors.reservation_list(host=self.host)
@@ -302,9 +389,11 @@ class ReservationViewSet(
             guest_email=data.get("guest_email", ""),
             source=Reservation.Source.API,
         )
+        if "language" in data:
+            stay_language_set(reservation=reservation, language=data["language"])
         reservation.refresh_from_db()
         return Response(
-            ReservationSerializer(reservation).data,
+            ReservationSerializer(reservation, context=WITH_WARNINGS).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -343,10 +432,13 @@ class ReservationViewSet(
             reservation, data=request.data, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        if serializer.validated_data:
-            reservation_alter(reservation=reservation, **serializer.validated_data)
+        changes = dict(serializer.validated_data)
+        if "language" in changes:
+            stay_language_set(reservation=reservation, language=changes.pop("language"))
+        if changes:
+            reservation_alter(reservation=reservation, **changes)
         reservation.refresh_from_db()
-        return Response(ReservationSerializer(reservation).data)
+        return Response(ReservationSerializer(reservation, context=WITH_WARNINGS).data)
 
     @extend_schema(request=ReservationMoveSerializer, responses=ReservationSerializer)
     @action(detail=True, methods=["post"])
@@ -362,7 +454,7 @@ class ReservationViewSet(
                 reservation=reservation, property=serializer.validated_data["property"]
             )
         reservation.refresh_from_db()
-        return Response(ReservationSerializer(reservation).data)
+        return Response(ReservationSerializer(reservation, context=WITH_WARNINGS).data)
 
     @extend_schema(request=None, responses=ReservationSerializer)
     @action(detail=True, methods=["post"])
@@ -389,7 +481,7 @@ class ReservationViewSet(
         return Response(reservation_access(reservation=reservation))
 
 
-class ICalFeedSerializer(serializers.ModelSerializer):
+class ICalFeedSerializer(StrictModelSerializer):
     property = HostPropertyField()
     enabled = StrictBooleanField(required=False, default=True)
 
@@ -404,9 +496,17 @@ class ICalFeedSerializer(serializers.ModelSerializer):
             "last_fetched_at",
             "last_ok_at",
             "last_error",
+            "drop_held_at",
             "created_at",
         ]
-        read_only_fields = ["id", "last_fetched_at", "last_ok_at", "last_error", "created_at"]
+        read_only_fields = [
+            "id",
+            "last_fetched_at",
+            "last_ok_at",
+            "last_error",
+            "drop_held_at",
+            "created_at",
+        ]
 
 
 class ICalFeedViewSet(
@@ -436,3 +536,15 @@ class ICalFeedViewSet(
 
     def perform_destroy(self, instance):
         ical_feed_delete(feed=instance)
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "FeedDropConfirmed", fields={"cancelled": serializers.IntegerField()}
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="confirm-drop")
+    def confirm_drop(self, request, pk=None):
+        """Cancel the upcoming stays the feed no longer lists, after a held mass drop (F3)."""
+        feed = self.get_object()
+        return Response({"cancelled": ical_feed_drop_confirm(feed=feed)})

@@ -1,9 +1,21 @@
 """Reservations: who stays where and when."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
 from locksync.models import TimeStampedModel
+
+URL_REFUSED = "This address cannot be used: locksync fetches feeds from public addresses only."
+# SPEC K4: the languages the guest page and guest messages are translated into.
+GUEST_LANGUAGES = [
+    ("en", "English"),
+    ("de", "German"),
+    ("fr", "French"),
+    ("es", "Spanish"),
+    ("it", "Italian"),
+    ("pt", "Portuguese"),
+]
 
 
 class Reservation(TimeStampedModel):
@@ -47,6 +59,12 @@ class Reservation(TimeStampedModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACCEPTED)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.API)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=GUEST_LANGUAGES,
+        help_text="The guest's language for their page and messages; empty: their browser's.",
+    )
 
     class Meta:
         ordering = ["check_in", "id"]
@@ -59,7 +77,14 @@ class Reservation(TimeStampedModel):
                 fields=["host", "external_id"], name="reservation_one_per_host_and_external_id"
             ),
         ]
-        indexes = [models.Index(fields=["property", "check_out"], name="reservation_prop_checkout")]
+        indexes = [
+            models.Index(fields=["property", "check_out"], name="reservation_prop_checkout"),
+            # The dashboard's lists: a host's stays in check-in order, a page at a time
+            # (locksync.pagination), with checkout in the index for the "current" filter.
+            models.Index(
+                fields=["host", "check_in", "id", "check_out"], name="reservation_host_check_in"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.guest_name} ({self.reservation_code or self.external_id})"
@@ -72,6 +97,7 @@ class Reservation(TimeStampedModel):
             from reservations.phones import phone_normalise
 
             phone = phone_normalise(raw=self.guest_phone, time_zone=self.property.time_zone)
+            self.guest_phone = phone.raw  # digits of other scripts as ASCII (SPEC P3)
             self.guest_phone_e164, self.guest_phone_valid = phone.e164, phone.valid
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "guest_phone_e164", "guest_phone_valid"}
@@ -100,6 +126,11 @@ class ICalFeed(TimeStampedModel):
     last_fetched_at = models.DateTimeField(null=True, blank=True)
     last_ok_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    drop_held_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Since when a fetch dropping most upcoming stays waits for the host (SPEC F3).",
+    )
 
     class Meta:
         ordering = ["property_id", "source", "id"]
@@ -108,12 +139,22 @@ class ICalFeed(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.get_source_display()} feed of {self.property}"
 
+    def clean(self) -> None:
+        # SPEC F1: loopback, private, link-local and metadata addresses are refused at save
+        # (and again at every fetch, since a name can be re-pointed).
+        from reservations.feed_fetch import AddressRefused, feed_url_check
+
+        try:
+            feed_url_check(self.url, unresolvable_ok=True)
+        except AddressRefused as error:
+            raise ValidationError({"url": URL_REFUSED}) from error
+
 
 class ICalSeen(TimeStampedModel):
     """A stay a feed has listed, and how many good fetches in a row it has been missing from.
 
-    A stay is cancelled only once it is missing from two successive good fetches, so one
-    truncated or glitchy export never cancels a guest's code.
+    A stay is cancelled only once it is missing from two good fetches at least an hour apart
+    (SPEC F3), so one truncated or glitchy export never cancels a guest's code.
     """
 
     feed = models.ForeignKey(ICalFeed, on_delete=models.CASCADE, related_name="seen")
@@ -122,6 +163,14 @@ class ICalSeen(TimeStampedModel):
         Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="ical_seen"
     )
     missing_fetches = models.PositiveSmallIntegerField(default=0)
+    first_missing_at = models.DateTimeField(
+        null=True, blank=True, help_text="The first good fetch that no longer listed the stay."
+    )
+    cancelled_by_feed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when the feed's absence cancelled the stay; it comes back if relisted.",
+    )
     last_seen_at = models.DateTimeField()
 
     class Meta:

@@ -9,7 +9,9 @@ form (+44…) is read regardless.
 
 Never raises on bad input: a number that cannot be read is kept as given and marked invalid,
 so an import with a garbled phone still creates the reservation (the PIN falls back to random,
-SPEC P3).
+SPEC P3). Digits of other scripts ("٤٨٦٧", Arabic-Indic) are stored as the ASCII digits they
+mean, as `phonenumbers` reads them; look-alikes that are not decimal digits ("²", "⁴") are
+not digits at all. A PIN is only ever made of ASCII 0-9.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import re
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +34,16 @@ class Phone:
     valid: bool
 
     def last_digits(self, count: int) -> str:
-        """The last `count` digits of the number ("" when there are fewer)."""
-        digits = re.sub(r"\D", "", self.e164 or self.raw)
+        """The last `count` ASCII digits of the number ("" when there are fewer)."""
+        digits = re.sub(r"[^0-9]", "", self.e164 or self.raw)
         return digits[-count:] if len(digits) >= count else ""
+
+
+def ascii_digits(text: str) -> str:
+    """Write every decimal digit of any script as its ASCII digit; leave the rest alone."""
+    return "".join(
+        str(unicodedata.decimal(ch)) if not ch.isascii() and ch.isdecimal() else ch for ch in text
+    )
 
 
 def _zone_tab_text() -> str:
@@ -73,7 +83,7 @@ def region_for_time_zone(time_zone: str) -> str | None:
 
 def phone_normalise(*, raw: str, time_zone: str = "") -> Phone:
     """Read a phone number, taking national numbers as from the zone's country."""
-    raw = (raw or "").strip()
+    raw = ascii_digits((raw or "").strip())
     if not raw:
         return Phone(raw="", e164="", valid=False)
     region = region_for_time_zone(time_zone) if time_zone else None

@@ -43,10 +43,14 @@ def reservation_list_with_codes(*, host: Host, show: str = "current", now=None):
         ).distinct()
     elif show == "current":
         stays = stays.filter(check_out__gt=now)
-    return stays.prefetch_related(
+    # The lists show code states, never PINs: the encrypted columns stay unread (a Fernet
+    # decryption per row was most of the page's time at 10,000 stays).
+    return stays.defer("access_code__pin").prefetch_related(
         Prefetch(
             "access_code__lock_codes",
-            queryset=LockCode.objects.select_related("lock").order_by("lock__name", "lock_id"),
+            queryset=LockCode.objects.select_related("lock")
+            .defer("pin")
+            .order_by("lock__name", "lock_id"),
         )
     )
 

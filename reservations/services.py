@@ -173,3 +173,31 @@ def reservation_cancel(*, reservation: Reservation) -> Reservation:
     if access_code is not None:
         access_code_cancel(access_code=access_code)
     return reservation
+
+
+@transaction.atomic
+def reservation_edit(
+    *,
+    reservation: Reservation,
+    property: Property,
+    check_in: datetime,
+    check_out: datetime,
+    guest_name: str,
+    guest_phone: str,
+    guest_email: str,
+) -> Reservation:
+    """Change a stay from the dashboard: move it (C2) if its property changed, then alter its
+    dates and guest details (C1); the codes follow through those services."""
+    if reservation.status == Reservation.Status.CANCELLED:
+        raise ValidationError("A cancelled reservation cannot be changed.")
+    _check_dates(check_in, check_out)
+    if reservation.property_id != property.pk:
+        reservation_move(reservation=reservation, property=property)
+    return reservation_alter(
+        reservation=reservation,
+        check_in=check_in,
+        check_out=check_out,
+        guest_name=guest_name,
+        guest_phone=guest_phone,
+        guest_email=guest_email,
+    )

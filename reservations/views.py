@@ -4,21 +4,33 @@ import secrets
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accesscodes.models import LockCode
+from accesscodes.presentation import access_panel as panel_view
+from accesscodes.presentation import code_summary
 from accesscodes.selectors import lock_code_get, reservation_access
 from accesscodes.services import EngineError, lock_code_retry_now, lock_resync
 from integrations.selectors import lock_get
 from locksync.dashboard import get_or_404, host_required
-from messaging.selectors import conversation_messages
+from locksync.pagination import (
+    BAD_PAGE_LINK,
+    BadCursor,
+    list_context,
+    page_from_request,
+    search_filter,
+    search_query,
+)
+from messaging.selectors import conversation_messages, held_messages
 from properties.selectors import property_list
-from reservations.forms import ReservationForm
+from reservations.forms import ReservationEditForm, ReservationForm
 from reservations.models import Reservation
+from reservations.previews import code_effects, overlap_warnings
 from reservations.selectors import reservation_get, reservation_list_with_codes
 from reservations.services import reservation_cancel, reservation_upsert
+from reservations.services import reservation_edit as reservation_edit_service
 
 FILTERS = [
     ("current", "Current and upcoming"),
@@ -29,29 +41,50 @@ FILTERS = [
 ]
 
 
-def code_summary(reservation: Reservation) -> tuple[str, str]:
-    """One line on the stay's codes for the list, and a tone (ok, warn, bad, muted)."""
-    if reservation.status != Reservation.Status.ACCEPTED:
-        return reservation.get_status_display(), "muted"
-    access_code = getattr(reservation, "access_code", None)
-    lock_codes = [
-        lc
-        for lc in (access_code.lock_codes.all() if access_code else [])
-        if lc.state != LockCode.State.REMOVED
-    ]
-    if not lock_codes:
-        return "no lock matched", "muted"
-    failed = [lc.lock.name for lc in lock_codes if lc.state == LockCode.State.FAILED]
-    if failed:
-        return "failed on " + ", ".join(failed), "bad"
-    set_count = sum(lc.state == LockCode.State.SET for lc in lock_codes)
-    if set_count == len(lock_codes):
-        return f"set on {set_count} of {len(lock_codes)} locks", "ok"
-    if any(lc.state == LockCode.State.SETTING for lc in lock_codes):
-        return f"sending (set on {set_count} of {len(lock_codes)})", "warn"
-    if any(lc.state == LockCode.State.WAITING_FOR_SPACE for lc in lock_codes):
-        return "waiting for space", "warn"
-    return f"scheduled (set on {set_count} of {len(lock_codes)})", "muted"
+def _with_summaries(reservations) -> list[Reservation]:
+    reservations = list(reservations)
+    now = timezone.now()
+    for reservation in reservations:
+        summary = code_summary(reservation, now)
+        reservation.code_summary, reservation.code_tone, reservation.code_key = summary
+    return reservations
+
+
+def _access(request: HttpRequest, reservation: Reservation) -> dict:
+    access = reservation_access(host=request.host, reservation=reservation)
+    return panel_view(reservation=reservation, access=access)
+
+
+# Lists show a page of stays (25) at a time in this order, with "Load more" (locksync.pagination).
+STAY_ORDER = ("check_in", "id")
+STAY_SEARCH_FIELDS = (
+    "guest_name",
+    "reservation_code",
+    "external_id",
+    "guest_email",
+    "property__name",
+)
+
+
+def _stay_list(request: HttpRequest, *, show: str, template: str, rows: str, extra: dict):
+    """One page of the host's stays as `show` selects them, matching the search `q`.
+
+    An htmx "Load more" gets only the next rows (`rows` template), a plain request the page.
+    """
+    q = search_query(request)
+    stays = reservation_list_with_codes(host=request.host, show=show)
+    try:
+        page = page_from_request(
+            request, stays.filter(search_filter(q, STAY_SEARCH_FIELDS)), ordering=STAY_ORDER
+        )
+    except BadCursor:
+        return HttpResponseBadRequest(BAD_PAGE_LINK)
+    context = {
+        "reservations": _with_summaries(page.rows),
+        **list_context(request, page, q),
+        **extra,
+    }
+    return render(request, rows if request.htmx else template, context)
 
 
 @host_required
@@ -59,20 +92,45 @@ def reservation_list_view(request: HttpRequest) -> HttpResponse:
     show = request.GET.get("show", "current")
     if show not in dict(FILTERS):
         show = "current"
-    reservations = list(reservation_list_with_codes(host=request.host, show=show))
-    for reservation in reservations:
-        reservation.code_summary, reservation.code_tone = code_summary(reservation)
-    context = {"reservations": reservations, "filters": FILTERS, "show": show}
-    return render(request, "reservations/list.html", context)
+    return _stay_list(
+        request,
+        show=show,
+        template="reservations/list.html",
+        rows="reservations/_list_rows.html",
+        extra={"filters": FILTERS, "show": show},
+    )
 
 
 @host_required
 def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = get_or_404(reservation_get, host=request.host, pk=pk)
-    access = reservation_access(host=request.host, reservation=reservation)
     return render(
-        request, "reservations/detail.html", {"reservation": reservation, "access": access}
+        request,
+        "reservations/detail.html",
+        {"reservation": reservation, "access": _access(request, reservation)},
     )
+
+
+def _service_error(form, error: ValidationError) -> None:
+    # A service's error may name a model field the form lacks ("check_out"): say it as a
+    # message on the form instead of letting add_error raise.
+    form.add_error(None, " ".join(error.messages))
+
+
+def _overlaps(form, *, exclude_pk=None) -> list[str]:
+    """Warn of overlapping stays; the host must tick the confirmation to save anyway."""
+    data = form.cleaned_data
+    warnings = overlap_warnings(
+        property=data["property_obj"],
+        check_in=data["check_in"],
+        check_out=data["check_out"],
+        exclude_pk=exclude_pk,
+    )
+    if warnings and not data.get("overlap_confirmed"):
+        form.add_error(
+            "overlap_confirmed", "This stay overlaps another one: tick to keep it anyway."
+        )
+    return warnings
 
 
 @host_required
@@ -80,6 +138,9 @@ def reservation_new(request: HttpRequest) -> HttpResponse:
     """Enter a stay by hand (source "manual"); its code follows at once (SPEC S1)."""
     properties = list(property_list(host=request.host))
     form = ReservationForm(request.POST or None, properties=properties)
+    context = {"form": form, "properties": properties}
+    if request.method == "POST" and form.is_valid():
+        context["overlaps"] = _overlaps(form)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -96,11 +157,54 @@ def reservation_new(request: HttpRequest) -> HttpResponse:
                 source=Reservation.Source.MANUAL,
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            _service_error(form, error)
         else:
             messages.success(request, f"The stay of {reservation.guest_name} was added.")
             return redirect("conversation", pk=reservation.pk)
-    return render(request, "reservations/form.html", {"form": form, "properties": properties})
+    return render(request, "reservations/form.html", context)
+
+
+@host_required
+def reservation_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change dates, times, guest details or property (SPEC C1, C2), saying first what will
+    happen to the codes; saving needs a second post of the reviewed data."""
+    reservation = get_or_404(reservation_get, host=request.host, pk=pk)
+    if reservation.status == Reservation.Status.CANCELLED:
+        messages.error(request, "A cancelled stay cannot be changed.")
+        return redirect("reservation_detail", pk=reservation.pk)
+    properties = list(property_list(host=request.host))
+    form = ReservationEditForm(request.POST or None, reservation=reservation, properties=properties)
+    context: dict = {"form": form, "reservation": reservation}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        context["overlaps"] = _overlaps(form, exclude_pk=reservation.pk)
+        context["effects"] = code_effects(
+            reservation=reservation,
+            property=data["property_obj"],
+            check_in=data["check_in"],
+            check_out=data["check_out"],
+            guest_name=data["guest_name"],
+        )
+    if request.method == "POST" and form.is_valid():
+        if form.is_reviewed(request.POST.get("review", "")):
+            try:
+                reservation_edit_service(
+                    reservation=reservation,
+                    property=data["property_obj"],
+                    check_in=data["check_in"],
+                    check_out=data["check_out"],
+                    guest_name=data["guest_name"],
+                    guest_phone=data["guest_phone"],
+                    guest_email=data["guest_email"],
+                )
+            except ValidationError as error:
+                _service_error(form, error)
+            else:
+                messages.success(request, f"The stay of {reservation.guest_name} was changed.")
+                return redirect("conversation", pk=reservation.pk)
+        else:
+            context["review"] = form.review_token()
+    return render(request, "reservations/edit.html", context)
 
 
 # --- inbox ---------------------------------------------------------------------------------
@@ -108,10 +212,13 @@ def reservation_new(request: HttpRequest) -> HttpResponse:
 
 @host_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    reservations = list(reservation_list_with_codes(host=request.host, show="current"))
-    for reservation in reservations:
-        reservation.code_summary, reservation.code_tone = code_summary(reservation)
-    return render(request, "reservations/inbox.html", {"reservations": reservations})
+    return _stay_list(
+        request,
+        show="current",
+        template="reservations/inbox.html",
+        rows="reservations/_inbox_rows.html",
+        extra={},
+    )
 
 
 @host_required
@@ -119,7 +226,8 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = get_or_404(reservation_get, host=request.host, pk=pk)
     context = {
         "reservation": reservation,
-        "access": reservation_access(host=request.host, reservation=reservation),
+        "access": _access(request, reservation),
+        "held_messages": held_messages(reservation=reservation),
         "conversation_messages": conversation_messages(host=request.host, reservation=reservation),
     }
     return render(request, "reservations/conversation.html", context)
@@ -128,7 +236,7 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
 def _panel(request: HttpRequest, reservation: Reservation, *, notice: str = "", ok: bool = True):
     context = {
         "reservation": reservation,
-        "access": reservation_access(host=request.host, reservation=reservation),
+        "access": _access(request, reservation),
         "notice": notice,
         "notice_ok": ok,
     }
@@ -181,7 +289,7 @@ def reservation_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         reservation_cancel(reservation=reservation)
         messages.success(request, f"The stay of {reservation.guest_name} was cancelled.")
-        return redirect("reservation_detail", pk=reservation.pk)
+        return redirect("conversation", pk=reservation.pk)
     access = reservation_access(host=request.host, reservation=reservation)
     on_locks = [lc for lc in access["lock_codes"] if lc.vendor_code_id and lc.state != "removed"]
     return render(

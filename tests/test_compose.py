@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_SERVICES = ["web", "worker", "beat"]
+APP_SERVICES = ["web", "worker", "worker-feeds", "worker-messages", "beat"]
+WORKERS = ["worker", "worker-feeds", "worker-messages"]
 REQUIRED_ENV = {
     "DATABASE_URL",
     "REDIS_URL",
@@ -44,7 +45,8 @@ def test_web_worker_and_beat_share_one_image_built_from_the_dockerfile(compose):
 def test_each_app_service_runs_its_own_process(compose):
     commands = {name: " ".join(compose["services"][name]["command"]) for name in APP_SERVICES}
     assert commands["web"].startswith("gunicorn locksync.wsgi")
-    assert commands["worker"].startswith("python -m celery -A locksync worker")
+    for name in WORKERS:
+        assert commands[name].startswith("python -m celery -A locksync worker"), name
     assert commands["beat"].startswith("python -m celery -A locksync beat")
 
 
@@ -97,3 +99,52 @@ def test_docker_compose_config_accepts_the_file():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def _queues_of(service: dict) -> set[str]:
+    command = service["command"]
+    return set(command[command.index("-Q") + 1].split(","))
+
+
+def test_workers_consume_every_queue_and_code_work_has_a_worker_of_its_own(compose, settings):
+    # rule F4: a slow feed or mail server never delays code work
+    services = compose["services"]
+    consumed = {name: _queues_of(services[name]) for name in WORKERS}
+    assert consumed["worker"] == {settings.CELERY_TASK_DEFAULT_QUEUE}
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    assert (
+        set().union(*consumed.values()) == {"celery", *routed} == set(settings.CELERY_QUEUE_NAMES)
+    )
+
+
+def test_feed_and_message_tasks_are_routed_off_the_code_queue(settings):
+    from locksync.celery import app
+
+    router = app.amqp.router
+
+    def queue_of(task: str) -> str:
+        route = router.route({}, task)
+        return route["queue"].name
+
+    assert queue_of("reservations.tasks.ical_feed_import_one") == "feeds"
+    assert queue_of("reservations.tasks.ical_feeds_import") == "feeds"
+    assert queue_of("messaging.tasks.message_send") == "messages"
+    assert queue_of("accesscodes.tasks.lock_dispatch") == "celery"
+    assert queue_of("accesscodes.tasks.dispatch_due") == "celery"
+
+
+def test_web_workers_and_beat_have_healthchecks(compose):
+    services = compose["services"]
+    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+    for name in WORKERS:
+        assert "inspect ping" in " ".join(services[name]["healthcheck"]["test"]), name
+    assert "health_check healthz" in " ".join(services["beat"]["healthcheck"]["test"])
+
+
+def test_beat_is_never_scaled_and_mail_never_defaults_to_the_console(compose):
+    services = compose["services"]
+    assert "deploy" not in services["beat"] and "scale" not in services["beat"]
+    for name in [*APP_SERVICES, "migrate"]:
+        email_url = services[name]["environment"]["EMAIL_URL"]
+        assert "consolemail" not in email_url and "filemail" not in email_url, name
+        assert email_url == "${EMAIL_URL:-}", name

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "reservations",
     "accesscodes",
     "messaging",
+    "health_check",
+    "guests",
 ]
 
 MIDDLEWARE = [
@@ -140,6 +142,16 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The languages of the guest page and guest messages (SPEC K4); the dashboard stays English.
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("it", "Italiano"),
+    ("pt", "Português"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -150,11 +162,21 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# LOG_FORMAT=json writes one JSON object per line (for a log shipper); the default is plain text.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "locksync.monitoring.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # The HTTP libraries log full URLs at DEBUG/INFO, and vendor query strings carry tokens
     # (TTLock's accessToken) and sometimes PINs: they may speak only about failures.
@@ -165,11 +187,12 @@ LOGGING = {
     },
 }
 
-# Celery. Without Redis the broker is a folder (kombu's filesystem transport), which a single
-# `celery worker -B` process on one machine handles without any server.
+# Celery. Without Redis the broker is a folder (kombu's filesystem transport), which the one
+# worker of `dev.py run` (beat a thread inside it) handles on one machine without any server.
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
-    _broker_dir = VAR_DIR / "broker"
+    # A folder of its own per checkout or benchmark (CELERY_BROKER_FOLDER), var/broker by default.
+    _broker_dir = Path(env("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker")))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -177,6 +200,10 @@ if not REDIS_URL:
         # Without this kombu keeps its exchange table in ./control, in whatever the cwd is.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # kombu looks for new messages once a second by default, which alone made booking →
+        # first vendor call 0.8–1.0 s at p95; a listing of three small folders every 0.1 s
+        # costs next to nothing.
+        "polling_interval": env.float("CELERY_BROKER_POLLING_INTERVAL", default=0.1),
     }
     # kombu does not create them, and any process may be the first to enqueue (the demo
     # command, the web server, the worker).
@@ -187,6 +214,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat records each tick in the cache, so /healthz can tell a stopped beat.
+CELERY_BEAT_SCHEDULER = "locksync.monitoring:HeartbeatScheduler"
+# Code work stays on the default `celery` queue; a slow feed or mail server must never delay
+# it (SPEC F4), so iCal imports and guest messages have queues of their own. A worker consumes
+# them with `-Q celery,feeds,messages` (or one worker per queue, see docker-compose.yml).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "reservations.tasks.*": {"queue": "feeds"},
+    "messaging.tasks.*": {"queue": "messages"},
+}
+CELERY_QUEUE_NAMES = ["celery", "feeds", "messages"]
 
 # How often the code sweeps run (seconds). A minute in production; the real-process tests in
 # tests/chaos/ shorten it so a lost task is caught within seconds.
@@ -220,7 +258,32 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "import-ical-feeds": {"task": "reservations.tasks.ical_feeds_import", "schedule": 900.0},
     # Guest messages whose send time has come, and failed sends due for a retry (SPEC G1, G3).
     "send-due-messages": {"task": "messaging.tasks.messages_send_due", "schedule": 60.0},
+    # Pre-arrival checks 24 h and 2 h before each stay's window in the property's zone, and
+    # "not arrived N hours after check-in" notices: due StayCheck rows only (SPEC H6, K5).
+    "stay-checks": {"task": "guests.tasks.stay_checks_due", "schedule": 60.0},
 }
+
+# iCal feeds (SPEC F1): only public addresses are fetched. A self-hosted feed on a private
+# network (a PMS on the LAN) needs ICAL_ALLOW_PRIVATE_ADDRESSES=1; loopback, link-local and
+# cloud metadata addresses stay refused unless ICAL_ALLOW_LOOPBACK is also set (tests only).
+ICAL_ALLOW_PRIVATE_ADDRESSES = env.bool("ICAL_ALLOW_PRIVATE_ADDRESSES", default=False)
+ICAL_ALLOW_LOOPBACK = env.bool("ICAL_ALLOW_LOOPBACK", default=False)
+ICAL_MAX_BYTES = env.int("ICAL_MAX_BYTES", default=5 * 1024 * 1024)
+ICAL_FETCH_DEADLINE = env.float("ICAL_FETCH_DEADLINE", default=20.0)
+
+# /metrics (Prometheus): answered to a bearer token or to clients in these networks, and to
+# nobody while both are empty.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+# /healthz fails when beat has not ticked for this long.
+BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=300)
+
+# Error reports go to Sentry only when SENTRY_DSN is set; PINs are scrubbed before sending.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from locksync.monitoring import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", default="production"))
 
 # The simulator appends a line per call to this file when set (integrations/simulator.py).
 SIMULATOR_CALL_LOG = env("SIMULATOR_CALL_LOG", default="")
@@ -239,7 +302,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["locksync.api.ApiTokenRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["locksync.api.SafeJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "locksync.api.StrictLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "locksync.api.exception_handler",

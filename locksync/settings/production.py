@@ -4,8 +4,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 from locksync.settings.base import *  # noqa: F403
 from locksync.settings.base import (
+    CELERY_BROKER_URL,
+    DATABASES,
     DEV_FIELD_ENCRYPTION_KEY,
     DEV_SECRET_KEY,
+    EMAIL_CONFIG,
     FIELD_ENCRYPTION_KEY,
     SECRET_KEY,
     env,
@@ -24,10 +27,41 @@ if not FIELD_ENCRYPTION_KEY or DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEY:
         "print(Fernet.generate_key().decode())'"
     )
 
+# Backends that never deliver: the console and file backends print or write every guest email,
+# PIN included, where operators and log shippers read them (SPEC §3); locmem and dummy drop them.
+UNDELIVERED_MAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend": "prints every email (PINs too) to the log",
+    "django.core.mail.backends.filebased.EmailBackend": "writes every email (PINs too) to files",
+    "django.core.mail.backends.locmem.EmailBackend": "keeps emails in memory and never sends them",
+    "django.core.mail.backends.dummy.EmailBackend": "drops every email",
+}
+EMAIL_BACKEND = EMAIL_CONFIG["EMAIL_BACKEND"]
+if EMAIL_BACKEND in UNDELIVERED_MAIL_BACKENDS:
+    raise ImproperlyConfigured(
+        f"EMAIL_URL selects {EMAIL_BACKEND}, which {UNDELIVERED_MAIL_BACKENDS[EMAIL_BACKEND]}: "
+        "production needs a mail server: EMAIL_URL=smtp+tls://user:password@smtp.example.com:587"
+    )
+
+# SQLite and the filesystem broker are for one laptop; in production they lose work under
+# several processes or machines. Allowed only on purpose (a single-box trial).
+if not env.bool("ALLOW_EMBEDDED_IN_PRODUCTION", default=False):
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        raise ImproperlyConfigured(
+            "DATABASE_URL is not set, so production would run on SQLite: set "
+            "DATABASE_URL=postgres://… (or ALLOW_EMBEDDED_IN_PRODUCTION=1 for a single-box trial)."
+        )
+    if CELERY_BROKER_URL.startswith("filesystem://"):
+        raise ImproperlyConfigured(
+            "REDIS_URL is not set, so production would queue work in a folder: set "
+            "REDIS_URL=redis://… (or ALLOW_EMBEDDED_IN_PRODUCTION=1 for a single-box trial)."
+        )
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Healthchecks and Prometheus call the app directly over http inside the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

@@ -34,3 +34,62 @@ def duration(value) -> str:
     if minutes:
         parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
     return " ".join(parts)
+
+
+@register.filter
+def local(value, where) -> str:
+    """An instant in the property's zone, zone named (SPEC V5): `Sat 14 Mar 2026, 10:00
+    (Europe/Lisbon)`. `where` is a property, a reservation or a zone name."""
+    from accesscodes.presentation import local_time
+
+    return local_time(value, getattr(where, "property", where))
+
+
+@register.filter
+def local_short(value, where) -> str:
+    """`Sat 14 Mar, 10:00 WET`: the compact form for tables and lists, zone abbreviated."""
+    from accesscodes.presentation import local_time_short
+
+    return local_time_short(value, getattr(where, "property", where))
+
+
+@register.filter
+def reason(value) -> str:
+    """A failure reason as a sentence (SPEC V5): `lock_offline` → `the lock was offline`."""
+    from accesscodes.presentation import reason_sentence
+
+    return reason_sentence(value)
+
+
+@register.filter
+def event_words(value) -> str:
+    from accesscodes.presentation import event_words as words_for
+
+    return words_for(value)
+
+
+@register.simple_tag(takes_context=True)
+def open_alerts(context) -> int:
+    """How many of the signed-in host's alerts are open: the count in the navigation."""
+    request = context.get("request")
+    host = getattr(request, "host", None)
+    if host is None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return 0
+        from properties.selectors import host_for_user
+
+        host = host_for_user(user=user)
+        if host is None:
+            return 0
+    from messaging.selectors import open_alert_count
+
+    return open_alert_count(host=host)
+
+
+@register.simple_tag
+def lock_capacity(lock, weeks: int = 6) -> list[dict]:
+    """The lock's codes used / capacity per coming week, ours vs others (the lock page)."""
+    from properties.calendar import lock_capacity_weeks
+
+    return lock_capacity_weeks(lock=lock, weeks=weeks)

@@ -118,9 +118,14 @@ def test_a_host_goes_from_sign_up_to_a_guest_code_on_the_lock(browser, live_serv
     page.get_by_label("Check-in date").fill(tomorrow.isoformat())
     page.get_by_label("Checkout date").fill((tomorrow + timedelta(days=2)).isoformat())
     page.get_by_role("button", name="Add the reservation").click()
+    # Bruno's stay overlaps Ana's: the host is warned and confirms.
+    page.get_by_text("Overlaps the stay of Ana Silva").wait_for()
+    shoot(page, "reservation-overlap-warning")
+    page.get_by_label("Yes, keep this stay although it overlaps").check()
+    page.get_by_role("button", name="Add the reservation").click()
     page.get_by_role("heading", name="Property Access").wait_for()
     state = panel_state(page, "Front door")
-    assert state.startswith("failed: lock offline, next attempt "), state
+    assert state.startswith("failing: the lock was offline; next attempt "), state
     shoot(page, "conversation-failed")
 
     # The host brings the lock back and retries now, from the panel, in place (htmx).

@@ -215,10 +215,10 @@ def test_the_reservation_list_filters_by_code_state(hannah, estate):
     url = reverse("reservation_list")
     failing = hannah.get(url, {"show": "failing"}).text
     assert "Later Guest" in failing and "Here Now" not in failing
-    assert "failed on Garden Gate" in failing
+    assert "failing on Garden Gate" in failing
     staying = hannah.get(url, {"show": "in_stay"}).text
     assert "Here Now" in staying and "Later Guest" not in staying
-    assert "set on 1 of 1 locks" in staying
+    assert "set on 1 of 1 lock" in staying
     assert in_stay.pk and "Later Guest" in hannah.get(url, {"show": "upcoming"}).text
 
 
@@ -248,7 +248,7 @@ def test_a_failing_code_shows_its_reason_and_next_attempt_and_retry_now_sets_it(
     lock_code = lock_code_of(estate.reservation)
     assert lock_code.state == LockCode.State.FAILED
     panel = hannah.get(reverse("access_panel", kwargs={"pk": estate.reservation.pk})).text
-    assert "failed: lock offline" in panel
+    assert "failing: the lock was offline" in panel
     next_attempt = timezone.localtime(lock_code.next_attempt_at, estate.property.zone)
     assert f"next attempt {next_attempt:%a %-d %b, %H:%M}" in panel
 
@@ -355,8 +355,8 @@ def test_a_stay_beyond_the_lead_time_is_scheduled_for_its_send_time_in_local_tim
     ("state", "text"),
     [
         (LockCode.State.WAITING_FOR_SPACE, "waiting for space on the lock"),
-        (LockCode.State.SETTING, "sending"),
-        (LockCode.State.REMOVED, "removed"),
+        (LockCode.State.SETTING, "sending to the lock"),
+        (LockCode.State.REMOVED, "removed from the lock"),
     ],
 )
 def test_the_panel_names_every_code_state(hannah, estate, state, text):  # rule V1

@@ -1,12 +1,14 @@
 """Every list page runs a bounded number of queries, with 1 row as with 50."""
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from accesscodes.models import LockCode
+from locksync import fields
 from messaging.models import MessageRule
 from tests.factories import (
     HostAlertFactory,
@@ -31,6 +33,11 @@ LIST_PAGES = [
     "inbox",
     "alert_list",
     "rule_list",
+    # Searches run the same queries, with a filter.
+    "reservation_list?q=guest",
+    "reservation_list?show=all&q=guest+number",
+    "inbox?q=guest",
+    "alert_list?q=offline",
 ]
 BOUND = 14
 
@@ -71,3 +78,19 @@ def test_a_list_page_runs_the_same_bounded_queries_for_1_and_50_rows(
     with django_assert_max_num_queries(BOUND):
         response = hannah.get(url_of(page))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("page", ["home", "property_detail", "lock_list", "connection_list"])
+def test_pages_listing_locks_never_decrypt_lock_app_credentials(hannah, host, page):
+    populate(host, 5)
+    unmatched = LockFactory(connection=LockConnectionFactory(host=host), device__name="Shed")
+    url = (
+        reverse(page, args=[host.properties.first().pk])
+        if page == "property_detail"
+        else reverse(page)
+    )
+    with mock.patch.object(fields, "decrypt_text", wraps=fields.decrypt_text) as decrypt:
+        response = hannah.get(url)
+    assert response.status_code == 200
+    assert unmatched.name in response.content.decode() or page == "connection_list"
+    assert decrypt.call_count == 0

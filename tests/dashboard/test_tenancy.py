@@ -24,6 +24,7 @@ def ids_of(estate) -> dict[str, dict[str, int]]:
     return {
         "property_detail": property_pk,
         "property_edit": property_pk,
+        "property_calendar": property_pk,
         "match_new": property_pk,
         "property_settings": property_pk,
         "property_settings_reset": property_pk,
@@ -32,6 +33,7 @@ def ids_of(estate) -> dict[str, dict[str, int]]:
         "lock_resync": {"pk": estate.lock.pk},
         "reservation_detail": {"pk": estate.reservation.pk},
         "reservation_cancel": {"pk": estate.reservation.pk},
+        "reservation_edit": {"pk": estate.reservation.pk},
         "conversation": {"pk": estate.reservation.pk},
         "access_panel": {"pk": estate.reservation.pk},
         "conversation_lock_resync": {"pk": estate.reservation.pk, "lock_pk": estate.lock.pk},
@@ -41,9 +43,11 @@ def ids_of(estate) -> dict[str, dict[str, int]]:
         "connection_disconnect": {"pk": estate.lock.connection_id},
         "connection_refresh": {"pk": estate.lock.connection_id},
         "rule_detail": {"pk": estate.rule.pk},
+        "alert_resolve": {"pk": estate.property.host.alerts.get().pk},
         "rule_edit": {"pk": estate.rule.pk},
         "ical_feed_new": property_pk,
         "ical_feed_remove": {"pk": estate.feed.pk},
+        "ical_feed_confirm_drop": {"pk": estate.feed.pk},
     }
 
 
@@ -76,7 +80,10 @@ def test_a_mixed_url_with_one_foreign_id_answers_404(hannah, estate, foreign_est
     assert hannah.post(url).status_code == 404
 
 
-@pytest.mark.parametrize("name", ["property_detail", "lock_detail", "conversation"])
+@pytest.mark.parametrize(
+    "name",
+    ["property_detail", "lock_detail", "conversation", "reservation_edit", "property_calendar"],
+)
 def test_the_same_pages_answer_for_the_hosts_own_ids(hannah, estate, foreign_estate, name):
     # The 404s above are not vacuous: the owner reaches the page.
     assert hannah.get(reverse(name, kwargs=ids_of(estate)[name])).status_code == 200

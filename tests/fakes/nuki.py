@@ -3,7 +3,8 @@
 Mutations are asynchronous as on the real cloud: PUT/POST/DELETE answer 204 at once and are
 applied `apply_delay` seconds later (read from time.time(), so time_machine drives it). While
 an operation is pending the auth carries `operationId` and further mutations get 423. An
-offline smartlock (serverState 4) silently drops creates.
+offline smartlock (serverState 4) silently drops creates. Decentral webhooks are registered
+with PUT /api/decentralWebhook, which returns the HMAC secret (403 without Nuki's approval).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class FakeNuki(Switches):
         self.auths: dict[int, dict[str, dict]] = {}
         self.pending: list[tuple[float, str, int, str, dict]] = []
         self.applied_creates: list[float] = []
+        self.webhooks: dict[str, dict] = {}
+        self.webhooks_allowed = True  # decentral webhooks need Nuki's Advanced API approval
 
     # -- set-up helpers used by tests --
 
@@ -171,7 +174,31 @@ class FakeNuki(Switches):
                     429, {"detailMessage": "Too many requests"}, {"Retry-After": "30"}
                 )
             self._apply_due()
+            parts = request.path.strip("/").split("/")
+            if parts[:2] == ["api", "decentralWebhook"]:
+                return self._decentral_webhook(request, parts)
             return self._route(request)
+
+    def _decentral_webhook(self, request: FakeRequest, parts: list[str]) -> FakeResponse:
+        if not self.webhooks_allowed:
+            return FakeResponse(403, {"detailMessage": "decentral webhooks are not enabled"})
+        if request.method == "PUT" and len(parts) == 2:
+            body = request.json
+            webhook = {
+                "id": secrets.randbelow(10**9),
+                "secret": secrets.token_hex(20),
+                "webhookUrl": body.get("webhookUrl"),
+                "webhookFeatures": body.get("webhookFeatures", []),
+            }
+            self.webhooks[str(webhook["id"])] = webhook
+            return FakeResponse(200, webhook)
+        if request.method == "GET" and len(parts) == 2:
+            return FakeResponse(200, list(self.webhooks.values()))
+        if request.method == "DELETE" and len(parts) == 3:
+            if self.webhooks.pop(parts[2], None) is None:
+                return FakeResponse(404, {"detailMessage": "webhook not found"})
+            return FakeResponse(204)
+        return FakeResponse(404, {"detailMessage": "not found"})
 
     def _route(self, request: FakeRequest) -> FakeResponse:
         parts = request.path.strip("/").split("/")

@@ -1,13 +1,22 @@
 """A stateful fake of the Seam Connect API (vendors/README.md §3), enough for the SDK adapter.
 
-Codes follow Seam's lifecycle with time passing (time.time(), so time_machine drives it):
-created `setting`, then after `apply_delay` seconds `set`, or `unset` with `errors` when the
-device is offline, full, or already holds the PIN as an unmanaged code. Deletes go through
-`removing`. Each device accepts 10 creates a minute; the 11th gets 429, as Seam documents.
+Codes follow Seam's lifecycle with time passing (time.time(), so time_machine drives it). An
+ongoing code is created `setting`, then after `apply_delay` seconds `set`, or `unset` with
+`errors` when the device is offline, full, or already holds the PIN as an unmanaged code. A
+time-bound code is `unset` until Seam programs it: a natively scheduling device ("native", the
+default) is preloaded 72 hours before `starts_at` and then carries `is_scheduled_on_device`
+while still `unset` until `starts_at`; a "just_in_time" device is programmed only `jit_lead`
+seconds before `starts_at` and stays `unset` with `is_scheduled_on_device` false until then.
+Deletes go through `removing`. Each device accepts 10 creates a minute; the 11th gets 429 with a
+Retry-After header, as Seam documents. Devices that take no access codes (a thermostat, a noise
+sensor) are listed too, as in a real workspace. `cannot_specify_pin_code` devices refuse a
+`code` and choose one themselves. Webhooks are registered with /webhooks/create, which returns
+the `whsec_…` signing secret.
 """
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 import uuid
@@ -16,6 +25,7 @@ from datetime import UTC, datetime
 from tests.fakes.server import FakeRequest, FakeResponse, Switches
 
 WORKSPACE_ID = "00000000-0000-4000-8000-000000000001"
+NATIVE_PRELOAD = 72 * 3600  # docs.seam.co lifecycle: natively scheduled codes, 72 h ahead
 
 
 def _iso(epoch: float) -> str:
@@ -46,6 +56,11 @@ class FakeSeam(Switches):
         self.unmanaged: dict[str, list[dict]] = {}
         self.create_log: dict[str, list[float]] = {}
         self.rejected_429 = 0
+        self.retry_after = 60  # what a 429 from the `rate_limited` switch says to wait
+        self.jit_lead = 1800.0  # seconds before starts_at a just-in-time device is programmed
+        # Seam copies a device's offline error onto the codes it fails; some providers don't.
+        self.copy_device_errors = True
+        self.webhooks: dict[str, dict] = {}
 
     # -- set-up helpers used by tests --
 
@@ -58,11 +73,13 @@ class FakeSeam(Switches):
         lengths: tuple[int, ...] = (4, 5, 6, 7, 8),
         capacity: int = 100,
         backup_pool: bool = False,
+        scheduling: str = "native",
+        device_type: str = "august_lock",
     ) -> str:
         device_id = str(uuid.uuid4())
         self.devices[device_id] = {
             "device_id": device_id,
-            "device_type": "august_lock",
+            "device_type": device_type,
             "display_name": name,
             "workspace_id": WORKSPACE_ID,
             "connected_account_id": str(uuid.uuid4()),
@@ -70,6 +87,8 @@ class FakeSeam(Switches):
             "errors": [],
             "warnings": [],
             "can_program_online_access_codes": True,
+            "can_program_offline_access_codes": False,
+            "_scheduling": scheduling,
             "properties": {
                 "name": name,
                 "online": True,
@@ -82,6 +101,26 @@ class FakeSeam(Switches):
                 "supports_backup_access_code_pool": backup_pool,
                 "model": {"display_name": "Wi-Fi Smart Lock"},
             },
+        }
+        self.unmanaged[device_id] = []
+        self.create_log[device_id] = []
+        return device_id
+
+    def add_other_device(self, name: str, device_type: str) -> str:
+        """A device that is not a code lock, e.g. `ecobee_thermostat` or `minut_sensor`."""
+        device_id = str(uuid.uuid4())
+        self.devices[device_id] = {
+            "device_id": device_id,
+            "device_type": device_type,
+            "display_name": name,
+            "workspace_id": WORKSPACE_ID,
+            "connected_account_id": str(uuid.uuid4()),
+            "created_at": _iso(time.time()),
+            "errors": [],
+            "warnings": [],
+            "can_program_online_access_codes": False,
+            "can_program_offline_access_codes": False,
+            "properties": {"name": name, "online": True, "battery_level": 0.8},
         }
         self.unmanaged[device_id] = []
         self.create_log[device_id] = []
@@ -105,23 +144,29 @@ class FakeSeam(Switches):
         )
         return access_code_id
 
-    def set_offline(self, device_id: str, offline: bool = True) -> None:
+    def set_offline(
+        self,
+        device_id: str,
+        offline: bool = True,
+        *,
+        error_code: str = "device_offline",
+        online_flag: bool = True,
+    ) -> None:
+        """Take a device offline: a device error, and `properties.online` false unless
+        `online_flag` is False (some providers only raise the error)."""
         device = self.devices[device_id]
-        device["properties"]["online"] = not offline
+        device["properties"]["online"] = not (offline and online_flag)
         device["errors"] = (
-            [
-                {
-                    "error_code": "device_offline",
-                    "message": "Device is offline",
-                    "is_device_error": True,
-                }
-            ]
+            [{"error_code": error_code, "message": "Device is offline", "is_device_error": True}]
             if offline
             else []
         )
 
     def set_battery(self, device_id: str, level: float) -> None:
-        self.devices[device_id]["properties"]["battery_level"] = level
+        props = self.devices[device_id]["properties"]
+        if "battery_level" in props:
+            props["battery_level"] = level
+        props["battery"] = {"level": level, "status": "low" if level < 0.2 else "good"}
 
     def fill(self, device_id: str) -> None:
         self.devices[device_id]["properties"]["max_active_codes_supported"] = len(
@@ -142,22 +187,41 @@ class FakeSeam(Switches):
         return [c for c in self.codes.values() if c["device_id"] == device_id]
 
     @staticmethod
-    def _public(code: dict) -> dict:
+    def _public(code: dict) -> dict:  # also used for devices: hides the fake's own fields
         return {k: v for k, v in code.items() if not k.startswith("_")}
+
+    @staticmethod
+    def _epoch(value: str | None) -> float | None:
+        return datetime.fromisoformat(value).timestamp() if value else None
 
     def _advance(self) -> None:
         now = time.time()
         for code in list(self.codes.values()):
             if code["status"] == "removing" and code["_done_at"] <= now:
                 del self.codes[code["access_code_id"]]
+            elif code["status"] == "unset" and code.get("_program_at", now + 1) <= now:
+                # Seam starts programming a time-bound code at its programming time.
+                code.update(status="setting", _done_at=code["_program_at"] + self.apply_delay)
+                code.pop("_program_at")
+                if code["_done_at"] <= now and not code["_never"]:
+                    self._program(code)
             elif code["status"] == "setting" and code["_done_at"] <= now and not code["_never"]:
                 self._program(code)
             elif (
-                code.get("_waiting_for_device")
-                and self.devices[code["device_id"]]["properties"]["online"]
+                code["status"] == "unset"
+                and code.get("is_scheduled_on_device")
+                and self._epoch(code["starts_at"]) <= now
+            ):
+                code["status"] = "set"  # natively scheduled: active from starts_at
+            elif code.get("_waiting_for_device") and not self._offline(
+                self.devices[code["device_id"]]
             ):
                 # attempt_for_offline_device: Seam programs the code once the device is back.
                 self._program(code)
+
+    @staticmethod
+    def _offline(device: dict) -> bool:
+        return not device["properties"]["online"] or bool(device["errors"])
 
     def _program(self, code: dict) -> None:
         device = self.devices[code["device_id"]]
@@ -165,19 +229,15 @@ class FakeSeam(Switches):
         others = [
             c
             for c in self._device_codes(code["device_id"])
-            if c["status"] == "set" and c is not code
+            if (c["status"] == "set" or c.get("is_scheduled_on_device")) and c is not code
         ]
-        code["_waiting_for_device"] = not props["online"]
-        if not props["online"]:
+        offline = self._offline(device)
+        code["_waiting_for_device"] = offline
+        if offline:
             code["status"] = "unset"
             code["errors"] = [
-                _code_error("failed_to_set_on_device", "Failed to set code on device"),
-                {
-                    "error_code": "device_offline",
-                    "message": "Device is offline",
-                    "is_device_error": True,
-                },
-            ]
+                _code_error("failed_to_set_on_device", "Failed to set code on device")
+            ] + (list(device["errors"]) if self.copy_device_errors else [])
         elif any(u["code"] == code["code"] for u in self.unmanaged[code["device_id"]]):
             code["status"] = "unset"
             code["errors"] = [_code_error("duplicate_code_on_device", "Code already on device")]
@@ -188,10 +248,14 @@ class FakeSeam(Switches):
             code["status"] = "unset"
             code["errors"] = [_code_error("no_space_for_access_code_on_device", "Device is full")]
         else:
-            code["status"] = "set"
             code["errors"] = []
-            if code.get("starts_at"):
+            starts_at = self._epoch(code.get("starts_at"))
+            if starts_at is not None and starts_at > time.time():
+                # On the lock, dormant until starts_at: Seam keeps it `unset` until then.
+                code["status"] = "unset"
                 code["is_scheduled_on_device"] = True
+            else:
+                code["status"] = "set"
 
     # -- the API --
 
@@ -212,11 +276,12 @@ class FakeSeam(Switches):
         return device if device else _error(404, "device_not_found", "Device not found")
 
     def _devices_list(self, params: dict) -> FakeResponse:
-        return _ok(devices=list(self.devices.values()), pagination={"has_next_page": False})
+        devices = [self._public(d) for d in self.devices.values()]
+        return _ok(devices=devices, pagination={"has_next_page": False})
 
     def _devices_get(self, params: dict) -> FakeResponse:
         device = self._device(params)
-        return device if isinstance(device, FakeResponse) else _ok(device=device)
+        return device if isinstance(device, FakeResponse) else _ok(device=self._public(device))
 
     def _access_codes_list(self, params: dict) -> FakeResponse:
         device = self._device(params)
@@ -241,9 +306,11 @@ class FakeSeam(Switches):
 
     def _check_code(self, device: dict, code: str, *, exclude: str = "") -> FakeResponse | None:
         props = device["properties"]
+        constraints = {c["constraint_type"] for c in props["code_constraints"]}
+        if "cannot_specify_pin_code" in constraints:
+            return _error(400, "invalid_input", "this device chooses its own codes")
         if not code.isdigit() or len(code) not in props["supported_code_lengths"]:
             return _error(400, "invalid_input", "code length not supported by device")
-        constraints = {c["constraint_type"] for c in props["code_constraints"]}
         if ("no_zeros" in constraints and "0" in code) or (
             "cannot_start_with_12" in constraints and code.startswith("12")
         ):
@@ -262,7 +329,7 @@ class FakeSeam(Switches):
         recent = [t for t in self.create_log[device_id] if t > now - 60]
         if self.rate_limited or len(recent) >= self.creates_per_minute:
             self.rejected_429 += 1
-            wait = int(recent[0] + 60 - now) + 1 if recent else 60
+            wait = int(recent[0] + 60 - now) + 1 if recent else self.retry_after
             return _error(
                 429, "rate_limit_exceeded", "Too many requests", {"Retry-After": str(wait)}
             )
@@ -276,10 +343,13 @@ class FakeSeam(Switches):
         limited = self._rate_limited(device_id)
         if limited:
             return limited
-        code = str(params.get("code", ""))
-        problem = self._check_code(device, code)
-        if problem:
-            return problem
+        if params.get("code") is None:
+            code = self._generate(device)
+        else:
+            code = str(params["code"])
+            problem = self._check_code(device, code)
+            if problem:
+                return problem
         now = time.time()
         self.create_log[device_id].append(now)
         access_code = {
@@ -292,7 +362,7 @@ class FakeSeam(Switches):
             "starts_at": params.get("starts_at"),
             "ends_at": params.get("ends_at"),
             "created_at": _iso(now),
-            "status": "setting",
+            "status": "unset" if params.get("starts_at") else "setting",
             "errors": [],
             "warnings": [],
             "is_managed": True,
@@ -309,7 +379,11 @@ class FakeSeam(Switches):
             "_done_at": now + self.apply_delay,
             "_never": self.take_drop(),
         }
+        if params.get("starts_at"):
+            lead = NATIVE_PRELOAD if device["_scheduling"] == "native" else self.jit_lead
+            access_code["_program_at"] = max(now, self._epoch(params["starts_at"]) - lead)
         self.codes[access_code["access_code_id"]] = access_code
+        self._advance()
         action_attempt = {
             "action_attempt_id": str(uuid.uuid4()),
             "action_type": "CREATE_ACCESS_CODE",
@@ -321,13 +395,39 @@ class FakeSeam(Switches):
         response.delay = self.take_timeout()
         return response
 
+    def _generate(self, device: dict) -> str:
+        length = device["properties"]["supported_code_lengths"][0]
+        taken = {c["code"] for c in self._device_codes(device["device_id"])}
+        while True:
+            code = "".join(str(secrets.randbelow(9) + 1) for _ in range(length))
+            if code not in taken:
+                return code
+
+    def _webhooks_create(self, params: dict) -> FakeResponse:
+        webhook = {
+            "webhook_id": str(uuid.uuid4()),
+            "url": params.get("url"),
+            "event_types": params.get("event_types"),
+            "secret": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
+        }
+        self.webhooks[webhook["webhook_id"]] = webhook
+        return _ok(webhook=webhook)
+
+    def _webhooks_list(self, params: dict) -> FakeResponse:
+        return _ok(webhooks=list(self.webhooks.values()))
+
+    def _webhooks_delete(self, params: dict) -> FakeResponse:
+        if self.webhooks.pop(params.get("webhook_id", ""), None) is None:
+            return _error(404, "webhook_not_found", "Webhook not found")
+        return _ok()
+
     def _access_codes_update(self, params: dict) -> FakeResponse:
         code = self.codes.get(params.get("access_code_id", ""))
         if code is None:
             return _error(404, "access_code_not_found", "Access code not found")
         device = self.devices[code["device_id"]]
         new_code = params.get("code")
-        if new_code is not None:
+        if new_code is not None and str(new_code) != code["code"]:
             problem = self._check_code(device, str(new_code), exclude=code["access_code_id"])
             if problem:
                 return problem

@@ -42,7 +42,13 @@ def clock():
         yield traveller
 
 
-VENDORS = ["simulator", "nuki", "seam", "ttlock"]
+# One line per vendor in the contract suite: its harness, built on the `fake_<vendor>` fixture.
+HARNESSES = {
+    "nuki": harness.NukiHarness,
+    "seam": harness.SeamHarness,
+    "ttlock": harness.TTLockHarness,
+}
+VENDORS = ["simulator", *HARNESSES]
 
 
 @pytest.fixture(params=VENDORS)
@@ -51,9 +57,4 @@ def vendor(request, host, clock):
     if request.param == "simulator":
         return harness.SimulatorHarness(host)
     fake = request.getfixturevalue(f"fake_{request.param}")
-    cls = {
-        "nuki": harness.NukiHarness,
-        "seam": harness.SeamHarness,
-        "ttlock": harness.TTLockHarness,
-    }
-    return cls[request.param](host, fake)
+    return HARNESSES[request.param](host, fake)

@@ -51,7 +51,11 @@ class World:
             return {a["name"]: str(a["code"]) for a in self.fake.codes(self.native_id)}
         if self.vendor == "ttlock":
             return {c["keyboardPwdName"]: c["keyboardPwd"] for c in self.fake.codes(self.native_id)}
-        managed = [c for c in self.fake.device_codes(self.native_id) if c["status"] == "set"]
+        managed = [
+            c
+            for c in self.fake.device_codes(self.native_id)
+            if c["status"] == "set" or c.get("is_scheduled_on_device")
+        ]
         return {c["name"]: c["code"] for c in managed + self.fake.unmanaged[self.native_id]}
 
     def add_code_by_hand(self, pin: str) -> None:

@@ -117,3 +117,105 @@ def test_the_periodic_job_refreshes_connections_not_read_for_15_minutes(
     assert lock_states_refresh_due() == 1
     assert nuki_connection.locks.get(remote_id=str(front)).battery_level == 41
     assert lock_states_refresh_due() == 0
+
+
+def test_a_ttlock_lock_whose_clock_offset_is_wrong_for_the_property_is_pointed_out(
+    host, fake_ttlock, client, host_user
+):
+    from integrations.models import Match
+    from tests.factories import PropertyFactory
+
+    lock_id = fake_ttlock.add_lock("Front door")
+    fake_ttlock.locks[lock_id]["timezoneRawOffset"] = 8 * 3600 * 1000
+    connection = connection_create(
+        host=host,
+        vendor="ttlock",
+        credentials={"username": "host@example.com", "password": "s3cret"},
+    )
+    lock = connection.locks.get()
+    Match.objects.create(
+        lock=lock,
+        property=PropertyFactory(host=host, name="Alfama flat", time_zone="Europe/Lisbon"),
+    )
+    lock_states_refresh(connection=connection)
+    lock.refresh_from_db()
+    assert lock.clock_offset_minutes == 480
+    client.force_login(host_user)
+    page = client.get(f"/locks/{lock.pk}/").content.decode()
+    assert "clock is set to UTC+8, but Alfama flat is in Europe/Lisbon (UTC+0)" in page
+    # The host fixes the lock's zone: the next daily check clears the notice.
+    fake_ttlock.locks[lock_id]["timezoneRawOffset"] = 0
+    lock.clock_checked_at = None
+    lock.save()
+    lock_states_refresh(connection=connection)
+    page = client.get(f"/locks/{lock.pk}/").content.decode()
+    assert "clock is set to" not in page
+
+
+def test_a_lock_whose_offset_fits_the_property_raises_no_clock_notice(
+    host, fake_ttlock, client, host_user
+):
+    from integrations.models import Match
+    from tests.factories import PropertyFactory
+
+    lock_id = fake_ttlock.add_lock("Front door")
+    fake_ttlock.locks[lock_id]["timezoneRawOffset"] = 3600 * 1000
+    connection = connection_create(
+        host=host,
+        vendor="ttlock",
+        credentials={"username": "host@example.com", "password": "s3cret"},
+    )
+    lock = connection.locks.get()
+    Match.objects.create(lock=lock, property=PropertyFactory(host=host, time_zone="Europe/Paris"))
+    lock_states_refresh(connection=connection)
+    client.force_login(host_user)
+    assert "clock is set to" not in client.get(f"/locks/{lock.pk}/").content.decode()
+
+
+def test_a_ttlock_lock_whose_clock_is_in_another_zone_is_emailed_to_the_host_once(
+    host, fake_ttlock, clock
+):  # rule L2: one notice per problem, news again once it was fixed
+    from datetime import timedelta
+
+    from integrations.models import Match
+    from tests.factories import PropertyFactory
+
+    lock_id = fake_ttlock.add_lock("Front door")
+    fake_ttlock.locks[lock_id]["timezoneRawOffset"] = 8 * 3600 * 1000
+    connection = connection_create(
+        host=host,
+        vendor="ttlock",
+        credentials={"username": "host@example.com", "password": "s3cret"},
+    )
+    lock = connection.locks.get()
+    Match.objects.create(
+        lock=lock,
+        property=PropertyFactory(host=host, name="Alfama flat", time_zone="Europe/Lisbon"),
+    )
+
+    def next_daily_check():
+        clock.shift(timedelta(days=1, minutes=1))
+        lock_states_refresh(connection=connection)
+
+    next_daily_check()
+    [email] = mail.outbox
+    assert email.to == [host.alert_email]
+    assert email.subject == "Front door's clock is set to another time zone"
+    assert (
+        "Front door's clock is set to UTC+8, but Alfama flat is in Europe/Lisbon (UTC+0)"
+        in email.body
+    )
+    assert "Set the lock's time zone in the lock app" in email.body
+    assert f"/locks/{lock.pk}/" in email.body
+    assert HostAlert.objects.get(host=host).kind == HostAlert.Kind.LOCK_CLOCK
+
+    next_daily_check()  # still wrong the next day: not told again
+    assert len(mail.outbox) == 1
+
+    fake_ttlock.locks[lock_id]["timezoneRawOffset"] = 0  # the host fixes it
+    next_daily_check()
+    assert len(mail.outbox) == 1
+    fake_ttlock.locks[lock_id]["timezoneRawOffset"] = -5 * 3600 * 1000  # and it goes wrong again
+    next_daily_check()
+    assert len(mail.outbox) == 2
+    assert "clock is set to UTC−5, but Alfama flat" in mail.outbox[1].body

@@ -1,5 +1,6 @@
-"""Seam specifics: per-device rate limits kept by the adapter, device-read capabilities,
-and the backup-code pool."""
+"""Seam specifics, each against the fake behaving as docs.seam.co describes: per-device rate
+limits and Retry-After, device kinds, device-read capabilities (vendor-chosen PINs), battery,
+`unset` codes waiting for their programming time, and offline devices."""
 
 from datetime import timedelta
 
@@ -80,17 +81,14 @@ def test_capabilities_come_from_the_device(fake_seam, connection):
     assert info.capabilities.name_max_length == 14
 
 
-def test_a_device_with_a_backup_pool_gets_codes_that_can_pull_a_backup(
+def test_seam_s_backup_pool_is_left_alone_because_locksync_keeps_its_own(
     fake_seam, connection, clock
-):
+):  # rule H3: backup codes are locksync's own, on every vendor
     device_id = fake_seam.add_device("Schlage", backup_pool=True, lengths=(4, 6))
     adapter = adapter_for(connection)
-    assert adapter.has(Feature.BACKUP_CODE_POOL)
-    assert adapter.supports_backup_code_pool(device_id)
+    assert not adapter.has(Feature.BACKUP_CODE_POOL)
     created = adapter.create_code(device_id, CodeSpec(pin="482693", name="Ana", **window()))
-    backup = adapter.pull_backup_code(created.remote_id)
-    assert backup.remote_id != created.remote_id
-    assert backup.pin and backup.pin != "482693"
+    assert fake_seam.codes[created.remote_id]["is_backup_access_code_available"] is False
 
 
 def test_a_key_that_is_not_a_seam_key_is_a_disconnected_account(fake_seam, host):
@@ -119,3 +117,160 @@ def test_a_code_seam_never_programs_is_left_out_and_replaced_by_the_next_create(
     assert [(c.remote_id, c.status) for c in adapter.list_codes(device_id)] == [
         (fresh.remote_id, "set")
     ]
+
+
+def test_only_devices_that_take_access_codes_become_locks(fake_seam, connection):
+    front = fake_seam.add_device("Front door")
+    fake_seam.add_other_device("Hallway thermostat", "ecobee_thermostat")
+    fake_seam.add_other_device("Living room noise", "minut_sensor")
+    assert [lock.remote_id for lock in adapter_for(connection).list_locks()] == [front]
+
+
+def test_a_device_taking_only_offline_codes_is_a_lock_too(fake_seam, connection):
+    padlock = fake_seam.add_device("Shed padlock", device_type="igloohome_lock")
+    fake_seam.devices[padlock]["can_program_online_access_codes"] = False
+    fake_seam.devices[padlock]["can_program_offline_access_codes"] = True
+    assert [lock.remote_id for lock in adapter_for(connection).list_locks()] == [padlock]
+
+
+def test_a_429_is_answered_with_seams_own_retry_after(fake_seam, connection):  # rule R3
+    device_id = fake_seam.add_device("Front door", lengths=(6,))
+    fake_seam.rate_limited, fake_seam.retry_after = True, 17
+    with pytest.raises(VendorError) as error:
+        adapter_for(connection).create_code(device_id, CodeSpec("482693", "Ana", **window()))
+    assert (error.value.reason, error.value.retry_after) == (Reason.RATE_LIMITED, 17)
+
+
+def test_battery_is_read_from_battery_level_or_from_battery_dot_level(fake_seam, connection):
+    device_id = fake_seam.add_device("Front door")
+    del fake_seam.devices[device_id]["properties"]["battery_level"]
+    fake_seam.set_battery(device_id, 0.34)
+    assert adapter_for(connection).get_lock(device_id).battery_level == 34
+
+
+def test_a_code_seam_holds_unset_until_its_programming_time_is_healthy_not_failed(
+    fake_seam, connection, clock
+):  # engine: accepted, not yet on the lock; failed only if not set by the window start
+    device_id = fake_seam.add_device("Kwikset", scheduling="just_in_time", lengths=(6,))
+    adapter = adapter_for(connection)
+    wanted = CodeSpec(pin="482693", name="Ana", **window())
+    created = adapter.create_code(device_id, wanted)
+    assert (created.status, created.error) == ("unset", None)
+    clock.shift(timedelta(hours=20))  # far beyond the 15 minutes a `setting` code gets
+    [listed] = adapter.list_codes(device_id)
+    assert (listed.remote_id, listed.status, listed.error) == (created.remote_id, "unset", None)
+    assert fake_seam.codes[created.remote_id]["is_scheduled_on_device"] is False
+    # A retry finds the same code, never a second one.
+    assert adapter.create_code(device_id, wanted).remote_id == created.remote_id
+    clock.move_to(wanted.starts_at - timedelta(minutes=25))
+    [programmed] = adapter.list_codes(device_id)
+    assert (programmed.status, programmed.error) == ("set", None)
+
+
+def test_a_natively_scheduled_code_is_on_the_lock_while_seam_still_says_unset(
+    fake_seam, connection, clock
+):
+    device_id = fake_seam.add_device("August", lengths=(6,))
+    adapter = adapter_for(connection)
+    adapter.create_code(device_id, CodeSpec(pin="482693", name="Ana", **window()))
+    clock.shift(timedelta(minutes=1))
+    [stored] = fake_seam.device_codes(device_id)
+    assert (stored["status"], stored["is_scheduled_on_device"]) == ("unset", True)
+    assert adapter.list_codes(device_id)[0].status == "set"
+
+
+def test_an_error_seam_reports_on_an_unset_code_is_a_failure(fake_seam, connection, clock):
+    device_id = fake_seam.add_device("August", lengths=(6,))
+    fake_seam.add_code_by_hand(device_id, code="482693", name="Cleaner")
+    adapter = adapter_for(connection)
+    adapter.create_code(device_id, CodeSpec(pin="482693", name="Ana", **window()))
+    clock.shift(timedelta(minutes=1))
+    [ours] = [c for c in adapter.list_codes(device_id) if c.name == "Ana"]
+    assert (ours.status, ours.error) == ("unset", Reason.DUPLICATE_CODE)
+
+
+@pytest.mark.parametrize(
+    ("error_code", "online_flag", "copied"),
+    [
+        ("device_offline", True, True),
+        ("device_offline", True, False),
+        ("device_disconnected", False, False),
+    ],
+)
+def test_codes_of_an_offline_device_are_lock_offline_whether_or_not_seam_copied_the_error(
+    fake_seam, connection, clock, error_code, online_flag, copied
+):  # rule R2
+    device_id = fake_seam.add_device("Front door", lengths=(6,))
+    fake_seam.copy_device_errors = copied
+    fake_seam.set_offline(device_id, error_code=error_code, online_flag=online_flag)
+    adapter = adapter_for(connection)
+    assert adapter.get_lock(device_id).online is False
+    adapter.create_code(device_id, CodeSpec(pin="482693", name="Ana", **window()))
+    clock.shift(timedelta(minutes=1))
+    [listed] = adapter.list_codes(device_id)
+    assert listed.error == Reason.LOCK_OFFLINE
+    assert listed.status != "set"
+
+
+def test_an_unset_code_waiting_on_an_offline_device_is_lock_offline(fake_seam, connection, clock):
+    device_id = fake_seam.add_device("Kwikset", scheduling="just_in_time", lengths=(6,))
+    adapter = adapter_for(connection)
+    adapter.create_code(device_id, CodeSpec(pin="482693", name="Ana", **window()))
+    fake_seam.set_offline(device_id)
+    [listed] = adapter.list_codes(device_id)
+    assert (listed.status, listed.error) == ("unset", Reason.LOCK_OFFLINE)
+
+
+def test_a_device_that_chooses_its_own_pins_gets_codes_without_one(
+    fake_seam, connection, clock, settings
+):  # rule P6: the engine keeps the PIN the vendor returns as this lock's PIN
+    device_id = fake_seam.add_device(
+        "Lockly", constraints=("cannot_specify_pin_code",), lengths=(6,)
+    )
+    adapter = adapter_for(connection)
+    capabilities = adapter.get_lock(device_id).capabilities
+    assert capabilities.pin_chosen_by_vendor is True
+    assert "cannot_specify_pin_code" not in capabilities.code_constraints
+    created = adapter.create_code(device_id, CodeSpec(pin="", name="Ana", **window()))
+    [stored] = fake_seam.device_codes(device_id)
+    assert created.pin == stored["code"]
+    assert len(created.pin) == 6
+    # A create repeated after a lost answer finds that code instead of making a second one.
+    assert adapter.create_code(device_id, CodeSpec(pin="", name="Ana", **window())) == created
+    assert len(fake_seam.device_codes(device_id)) == 1
+    with pytest.raises(VendorError) as refused:
+        adapter.create_code(device_id, CodeSpec(pin="482693", name="Bo", **window()))
+    assert refused.value.reason == Reason.REJECTED
+
+
+def test_registers_a_webhook_and_returns_its_signing_secret(fake_seam, connection):
+    adapter = adapter_for(connection)
+    webhook_id, secret = adapter.webhook_register("https://locksync.example/webhooks/seam/1/")
+    assert secret.startswith("whsec_")
+    assert fake_seam.webhooks[webhook_id]["url"] == "https://locksync.example/webhooks/seam/1/"
+    assert "access_code.set_on_device" in fake_seam.webhooks[webhook_id]["event_types"]
+    adapter.webhook_unregister(webhook_id)
+    assert fake_seam.webhooks == {}
+    adapter.webhook_unregister(webhook_id)  # already gone is fine
+
+
+def test_a_code_scheduled_at_seam_says_so_on_the_lock_page_and_in_the_api(
+    fake_seam, host, host_user, client, clock
+):
+    from integrations.connections import connection_create
+    from tests.api.conftest import client_for
+
+    device_id = fake_seam.add_device("Kwikset", scheduling="just_in_time", lengths=(6,))
+    connection = connection_create(
+        host=host, vendor="seam", credentials={"api_key": "seam_testkey_fake"}
+    )
+    lock = connection.locks.get()
+    adapter_for(connection).create_code(device_id, CodeSpec(pin="482693", name="Ana", **window()))
+    client.force_login(host_user)
+    assert "scheduled at the vendor" in client.get(f"/locks/{lock.pk}/").content.decode()
+    [row] = client_for(host_user).get(f"/api/v1/locks/{lock.pk}/codes/").json()
+    assert (row["status"], row["status_label"], row["error"]) == (
+        "unset",
+        "scheduled at the vendor",
+        None,
+    )

@@ -217,3 +217,93 @@ def test_a_ttlock_callback_without_our_token_changes_nothing(client, ttlock_lock
     assert response.status_code == 403
     ttlock_lock.refresh_from_db()
     assert ttlock_lock.online is True
+
+
+# -- bodies with the wrong types: 400, and nothing changes --
+
+
+def nuki_raw(client, lock, body: bytes):
+    signature = hmac.new(NUKI_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return client.post(
+        f"/webhooks/nuki/{lock.connection_id}/",
+        data=body,
+        content_type="application/json",
+        headers={"X-Nuki-Signature-SHA256": signature},
+    )
+
+
+def assert_unchanged(lock):
+    lock.refresh_from_db()
+    assert (lock.online, lock.battery_level) == (True, 90)
+    assert mail.outbox == []
+    assert lock.connection.__class__.objects.get(pk=lock.connection_id).last_webhook_at is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[1, 2]",
+        b'"DEVICE_STATUS"',
+        b"not json",
+        b'{"feature": "DEVICE_STATUS", "smartlockId": 17000001, "state": "abc"}',
+        b'{"feature": "DEVICE_STATUS", "smartlockId": 17000001, "state": {"batteryCharge": "abc"}}',
+        b'{"feature": "DEVICE_STATUS", "smartlockId": 17000001, "state": {"batteryCharge": -5}}',
+        b'{"feature": "DEVICE_STATUS", "smartlockId": 17000001, "state": {"batteryCharge": 1e400}}',
+        b'{"feature": "DEVICE_STATUS", "smartlockId": 17000001, "serverState": "4",'
+        b' "state": {"batteryCharge": 5}}',
+    ],
+)
+def test_a_signed_nuki_body_with_wrong_types_is_refused_and_changes_nothing(
+    client, nuki_lock, body
+):
+    assert nuki_raw(client, nuki_lock, body).status_code == 400
+    assert_unchanged(nuki_lock)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        ["device.low_battery"],
+        {"event_type": 5},
+        {"event_type": "device.low_battery", "battery_level": "abc"},
+        {"event_type": "device.low_battery", "battery_level": -5},
+        {"event_type": "device.low_battery", "battery_level": 1e400},
+        {"event_type": "device.low_battery", "battery_level": True},
+    ],
+)
+def test_a_signed_seam_event_with_wrong_types_is_refused_and_changes_nothing(
+    client, seam_lock, event
+):
+    if isinstance(event, dict):
+        event = {**event, "device_id": seam_lock.remote_id}
+    assert post_seam(client, seam_lock, event).status_code == 400
+    assert_unchanged(seam_lock)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"notifyType": "1", "records": "null"},
+        {"notifyType": "1", "records": "5"},
+        {"notifyType": "1", "records": "not json"},
+        {"notifyType": "1", "records": '[{"electricQuantity": "abc"}]'},
+        {"notifyType": "1", "records": '[{"electricQuantity": -5}]'},
+        {"notifyType": "1", "records": '[{"electricQuantity": 1e400}]'},
+        {"notifyType": "1", "records": '["x"]'},
+        {"notifyType": "3", "isOnline": "maybe"},
+    ],
+)
+def test_a_ttlock_callback_with_wrong_types_is_refused_and_changes_nothing(
+    client, ttlock_lock, data
+):
+    response = client.post(
+        "/webhooks/ttlock/?token=callback-token", data={**data, "lockId": ttlock_lock.remote_id}
+    )
+    assert response.status_code == 400
+    assert_unchanged(ttlock_lock)
+
+
+def test_a_verified_webhook_is_shown_as_the_last_one_that_arrived(client, nuki_lock):
+    assert post_nuki(client, nuki_lock, status_payload(nuki_lock)).status_code == 204
+    nuki_lock.connection.refresh_from_db()
+    assert nuki_lock.connection.last_webhook_at is not None

@@ -245,7 +245,9 @@ def test_a_message_needing_a_code_is_held_and_the_host_alerted(host, clock, new_
     assert host_email.body == (
         f'The message "Arrival details" to {reservation.guest_name} was not sent: the guest has '
         "no door code yet.\n\n"
-        f"Stay: Hudson Loft, check-in 2026-03-09 16:00 ({reservation.reservation_code}).\n\n"
+        # rule V5: the property's time, zone named (New York is on daylight time by 9 March)
+        "Stay: Hudson Loft, check-in Mon 9 Mar 2026, 16:00 (America/New_York) "
+        f"({reservation.reservation_code}).\n\n"
         "What you can do: check the reservation's Property Access panel: are its locks matched "
         "and online? The message goes out as soon as it can.\n\n"
         f"https://locksync.example/reservations/{reservation.pk}/\n"

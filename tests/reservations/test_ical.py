@@ -2,13 +2,14 @@
 
 import http.server
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
 
 from reservations import ical
+from reservations.feed_fetch import FETCH_FAILED
 from reservations.ical import FeedUnavailable, ical_feed_import, ical_fetch
 from reservations.models import ICalFeed, ICalSeen, Reservation
 from tests.factories import MatchFactory
@@ -21,20 +22,23 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _february_2026():
-    with time_machine.travel(datetime(2026, 2, 20, 12, 0, tzinfo=UTC), tick=True):
-        yield
+def clock():
+    with time_machine.travel(datetime(2026, 2, 20, 12, 0, tzinfo=UTC), tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture
 def serve(monkeypatch):
-    """Answer the next fetches with these fixture files (None: the channel is down)."""
+    """Answer the next fetches with these fixture files or calendar texts (None: the channel
+    is down)."""
     answers: list = []
 
     def fake_fetch(url):
         answer = answers.pop(0)
         if answer is None:
             raise FeedUnavailable("fetch failed: ConnectionError")
+        if answer.startswith("BEGIN:VCALENDAR"):
+            return answer
         return (FIXTURES / answer).read_text()
 
     monkeypatch.setattr(ical, "ical_fetch", fake_fetch)
@@ -114,21 +118,28 @@ def test_changed_dates_alter_the_reservation_and_keep_the_pin(host, serve):
     assert stay.access_code.pin == pin
 
 
-def test_a_vanished_stay_is_cancelled_only_after_two_good_fetches(host, serve):
+def test_a_vanished_stay_is_cancelled_only_after_two_good_fetches_an_hour_apart(host, serve, clock):
+    # rule F3
     feed = feed_for(host, ICalFeed.Source.AIRBNB)
-    serve(["airbnb.ics", "airbnb_without_second_stay.ics", "airbnb_without_second_stay.ics"])
+    serve(["airbnb.ics", *["airbnb_without_second_stay.ics"] * 3])
     ical_feed_import(feed=feed)
 
+    clock.shift(timedelta(minutes=15))
     ical_feed_import(feed=feed)
     assert by_uid(feed, STAY_B).status == Reservation.Status.ACCEPTED
 
+    clock.shift(timedelta(minutes=59))
+    assert ical_feed_import(feed=feed).cancelled == 0
+    assert by_uid(feed, STAY_B).status == Reservation.Status.ACCEPTED
+
+    clock.shift(timedelta(minutes=1))
     result = ical_feed_import(feed=feed)
     assert result.cancelled == 1
     assert by_uid(feed, STAY_B).status == Reservation.Status.CANCELLED
     assert by_uid(feed, STAY_A).status == Reservation.Status.ACCEPTED
 
 
-def test_a_stay_back_in_the_feed_resets_its_missing_count(host, serve):
+def test_a_stay_back_in_the_feed_resets_its_missing_count(host, serve, clock):
     feed = feed_for(host, ICalFeed.Source.AIRBNB)
     serve(
         [
@@ -140,7 +151,9 @@ def test_a_stay_back_in_the_feed_resets_its_missing_count(host, serve):
     )
     for _ in range(4):
         ical_feed_import(feed=feed)
+        clock.shift(timedelta(hours=1))
     assert by_uid(feed, STAY_B).status == Reservation.Status.ACCEPTED
+    assert ICalSeen.objects.get(feed=feed, uid=STAY_B).first_missing_at is not None
 
 
 def test_failed_and_empty_fetches_never_cancel_anything(host, serve):
@@ -218,11 +231,26 @@ def channel_server():
     server.server_close()
 
 
-def test_the_fetch_reads_a_feed_over_http(channel_server):
+@pytest.fixture
+def loopback_allowed(settings):
+    """The test channel server is on 127.0.0.1, which production refuses (rule F1)."""
+    settings.ICAL_ALLOW_LOOPBACK = True
+
+
+def test_the_fetch_reads_a_feed_over_http(channel_server, loopback_allowed):
     assert "Airbnb Inc" in ical_fetch(f"{channel_server}/airbnb.ics")
 
 
-def test_an_http_error_is_reported_without_the_secret_url(channel_server):
+def test_without_the_setting_a_feed_on_loopback_is_refused(channel_server, settings):
+    # rule F1
+    settings.ICAL_ALLOW_LOOPBACK = False
+    settings.ICAL_ALLOW_PRIVATE_ADDRESSES = True
+    with pytest.raises(FeedUnavailable) as error:
+        ical_fetch(f"{channel_server}/airbnb.ics")
+    assert str(error.value) == FETCH_FAILED
+
+
+def test_an_http_error_is_reported_without_the_secret_url(channel_server, loopback_allowed):
     with pytest.raises(FeedUnavailable) as error:
         ical_fetch(f"{channel_server}/secret-token-123.ics")
     assert "secret-token-123" not in str(error.value)

@@ -41,10 +41,17 @@ def test_an_international_number_is_read_even_without_a_country():
     assert phone_normalise(raw="+351 912 345 678", time_zone="UTC").e164 == "+351912345678"
 
 
-@pytest.mark.parametrize("raw", ["call me", "12", "+999 123", "912 345 678 999 999 999", "٣٤٥"])
+@pytest.mark.parametrize("raw", ["call me", "12", "+999 123", "912 345 678 999 999 999", "²³⁴⁵"])
 def test_a_bad_number_is_kept_as_given_and_marked_invalid(raw):
     phone = phone_normalise(raw=raw, time_zone="Europe/Lisbon")
     assert (phone.raw, phone.e164, phone.valid) == (raw, "", False)
+
+
+def test_digits_of_other_scripts_are_kept_as_the_ascii_digits_they_mean():
+    # rule P3: a keypad types only 0-9
+    assert phone_normalise(raw="٣٤٥", time_zone="Europe/Lisbon").raw == "345"
+    phone = phone_normalise(raw="+1 555 ٣٣٣ ٤٨٦٧", time_zone="America/New_York")
+    assert (phone.raw, phone.valid, phone.last_digits(4)) == ("+1 555 333 4867", False, "4867")
 
 
 def test_no_number_is_simply_not_valid():
