@@ -1,19 +1,28 @@
 """The `simulator` vendor: locks kept in the database that behave like a real vendor's.
 
 It has what real clouds have, as switches on SimulatedDevice: online/offline, battery,
-capacity, code rules, name length, latency, asynchronous confirmation (a write stays
-`setting` until `confirm_delay_seconds` have passed), and a fault plan: the next N writes
-fail with a reason, are applied but answered with a timeout, or are acknowledged and never
-applied. The demo and the tests use it; nothing in it is test-only.
+capacity, code rules, name length, latency (half on the way to the lock, half on the way
+back, so a write can be applied while its caller still waits), asynchronous confirmation (a
+write stays `setting` until `confirm_delay_seconds` have passed), and a fault plan: the next
+N writes fail with a reason, are applied but answered with a timeout, or are acknowledged
+and never applied. The demo and the tests use it; nothing in it is test-only.
+
+With the setting SIMULATOR_CALL_LOG naming a file, every call to a lock appends a line when it
+starts and one when it ends (JSON: call id, operation, lock, process, time, outcome), so a test
+driving real worker processes can check that calls on one lock never overlap (SPEC S5).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
+import os
 import secrets
 import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -50,6 +59,55 @@ MODEL_TRAITS: dict[str, dict] = {
 }
 # Switches for the whole account, in the connection's credentials: {"features_off": [...]}
 # turns off listing codes, updating windows in place, or asynchronous confirmation.
+
+
+def _call_log_append(path: str, entry: dict) -> None:
+    """One line per write with O_APPEND, so lines from many processes never interleave."""
+    line = (json.dumps(entry, sort_keys=True) + "\n").encode()
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(descriptor, line)
+    finally:
+        os.close(descriptor)
+
+
+def _recorded(operation: str):
+    """Record a call's start and end in SIMULATOR_CALL_LOG, when set (never the PIN)."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def call(self, lock_remote_id: str, *args, **kwargs):
+            path = getattr(settings, "SIMULATOR_CALL_LOG", "")
+            if not path:
+                return method(self, lock_remote_id, *args, **kwargs)
+            spec = next((a for a in args if isinstance(a, CodeSpec)), None)
+            code = next((a for a in args if isinstance(a, str)), "")
+            started = {
+                "call": secrets.token_hex(8),
+                "event": "start",
+                "op": operation,
+                "lock": lock_remote_id,
+                "code": code,
+                "name": spec.name if spec else "",
+                "pid": os.getpid(),
+                "t": time.time(),
+            }
+            _call_log_append(path, started)
+            outcome = "error"
+            try:
+                result = method(self, lock_remote_id, *args, **kwargs)
+                outcome = "ok"
+                return result
+            except VendorError as error:
+                outcome = str(error.reason)
+                raise
+            finally:
+                ended = {"call": started["call"], "event": "end", "outcome": outcome}
+                _call_log_append(path, {**ended, "t": time.time()})
+
+        return call
+
+    return decorate
 
 
 class SimulatorAdapter(Adapter):
@@ -100,11 +158,17 @@ class SimulatorAdapter(Adapter):
         return device
 
     def _call(self, lock_remote_id: str) -> SimulatedDevice:
-        """Start a call: wait the device's latency, refuse an offline lock, take a planned fault."""
+        """Start a call: the request travels to the lock (half the device's latency)."""
         device = self._device(lock_remote_id)
         if device.latency_ms:
-            time.sleep(device.latency_ms / 1000)
+            time.sleep(device.latency_ms / 2000)
         return device
+
+    @staticmethod
+    def _answer(device: SimulatedDevice) -> None:
+        """The answer travels back (the other half of the latency), after the lock acted."""
+        if device.latency_ms:
+            time.sleep(device.latency_ms / 2000)
 
     @staticmethod
     def _visible_codes(device: SimulatedDevice) -> list[SimulatedCode]:
@@ -188,11 +252,15 @@ class SimulatorAdapter(Adapter):
             for device in account.devices.order_by("id")
         ]
 
+    @_recorded("list_codes")
     def list_codes(self, lock_remote_id: str) -> list[RemoteCode]:
         device = self._call(lock_remote_id)
         self._check_writable(device)
-        return [self._remote(code) for code in self._visible_codes(device)]
+        codes = [self._remote(code) for code in self._visible_codes(device)]
+        self._answer(device)
+        return codes
 
+    @_recorded("create_code")
     def create_code(self, lock_remote_id: str, spec: CodeSpec) -> RemoteCode:
         device = self._call(lock_remote_id)
         self._check_writable(device)
@@ -213,6 +281,7 @@ class SimulatorAdapter(Adapter):
                 applies_at=timezone.now() + timedelta(seconds=device.confirm_delay_seconds),
                 never_applies=fault == SimulatedDevice.FaultMode.ACK_NEVER_APPLIED,
             )
+        self._answer(device)
         if fault == SimulatedDevice.FaultMode.TIMEOUT_APPLIED:
             raise VendorError(Reason.TIMEOUT, "the simulator did not answer in time")
         remote = self._remote(code)
@@ -225,6 +294,7 @@ class SimulatorAdapter(Adapter):
             ends_at=remote.ends_at,
         )
 
+    @_recorded("update_code")
     def update_code(self, lock_remote_id: str, code_remote_id: str, spec: CodeSpec) -> RemoteCode:
         device = self._call(lock_remote_id)
         self._check_writable(device)
@@ -239,10 +309,12 @@ class SimulatorAdapter(Adapter):
             code.starts_at, code.ends_at = self._window(device, spec)
             if fault != SimulatedDevice.FaultMode.ACK_NEVER_APPLIED:
                 code.save()
+        self._answer(device)
         if fault == SimulatedDevice.FaultMode.TIMEOUT_APPLIED:
             raise VendorError(Reason.TIMEOUT, "the simulator did not answer in time")
         return self._remote(code)
 
+    @_recorded("delete_code")
     def delete_code(self, lock_remote_id: str, code_remote_id: str) -> None:
         device = self._call(lock_remote_id)
         self._check_writable(device)
@@ -253,5 +325,6 @@ class SimulatorAdapter(Adapter):
             device = self._device(lock_remote_id, for_update=True)
             if fault != SimulatedDevice.FaultMode.ACK_NEVER_APPLIED:
                 device.codes.filter(code_id=code_remote_id).delete()
+        self._answer(device)
         if fault == SimulatedDevice.FaultMode.TIMEOUT_APPLIED:
             raise VendorError(Reason.TIMEOUT, "the simulator did not answer in time")

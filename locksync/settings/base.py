@@ -226,6 +226,10 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_QUEUE_NAMES = ["celery", "feeds", "messages"]
 
+# How often the code sweeps run (seconds). A minute in production; the real-process tests in
+# tests/chaos/ shorten it so a lost task is caught within seconds.
+SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=60.0)
+
 # Every periodic job, in one place. Each job asks the database what is due and takes a
 # bounded batch, so running one late or twice is harmless.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
@@ -236,9 +240,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 300.0,
     },
     # Sends, follow-ups of asynchronous writes and retries that are due (SPEC S3, S6, R1).
-    "dispatch-due-codes": {"task": "accesscodes.tasks.dispatch_due", "schedule": 60.0},
+    "dispatch-due-codes": {
+        "task": "accesscodes.tasks.dispatch_due",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
     # Our codes past their deletion time, and backup codes to rotate (SPEC D1, H3).
-    "delete-due-codes": {"task": "accesscodes.tasks.delete_due", "schedule": 60.0},
+    "delete-due-codes": {
+        "task": "accesscodes.tasks.delete_due",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
     # The 08:00 America/New_York healthcheck; the task itself knows whether today's is due,
     # so DST changes and downtime need nothing here (SPEC H1).
     "healthcheck": {"task": "accesscodes.tasks.healthcheck", "schedule": 300.0},
@@ -274,6 +284,9 @@ if SENTRY_DSN:
     from locksync.monitoring import sentry_init
 
     sentry_init(dsn=SENTRY_DSN, environment=env("SENTRY_ENVIRONMENT", default="production"))
+
+# The simulator appends a line per call to this file when set (integrations/simulator.py).
+SIMULATOR_CALL_LOG = env("SIMULATOR_CALL_LOG", default="")
 
 # Vendor API base URLs are settings so tests can point adapters at local fakes.
 NUKI_API_URL = env("NUKI_API_URL", default="https://api.nuki.io")

@@ -1,5 +1,6 @@
 """The simulator vendor behaves like a real vendor seen through the adapter interface."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -167,3 +168,28 @@ def test_revoked_account_fails_with_account_disconnected(adapter, lock, device):
     with pytest.raises(VendorError) as error:
         adapter.list_locks()
     assert error.value.reason == Reason.ACCOUNT_DISCONNECTED
+
+
+def test_with_a_call_log_each_call_records_its_start_and_end_but_never_the_pin(
+    adapter, lock, device, settings, tmp_path
+):  # rule S5: the real-process tests check calls on one lock never overlap with this log
+    log = tmp_path / "calls.jsonl"
+    settings.SIMULATOR_CALL_LOG = str(log)
+    adapter.create_code(lock.remote_id, spec(pin="4826", name="Ana Silva"))
+    device.online = False
+    device.save()
+    with pytest.raises(VendorError):
+        adapter.list_codes(lock.remote_id)
+
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(e["event"], e.get("op"), e.get("outcome")) for e in entries] == [
+        ("start", "create_code", None),
+        ("end", None, "ok"),
+        ("start", "list_codes", None),
+        ("end", None, "lock_offline"),
+    ]
+    assert entries[0]["call"] == entries[1]["call"] != entries[2]["call"]
+    assert entries[0]["lock"] == lock.remote_id
+    assert entries[0]["name"] == "Ana Silva"
+    assert entries[0]["t"] <= entries[1]["t"] <= entries[2]["t"]
+    assert "4826" not in log.read_text()
