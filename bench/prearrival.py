@@ -46,6 +46,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.loading import insert_rows, reset_sequences  # noqa: E402
 from guests.models import StayCheck  # noqa: E402
 from guests.prearrival import BATCH_SIZE, stay_checks_due_ids  # noqa: E402
 from properties.models import Host, Property  # noqa: E402
@@ -82,32 +83,6 @@ def wipe() -> None:
 
 def next_id(model) -> int:
     return (model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
-
-
-def insert_rows(model, rows: list[dict]) -> None:
-    """Insert rows given as {attname: value}; through COPY on PostgreSQL."""
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create([model(**row) for row in rows], batch_size=1000)
-        return
-    fields = model._meta.concrete_fields
-    defaults = {field.attname: field.get_default() for field in fields}
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    copy_sql = f"COPY {model._meta.db_table} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
-        for row in rows:
-            copy.write_row([row.get(f.attname, defaults[f.attname]) for f in fields])
-
-
-def reset_sequences(*models) -> None:
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        for model in models:
-            table = model._meta.db_table
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                f"(SELECT MAX(id) FROM {table}))"
-            )
 
 
 def load_world(rng: random.Random) -> list[Property]:
