@@ -4,6 +4,7 @@ the panel include (rules K2, K3, K5, H6)."""
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 
 from guests.models import GuestSettings, PropertyGuestInfo, StayCheck
 from tests.guests.conftest import book
@@ -100,3 +101,14 @@ def test_panel_include_shows_the_last_check_and_the_next(clock, prop, lock):  # 
     stay_checks_run_due()
     html = Template("{% load guest_panel %}{% guest_panel r %}").render(Context({"r": reservation}))
     assert "(24 hours before):" in html
+
+
+def test_the_property_access_panel_shows_the_checks_and_opens_the_guest_page(
+    client, host_user, clock, prop, lock
+):  # rule H6, K1
+    reservation = book(prop, starts_in=timedelta(days=2))
+    client.force_login(host_user)
+    panel = client.get(reverse("access_panel", kwargs={"pk": reservation.pk})).content.decode()
+    assert 'data-testid="last-check"' in panel and "next:" in panel
+    assert f"/inbox/{reservation.pk}/guest-page/" in panel
+    assert "/settings/guests/" in client.get("/settings/").content.decode()
