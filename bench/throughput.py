@@ -188,6 +188,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--timeout", type=float, default=45, help="seconds per run at most")
     args = parser.parse_args()
+    # A `kill` or `timeout` of this script still stops the workers (the `finally` in run_once).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
     setup()
     broker = os.environ.get("REDIS_URL") or "filesystem"
     print(f"database {os.environ['DATABASE_URL']}, broker {broker}")
