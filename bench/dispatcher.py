@@ -30,8 +30,15 @@ DISPATCH_LATENCY_MS = 50
 VENDOR_CALLS = ("list_codes", "create_code", "update_code", "delete_code")
 
 
-def _dispatch_world(now: datetime) -> LockConnection:
-    """DISPATCH_CODES stays due now on DISPATCH_LOCKS simulated locks answering in 50 ms."""
+def _dispatch_world(
+    now: datetime,
+    *,
+    locks: int = DISPATCH_LOCKS,
+    codes: int = DISPATCH_CODES,
+    minutes_apart: int = 10,
+) -> LockConnection:
+    """`codes` stays due now on `locks` simulated locks answering in 50 ms (bench/throughput.py
+    loads 200 locks x 5 stays through it)."""
     # Whatever the loaded data has due now is not part of this measure.
     LockCode.objects.filter(next_attempt_at__lte=now + timedelta(hours=1)).update(
         next_attempt_at=now + timedelta(days=1)
@@ -47,13 +54,13 @@ def _dispatch_world(now: datetime) -> LockConnection:
         host=host, vendor="simulator", credentials={"api_key": account.api_key}
     )
     props = []
-    for n in range(DISPATCH_LOCKS):
+    for n in range(locks):
         device = SimulatedDevice.objects.create(
             account=account,
             device_id=f"{BENCH_PREFIX}dispatch-{n}",
             name=f"Dispatch door {n}",
             latency_ms=DISPATCH_LATENCY_MS,
-            capacity=DISPATCH_CODES,
+            capacity=codes,
         )
         lock = Lock.objects.create(
             connection=lock_connection,
@@ -72,13 +79,13 @@ def _dispatch_world(now: datetime) -> LockConnection:
     original = provisioning.dispatch_on_commit
     provisioning.dispatch_on_commit = lambda lock_ids: None
     try:
-        for n in range(DISPATCH_CODES):
-            check_in = now + timedelta(hours=2, minutes=10 * n)
+        for n in range(codes):
+            check_in = now + timedelta(hours=2, minutes=minutes_apart * n)
             with transaction.atomic():
                 reservation_upsert(
                     host=host,
                     external_id=f"DISPATCH-{n}",
-                    property=props[n % DISPATCH_LOCKS],
+                    property=props[n % locks],
                     guest_name=f"Dispatch Guest{n}",
                     check_in=check_in,
                     check_out=check_in + timedelta(days=2),

@@ -133,6 +133,13 @@ def test_feed_and_message_tasks_are_routed_off_the_code_queue(settings):
     assert queue_of("accesscodes.tasks.dispatch_due") == "celery"
 
 
+def test_the_code_worker_runs_a_thread_pool_sized_by_an_environment_variable(compose):
+    # rule S5: threads are safe because every pass holds its lock's lease
+    command = compose["services"]["worker"]["command"]
+    assert command[command.index("--pool") + 1] == "threads"
+    assert command[command.index("--concurrency") + 1] == "${WORKER_CONCURRENCY:-16}"
+
+
 def test_web_workers_and_beat_have_healthchecks(compose):
     services = compose["services"]
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
