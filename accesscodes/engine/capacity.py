@@ -65,6 +65,7 @@ class CapacityHandlers:
             self.fail(lock_code, error, removing=True)
             return
         lock_code.last_error, lock_code.last_error_message = "", ""
+        lock_code.next_attempt_at = None  # what is left is the deletion, due by delete_after
         if self.listing is not None:
             # Gone only once the lock no longer lists it: a vendor may acknowledge a
             # delete it never carries out (SPEC S7), so look again shortly.

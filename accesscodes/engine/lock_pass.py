@@ -321,6 +321,9 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
         remote = None
         if self.listing is not None and lock_code.vendor_code_id:
             remote = self.find(remote_id=lock_code.vendor_code_id)
+            if remote is None and lock_code.state == LockCode.State.REMOVING:
+                self.mark_removed(lock_code)  # our delete went through
+                return
             if remote is None:
                 self.recreate_missing(lock_code)
                 return

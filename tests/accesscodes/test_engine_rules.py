@@ -632,3 +632,31 @@ def test_retry_now_and_resync_never_call_the_vendor_inside_the_request(
     for callback in queued:
         callback()  # the worker
     assert codes_on(lock) == {"Ana Silva": reservation.access_code.pin}
+
+
+def test_a_code_whose_retried_deletion_went_through_is_not_put_back(
+    clock, prop, lock
+):  # rules M4, R5
+    from integrations.models import Match
+    from integrations.services import match_delete
+
+    book(prop, starts_in=timedelta(hours=5))
+    settle()
+    device = device_of(lock)
+    device.fault_count, device.fault_reason = 1, Reason.LOCK_OFFLINE
+    device.fault_mode = SimulatedDevice.FaultMode.FAIL
+    device.save()
+    match_delete(match=Match.objects.get(lock=lock))
+    settle()  # the delete fails once: the lock is offline
+    lock_code = LockCode.objects.get(lock=lock)
+    assert lock_code.state == LockCode.State.REMOVING
+    for _ in range(4):
+        clock.move_to(max(timezone.now(), lock_code.delete_after) + timedelta(minutes=1))
+        settle()
+        lock_code.refresh_from_db()
+        if lock_code.delete_after is None:
+            break
+    assert codes_on(lock) == {}
+    assert lock_code.state == LockCode.State.REMOVED
+    sent = CodeEvent.objects.filter(lock_code=lock_code, kind="sending").count()
+    assert sent == 1, "the code was put back on the lock it had just left"
