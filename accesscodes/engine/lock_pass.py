@@ -30,6 +30,7 @@ from accesscodes.engine.confirmation import (
 from accesscodes.engine.delivery import UNANSWERED, record_success, store, store_attempt
 from accesscodes.engine.events import EventBuffer
 from accesscodes.engine.failures import FailureHandlers
+from accesscodes.engine.irrevocable import IrrevocableCodeHandlers
 from accesscodes.engine.lease import LEASE_TTL, PASS_BUDGET, Lease
 from accesscodes.engine.listings import listing_record
 from accesscodes.engine.windows import desired_window, send_time, was_sent, window_for_lock
@@ -53,7 +54,13 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 200
 
 
-class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHandlers):
+class LockPass(
+    ConfirmationHandlers,
+    FailureHandlers,
+    CapacityHandlers,
+    BackupHandlers,
+    IrrevocableCodeHandlers,
+):
     """One pass over one lock, with its lease held."""
 
     def __init__(
@@ -371,17 +378,6 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
         lock_code.vendor_code_id = ""
         lock_code.state = LockCode.State.SCHEDULED
         self.send_code(lock_code)
-
-    def works_until_end(self, lock_code: LockCode) -> None:
-        """An issued code this lock can neither change nor delete (igloohome algoPIN)."""
-        lock_code.in_sync = True
-        lock_code.next_attempt_at = None
-        if store(lock_code):
-            self.event(
-                lock_code,
-                "cannot_change",
-                reason=f"issued; works until {lock_code.window_ends_at:%Y-%m-%d %H:%M} UTC",
-            )
 
     def holds(self, lock_code: LockCode, remote: RemoteCode) -> bool:
         """Whether the lock's copy has the PIN, name and window we last wrote."""
