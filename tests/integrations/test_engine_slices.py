@@ -299,12 +299,6 @@ def test_the_host_is_told_a_cancelled_guests_igloohome_code_still_works(igloohom
     assert "keeps working until" in alerts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="messaging gap: %smartlock_code% does not yet tell the guest that a code longer than "
-    "24 h must first be used within 24 h of its start; the data is "
-    "lock.capability_record.first_use_deadline(window_starts_at, window_ends_at)",
-)
 def test_the_guests_message_says_a_long_igloohome_code_must_be_used_within_a_day(
     igloohome_slice,
 ):  # rule G3; vendors/README §4
@@ -321,12 +315,6 @@ def test_the_guests_message_says_a_long_igloohome_code_must_be_used_within_a_day
     assert f"{deadline.astimezone(world.prop.zone):%H:%M}" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine gap: with backup codes on, the engine keeps trying to put permanent backup "
-    "codes on an igloohome algoPIN lock; an algoPIN can never be revoked, so a backup code "
-    "there could never be replaced after its guest (H3) — such locks should keep no pool",
-)
 def test_an_igloohome_algopin_lock_keeps_no_backup_pool(igloohome_slice):  # rule H3
     world = igloohome_slice
     SmartLockSettings.objects.filter(host=world.host).update(backup_codes_enabled=True)
