@@ -232,17 +232,21 @@ class LockPass(
         )
 
     def send_code(self, lock_code: LockCode) -> None:
-        """Put a code on the lock, reading first so a retry never makes a second copy (R4)."""
-        if self.now >= desired_window(lock_code)[1]:
-            lock_code.next_attempt_at = None
-            if store(lock_code):
-                self.event(lock_code, "gave_up", reason="the access window has ended")
-            return
+        """Put a code on the lock, reading first so a retry never makes a second copy (R4).
+
+        An earlier write that did reach the lock is adopted even when the window has ended
+        since (a stay cancelled while that write timed out): it is then cut and deleted like
+        any code on the lock, never left there untracked (S9, C3)."""
         found = self.find(
             remote_id=lock_code.vendor_code_id, pin=lock_code.pin, name=lock_code.name_on_lock
         )
         if found is not None and was_sent(lock_code):
             self.adopt(lock_code, found)
+            return
+        if self.now >= desired_window(lock_code)[1]:
+            lock_code.next_attempt_at = None
+            if store(lock_code):
+                self.event(lock_code, "gave_up", reason="the access window has ended")
             return
         if self.listing is not None:
             clash = self.clash_on_lock(lock_code)
