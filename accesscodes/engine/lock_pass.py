@@ -340,7 +340,11 @@ class LockPass(
                 return
         if remote is not None and lock_code.in_sync and not self.holds(lock_code, remote):
             self.await_change(lock_code)
-        elif not lock_code.in_sync and send_time(lock_code, self.now) > self.now:
+        elif (
+            not lock_code.in_sync
+            and send_time(lock_code, self.now) > self.now
+            and self.capabilities.can_delete_codes  # else a new code is issued (irrevocable)
+        ):
             self.unsend(lock_code)
         elif not lock_code.in_sync:
             self.change_on_lock(lock_code)
