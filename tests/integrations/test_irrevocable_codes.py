@@ -122,3 +122,14 @@ def test_the_cancelled_igloohome_code_is_alerted_once_and_the_panel_names_its_en
     end = datetime.fromisoformat(issued(world)[0]["endDate"]).astimezone(world.prop.zone)
     assert f"keeps working until {end:%a} {end.day} {end:%b %Y, %H:%M} (Europe/Lisbon)" in panel
     assert ">removed from the lock" not in panel  # the code's state, not its history
+
+
+def test_an_igloohome_code_of_a_day_or_less_carries_no_first_use_note(igloohome_slice):
+    # rule G3; vendors/README §4: only codes longer than 24 h must be used within a day
+    world = igloohome_slice
+    check_in = world.book(starts_in=timedelta(days=1)).check_in
+    reservation = world.upsert(check_in, check_in + timedelta(hours=12))
+    world.settle()
+    lock_code = world.lock_code(reservation)
+    text = render(reservation=reservation, subject="Your code", body="%smartlock_code%").body
+    assert text == lock_code.pin
