@@ -14,6 +14,7 @@ from accesscodes.engine.backups import backup_code_assign, backup_pool_ensure
 from accesscodes.engine.retry import MIN_SPACING
 from accesscodes.engine.sweeps import lock_process
 from accesscodes.models import HealthcheckRun, LockCode
+from accesscodes.presentation import local_time_short
 from integrations.models import Lock
 from messaging.models import HostAlert
 from messaging.services import host_alert_raise
@@ -120,18 +121,18 @@ def healthcheck_run(*, now: datetime | None = None) -> HealthcheckRun | None:
 
 
 def _digest_line(lock_code: LockCode) -> str:
+    """One failing code, its times in the property's zone with the zone named (SPEC V5)."""
     reservation = lock_code.access_code.reservation
-    zone = reservation.property.zone
-    check_in = reservation.check_in.astimezone(zone)
+    where = reservation.property
     reason = lock_code.get_last_error_display() or "not confirmed on the lock yet"
     retry = (
-        f"; next attempt {lock_code.next_attempt_at.astimezone(zone):%a %d %b %H:%M}"
+        f"; next attempt {local_time_short(lock_code.next_attempt_at, where)}"
         if lock_code.next_attempt_at
         else ""
     )
     return (
         f"- {reservation.guest_name} ({reservation.reservation_code or reservation.external_id}), "
-        f"{reservation.property.name}, check-in {check_in:%a %d %b %H:%M}: "
+        f"{where.name}, check-in {local_time_short(reservation.check_in, where)}: "
         f"{lock_code.lock.name} — {reason}{retry}"
     )
 

@@ -128,6 +128,9 @@ def lock_code_view(lock_code, where, now: datetime | None = None) -> CodeView:
     def at(value):
         return local_time_short(value, where)
 
+    irrevocable = _irrevocable_view(lock_code, where, now, retiring)
+    if irrevocable is not None:
+        return irrevocable
     if state == "removed":
         when = f" on {at(lock_code.removed_at)}" if lock_code.removed_at else ""
         return CodeView("removed", f"removed from the lock{when}", "muted", False, False)
@@ -154,6 +157,29 @@ def lock_code_view(lock_code, where, now: datetime | None = None) -> CodeView:
     due = lock_code.next_attempt_at
     label = f"scheduled for {at(due)}" if due else "scheduled"
     return CodeView("scheduled", label, "muted", False, bool(due and due <= now))
+
+
+def _irrevocable_view(lock_code, where, now: datetime, retiring: bool) -> CodeView | None:
+    """A code issued on a lock that can never change or delete it (igloohome algoPIN): it is
+    an offline code, never read back, and it keeps working until its end (SPEC S7, C3, V4)."""
+    if lock_code.lock.capability_record.can_delete_codes or lock_code.set_at is None:
+        return None
+    if lock_code.state not in ("set", "removing", "removed"):
+        return None
+    ends_at = lock_code.window_ends_at
+    if retiring and ends_at is not None:
+        if ends_at <= now:
+            return CodeView(
+                "removed", f"expired on {local_time(ends_at, where)}", "muted", False, False
+            )
+        label = f"offline code: keeps working until {local_time(ends_at, where)}"
+        return CodeView("leaving", label, "warn", False, False)
+    if lock_code.state != "set":
+        return None
+    label = f"offline code issued, {local_time_short(lock_code.set_at, where)}"
+    if not lock_code.in_sync:
+        label += " — updating"
+    return CodeView("set", label, "ok", False, not lock_code.in_sync)
 
 
 def access_panel(*, reservation, access: dict, now: datetime | None = None) -> dict:

@@ -29,6 +29,7 @@ class HostAlert(TimeStampedModel):
         LOCK_FULL = "lock_full", "Lock full"
         MESSAGE_HELD = "message_held", "Message held"
         FEED_PROBLEM = "feed_problem", "iCal feed needs attention"
+        CODE_STILL_WORKS = "code_still_works", "Code keeps working after a change"
 
     host = models.ForeignKey("properties.Host", on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=32, choices=Kind.choices)

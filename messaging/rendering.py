@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from accesscodes.selectors import smartlock_codes_for_reservation
+from accesscodes.selectors import GuestLockCode, guest_lock_codes
 from reservations.models import Reservation
 
 SHORTCODE = re.compile(r"%([A-Za-z0-9_]+)%")
@@ -57,14 +57,35 @@ def _time(moment: datetime) -> str:
     return f"{moment:%H:%M}"
 
 
-def smartlock_code_text(*, reservation: Reservation) -> str:
-    """The guest's code; one "lock name: code" line per lock when the locks differ (G3, H4)."""
-    codes = smartlock_codes_for_reservation(reservation=reservation)
-    if not codes:
+def first_use_note(row: GuestLockCode, reservation: Reservation) -> str:
+    """On a lock whose long codes must be entered within a day of their start (igloohome
+    algoPIN), when the guest must first use it, in the property's time (vendors/README §4)."""
+    lock_code = row.lock_code
+    if row.backup is not None or not (lock_code.window_starts_at and lock_code.window_ends_at):
         return ""
-    if len({code for _, code in codes}) == 1:
-        return codes[0][1]
-    return "\n".join(f"{lock.name}: {code}" for lock, code in codes)
+    deadline = row.lock.capability_record.first_use_deadline(
+        lock_code.window_starts_at, lock_code.window_ends_at
+    )
+    if deadline is None:
+        return ""
+    local = deadline.astimezone(reservation.property.zone)
+    return f" (enter it for the first time by {_date(local)} {_time(local)}, or it stops working)"
+
+
+def smartlock_code_text(*, reservation: Reservation) -> str:
+    """The guest's code; one "lock name: code" line per lock when the locks differ (G3, H4),
+    with a lock's first-use deadline where it has one."""
+    rows = [row for row in guest_lock_codes(reservation=reservation) if row.code]
+    if not rows:
+        return ""
+    notes = [first_use_note(row, reservation) for row in rows]
+    if len({row.code for row in rows}) == 1 and not any(notes):
+        return rows[0].code
+    if len(rows) == 1:
+        return rows[0].code + notes[0]
+    return "\n".join(
+        f"{row.lock.name}: {row.code}{note}" for row, note in zip(rows, notes, strict=True)
+    )
 
 
 def render(*, reservation: Reservation, subject: str, body: str) -> Rendered:

@@ -204,7 +204,12 @@ def backup_new(*, lock: Lock, slot: int) -> BackupCode:
 
 
 def backup_pool_size(*, lock: Lock) -> int:
-    """The pool the lock should keep: the largest of its properties' settings, 0 when off."""
+    """The pool the lock should keep: the largest of its properties' settings, 0 when off.
+
+    None on a lock that cannot delete codes (igloohome algoPIN): a backup code there could
+    never be replaced after its guest, so that guest would keep access for good (SPEC H3)."""
+    if not lock.capability_record.can_delete_codes:
+        return 0
     sizes = [0]
     for match in lock.matches.select_related("property"):
         settings = smart_lock_settings_effective(property=match.property)

@@ -30,6 +30,7 @@ from accesscodes.engine.confirmation import (
 from accesscodes.engine.delivery import UNANSWERED, record_success, store, store_attempt
 from accesscodes.engine.events import EventBuffer
 from accesscodes.engine.failures import FailureHandlers
+from accesscodes.engine.irrevocable import IrrevocableCodeHandlers
 from accesscodes.engine.lease import LEASE_TTL, PASS_BUDGET, Lease
 from accesscodes.engine.listings import listing_record
 from accesscodes.engine.windows import desired_window, send_time, was_sent, window_for_lock
@@ -53,7 +54,13 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 200
 
 
-class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHandlers):
+class LockPass(
+    ConfirmationHandlers,
+    FailureHandlers,
+    CapacityHandlers,
+    BackupHandlers,
+    IrrevocableCodeHandlers,
+):
     """One pass over one lock, with its lease held."""
 
     def __init__(
@@ -225,17 +232,21 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
         )
 
     def send_code(self, lock_code: LockCode) -> None:
-        """Put a code on the lock, reading first so a retry never makes a second copy (R4)."""
-        if self.now >= desired_window(lock_code)[1]:
-            lock_code.next_attempt_at = None
-            if store(lock_code):
-                self.event(lock_code, "gave_up", reason="the access window has ended")
-            return
+        """Put a code on the lock, reading first so a retry never makes a second copy (R4).
+
+        An earlier write that did reach the lock is adopted even when the window has ended
+        since (a stay cancelled while that write timed out): it is then cut and deleted like
+        any code on the lock, never left there untracked (S9, C3)."""
         found = self.find(
             remote_id=lock_code.vendor_code_id, pin=lock_code.pin, name=lock_code.name_on_lock
         )
         if found is not None and was_sent(lock_code):
             self.adopt(lock_code, found)
+            return
+        if self.now >= desired_window(lock_code)[1]:
+            lock_code.next_attempt_at = None
+            if store(lock_code):
+                self.event(lock_code, "gave_up", reason="the access window has ended")
             return
         if self.listing is not None:
             clash = self.clash_on_lock(lock_code)
@@ -329,7 +340,11 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
                 return
         if remote is not None and lock_code.in_sync and not self.holds(lock_code, remote):
             self.await_change(lock_code)
-        elif not lock_code.in_sync and send_time(lock_code, self.now) > self.now:
+        elif (
+            not lock_code.in_sync
+            and send_time(lock_code, self.now) > self.now
+            and self.capabilities.can_delete_codes  # else a new code is issued (irrevocable)
+        ):
             self.unsend(lock_code)
         elif not lock_code.in_sync:
             self.change_on_lock(lock_code)
@@ -371,17 +386,6 @@ class LockPass(ConfirmationHandlers, FailureHandlers, CapacityHandlers, BackupHa
         lock_code.vendor_code_id = ""
         lock_code.state = LockCode.State.SCHEDULED
         self.send_code(lock_code)
-
-    def works_until_end(self, lock_code: LockCode) -> None:
-        """An issued code this lock can neither change nor delete (igloohome algoPIN)."""
-        lock_code.in_sync = True
-        lock_code.next_attempt_at = None
-        if store(lock_code):
-            self.event(
-                lock_code,
-                "cannot_change",
-                reason=f"issued; works until {lock_code.window_ends_at:%Y-%m-%d %H:%M} UTC",
-            )
 
     def holds(self, lock_code: LockCode, remote: RemoteCode) -> bool:
         """Whether the lock's copy has the PIN, name and window we last wrote."""

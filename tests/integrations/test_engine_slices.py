@@ -261,12 +261,6 @@ def test_an_igloohome_code_is_never_deleted_and_is_left_to_expire(igloohome_slic
     assert "expires_on_its_own" in kinds
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine gap: on a lock that cannot change or delete codes, a longer stay keeps the "
-    "old code (event cannot_change) instead of issuing a new one, so the guest is locked out "
-    "for the added time",
-)
 def test_a_longer_igloohome_stay_gets_a_new_code_covering_it(igloohome_slice):  # rule C1
     world = igloohome_slice
     reservation = world.book(starts_in=timedelta(days=1))
@@ -279,11 +273,6 @@ def test_a_longer_igloohome_stay_gets_a_new_code_covering_it(igloohome_slice):  
     assert lock_code.pin == world.fake.codes(world.native_id)[-1]["pin"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine gap: after cancelling, the panel shows the igloohome code as 'removed' "
-    "although it keeps working until its end; it should say until when, in the property's zone",
-)
 def test_the_panel_says_a_cancelled_igloohome_code_keeps_working_until_its_end(
     igloohome_slice, client, host_user
 ):  # rules C3, V4, V5
@@ -299,12 +288,6 @@ def test_the_panel_says_a_cancelled_igloohome_code_keeps_working_until_its_end(
     assert f"{end:%H:%M}" in panel and "Europe/Lisbon" in panel
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine gap: cancelling a stay whose igloohome code cannot be revoked raises no "
-    "host alert (HostAlert has no kind for it); the host must learn it keeps working, and until "
-    "when",
-)
 def test_the_host_is_told_a_cancelled_guests_igloohome_code_still_works(igloohome_slice, host):
     # rule C3 on a lock that cannot delete codes
     world = igloohome_slice
@@ -316,12 +299,6 @@ def test_the_host_is_told_a_cancelled_guests_igloohome_code_still_works(igloohom
     assert "keeps working until" in alerts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="messaging gap: %smartlock_code% does not yet tell the guest that a code longer than "
-    "24 h must first be used within 24 h of its start; the data is "
-    "lock.capability_record.first_use_deadline(window_starts_at, window_ends_at)",
-)
 def test_the_guests_message_says_a_long_igloohome_code_must_be_used_within_a_day(
     igloohome_slice,
 ):  # rule G3; vendors/README §4
@@ -338,12 +315,6 @@ def test_the_guests_message_says_a_long_igloohome_code_must_be_used_within_a_day
     assert f"{deadline.astimezone(world.prop.zone):%H:%M}" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine gap: with backup codes on, the engine keeps trying to put permanent backup "
-    "codes on an igloohome algoPIN lock; an algoPIN can never be revoked, so a backup code "
-    "there could never be replaced after its guest (H3) — such locks should keep no pool",
-)
 def test_an_igloohome_algopin_lock_keeps_no_backup_pool(igloohome_slice):  # rule H3
     world = igloohome_slice
     SmartLockSettings.objects.filter(host=world.host).update(backup_codes_enabled=True)
@@ -419,11 +390,6 @@ def test_a_code_acknowledged_but_never_applied_is_sent_again_and_lands_once(list
     assert len(on_lock(world)) == (1 if isinstance(world.fake, remotelock.FakeRemoteLock) else 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="panel gap: an issued igloohome algoPIN shows as 'set (confirmed by the vendor)'; "
-    "the issue asks the panel to say 'offline code issued' (it is never read back)",
-)
 def test_the_panel_says_an_igloohome_code_is_an_offline_code_issued(
     igloohome_slice, client, host_user
 ):  # rules S7, V1
