@@ -41,11 +41,6 @@ def test_after_faults_and_a_killed_worker_every_stay_has_exactly_its_pin_on_each
     assert counts["window_differs"] == 0, result["problems"]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="engine bug, reported to the lead: a stay cancelled while its write times out keeps "
-    "its code, untracked, with the full window (see test_real_workers' cancelled test)",
-)
 def test_after_the_chaos_no_cancelled_stay_still_opens_a_lock(result):
     # rules C3, S9, R4
     assert result["counts"]["cancelled_still_open"] == 0, result["problems"]

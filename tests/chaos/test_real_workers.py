@@ -40,11 +40,6 @@ def test_a_write_cut_by_kill_9_is_confirmed_within_5_minutes_of_the_workers_retu
     assert result["untracked_on_locks"] == 0, result["problems"]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="engine bug, reported to the lead (tests/chaos notes): the cancelled code is left "
-    "'failed' with nothing due and its full window on the lock, untracked",
-)
 def test_a_stay_cancelled_while_its_write_times_out_no_longer_opens_the_lock_within_minutes(
     capsys,
 ):  # rule S9, C3 (window cut at cancellation), R4 (a timeout is read back), R5
