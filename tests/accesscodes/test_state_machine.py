@@ -23,7 +23,7 @@ guest has one PIN on every lock; no copy is unaccounted for.
 CI runs a fixed, derandomised set of examples (30 x 25 steps). The long run (10,000 steps):
 
     HYPOTHESIS_EXAMPLES=400 HYPOTHESIS_DERANDOMIZE=0 HYPOTHESIS_NO_SHRINK=1 \
-        .venv/bin/python -m pytest -q tests/accesscodes/test_state_machine.py -k random_histories
+        .venv/bin/python -m pytest -q -s tests/accesscodes/test_state_machine.py -k random_histories
 
 (HYPOTHESIS_STEPS sets the steps per example, default 25; HYPOTHESIS_DERANDOMIZE=0 explores
 fresh examples on each run, HYPOTHESIS_NO_SHRINK=1 skips shrinking a failure.)
@@ -227,6 +227,7 @@ class LockWorld(RuleBasedStateMachine):
         return write
 
     def teardown(self) -> None:
+        RAN["examples"] += 1
         for name, original in self._real_writes.items():
             setattr(SimulatorAdapter, name, original)
         pin_module.secrets = self._real_secrets
@@ -401,6 +402,7 @@ class LockWorld(RuleBasedStateMachine):
 
     @invariant()
     def check_always(self) -> None:
+        RAN["checks"] += 1
         now = timezone.now()
         # D2: codes put on by hand are never changed or deleted.
         for code_id, (index, pin, name, starts_at, ends_at) in self.hand_made.items():
@@ -688,6 +690,11 @@ class LockWorld(RuleBasedStateMachine):
         self.check_settled()
 
 
+# How much the run explored: the invariants run after every step (and once per example after
+# its setup), so checks minus examples is the number of steps. Printed for the long run (-s).
+RAN = {"checks": 0, "examples": 0}
+
+
 @pytest.mark.django_db
 def test_random_histories_leave_every_lock_holding_exactly_its_codes():  # rules S, R, D, C, M, H3
     run_state_machine_as_test(
@@ -703,6 +710,8 @@ def test_random_histories_leave_every_lock_holding_exactly_its_codes():  # rules
             print_blob=True,
         ),
     )
+    steps = RAN["checks"] - RAN["examples"]
+    print(f"state machine: {RAN['examples']} examples, {steps} steps, all invariants held")
 
 
 # --- acknowledged-but-never-applied updates and deletions, pinned down ------------------------
