@@ -69,8 +69,6 @@ class Feature(enum.StrEnum):
     LIST_CODES = "list_codes"  # codes can be read back from the lock (S7, Y2)
     ASYNC_WRITES = "async_writes"  # writes are confirmed later, by poll or webhook (S6)
     UPDATE_WINDOW = "update_window"  # a code's window can be changed in place (C1, C3)
-    WEBHOOKS = "webhooks"
-    BACKUP_CODE_POOL = "backup_code_pool"  # the vendor keeps its own backup pool (Seam)
     # Codes live in numbered slots and the host gives locksync a range of them (Home Assistant).
     CODE_SLOTS = "code_slots"
 

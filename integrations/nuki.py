@@ -73,9 +73,7 @@ def _error_reason(message: str) -> Reason:
 class NukiAdapter(Adapter):
     key = "nuki"
     label = "Nuki"
-    features = frozenset(
-        {Feature.LIST_CODES, Feature.ASYNC_WRITES, Feature.UPDATE_WINDOW, Feature.WEBHOOKS}
-    )
+    features = frozenset({Feature.LIST_CODES, Feature.ASYNC_WRITES, Feature.UPDATE_WINDOW})
     credential_fields = {"api_token": "Nuki Web API token (Nuki Web → Menu → API)"}
     webhook_setup = "api"  # decentral webhooks, registered on connect where Nuki allows it
 

@@ -169,7 +169,6 @@ class SeamAdapter(Adapter):
             Feature.LIST_CODES,
             Feature.ASYNC_WRITES,
             Feature.UPDATE_WINDOW,
-            Feature.WEBHOOKS,
         }
     )
     credential_fields = {"api_key": "Seam API key (starts with seam_)"}

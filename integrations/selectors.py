@@ -33,11 +33,6 @@ def match_list(*, host: Host) -> QuerySet[Match]:
     )
 
 
-def locks_for_property(*, property: Property) -> QuerySet[Lock]:
-    """Return the locks matched to a property (the property is already the host's)."""
-    return Lock.objects.filter(matches__property=property, connection__host_id=property.host_id)
-
-
 def match_get(*, host: Host, pk: int) -> Match:
     return match_list(host=host).get(pk=pk)
 

@@ -161,7 +161,7 @@ def _error_for(errcode: int, errmsg: str) -> VendorError:
 class TTLockAdapter(Adapter):
     key = "ttlock"
     label = "TTLock"
-    features = frozenset({Feature.LIST_CODES, Feature.UPDATE_WINDOW, Feature.WEBHOOKS})
+    features = frozenset({Feature.LIST_CODES, Feature.UPDATE_WINDOW})
     # One callback URL, set by locksync's operator in its TTLock open-platform app.
     webhook_setup = "operator"
     credential_fields = {

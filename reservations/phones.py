@@ -95,13 +95,3 @@ def phone_normalise(*, raw: str, time_zone: str = "") -> Phone:
         return Phone(raw=raw, e164="", valid=False)
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return Phone(raw=raw, e164=e164, valid=True)
-
-
-def reservation_phone_fields(*, guest_phone: str, property) -> dict[str, object]:
-    """The Reservation phone columns for a number given for a stay at `property`."""
-    phone = phone_normalise(raw=guest_phone, time_zone=property.time_zone)
-    return {
-        "guest_phone": phone.raw[:64],
-        "guest_phone_e164": phone.e164,
-        "guest_phone_valid": phone.valid,
-    }

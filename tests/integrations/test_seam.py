@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integrations.base import CodeSpec, Constraint, Feature, Reason, VendorError
+from integrations.base import CodeSpec, Constraint, Reason, VendorError
 from integrations.registry import adapter_for
 from tests.factories import LockConnectionFactory
 
@@ -86,7 +86,6 @@ def test_seam_s_backup_pool_is_left_alone_because_locksync_keeps_its_own(
 ):  # rule H3: backup codes are locksync's own, on every vendor
     device_id = fake_seam.add_device("Schlage", backup_pool=True, lengths=(4, 6))
     adapter = adapter_for(connection)
-    assert not adapter.has(Feature.BACKUP_CODE_POOL)
     created = adapter.create_code(device_id, CodeSpec(pin="482693", name="Ana", **window()))
     assert fake_seam.codes[created.remote_id]["is_backup_access_code_available"] is False
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from reservations.phones import phone_normalise, region_for_time_zone, reservation_phone_fields
+from reservations.phones import phone_normalise, region_for_time_zone
 from tests.factories import PropertyFactory
 
 
@@ -64,18 +64,6 @@ def test_the_last_digits_come_from_the_normalised_number():
     assert phone.last_digits(4) == "5678"
     assert phone.last_digits(6) == "345678"
     assert phone_normalise(raw="12", time_zone="Europe/Lisbon").last_digits(4) == ""
-
-
-@pytest.mark.django_db
-def test_reservation_phone_fields_fill_the_reservation_columns():
-    prop = PropertyFactory(time_zone="America/New_York")
-    assert reservation_phone_fields(guest_phone="415.723.4000", property=prop) == {
-        "guest_phone": "415.723.4000",
-        "guest_phone_e164": "+14157234000",
-        "guest_phone_valid": True,
-    }
-    bad = reservation_phone_fields(guest_phone="n/a", property=prop)
-    assert bad == {"guest_phone": "n/a", "guest_phone_e164": "", "guest_phone_valid": False}
 
 
 @pytest.mark.django_db
