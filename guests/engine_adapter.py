@@ -16,8 +16,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accesscodes.engine.backups import backups_mark_due
-from accesscodes.engine.listings import backup_seen_on_lock
 from accesscodes.models import AccessCode, BackupCode, CodeEvent, LockCode
 from accesscodes.selectors import guest_lock_codes as engine_guest_lock_codes
 from accesscodes.services import (
@@ -128,46 +126,20 @@ def backup_assign_for_failing(*, lock_code: LockCode, reason: str) -> BackupCode
     )
 
 
-def backup_assign_on_request(
-    *, lock_code: LockCode, now: datetime, reason: str
-) -> BackupCode | None:
+def backup_assign_on_request(*, lock_code: LockCode, reason: str) -> BackupCode | None:
     """K3: a backup code seen on the lock (H5), shown on the page, or the one already given.
 
     Unlike H2 no message goes out: the guest is looking at the code, and their own code may
     well be set (so `%smartlock_code%` would still render it)."""
-    reservation = lock_code.access_code.reservation
-    lock = lock_code.lock
-    existing = BackupCode.objects.filter(
-        lock=lock, reservation=reservation, state=BackupCode.State.SET
-    ).first()
-    if existing is not None:
-        return existing
-    free = BackupCode.objects.filter(
-        lock=lock, state=BackupCode.State.SET, reservation__isnull=True
-    ).order_by("slot", "id")
-    seen = [backup for backup in free if backup_seen_on_lock(backup)]
-    if not seen:
-        backups_mark_due(lock=lock)  # H5: restore or re-read them first
-        return None
-    for backup in seen:
-        claimed = BackupCode.objects.filter(pk=backup.pk, reservation__isnull=True).update(
-            reservation=reservation,
-            assigned_at=now,
-            retire_after=lock_code.access_code.ends_at,
-            version=F("version") + 1,
-        )
-        if claimed:
-            backup.refresh_from_db()
-            code_event_record(
-                host_id=reservation.host_id,
-                kind="backup_assigned",
-                backup_code=backup,
-                access_code=lock_code.access_code,
-                actor=CodeEvent.Actor.SYSTEM,
-                reason=reason,
-            )
-            return backup
-    return None
+    backup = backup_code_assign_seen(
+        reservation=lock_code.access_code.reservation,
+        lock=lock_code.lock,
+        actor=CodeEvent.Actor.SYSTEM,
+        reason=reason,
+        announce=False,
+    )
+    # One given earlier but being put back on the lock is not one the guest can use now.
+    return backup if backup is not None and backup.state == BackupCode.State.SET else None
 
 
 def guest_event_record(*, lock_code: LockCode, kind: str, reason: str) -> CodeEvent:

@@ -147,7 +147,6 @@ def code_not_working(
         )
         backup = engine_adapter.backup_assign_on_request(
             lock_code=guest_code.lock_code,
-            now=now,
             reason=f"{lock_name}: the guest reported their code not working",
         )
         engine_adapter.lock_code_reattempt(lock_code=guest_code.lock_code, now=now)

@@ -241,11 +241,18 @@ def backups_mark_due(*, lock: Lock) -> int:
 
 @transaction.atomic
 def backup_code_assign_seen(
-    *, reservation: Reservation, lock: Lock, actor: str = CodeEvent.Actor.HEALTHCHECK, reason=""
+    *,
+    reservation: Reservation,
+    lock: Lock,
+    actor: str = CodeEvent.Actor.HEALTHCHECK,
+    reason="",
+    announce: bool = True,
 ) -> BackupCode | None:
     """Give the guest a free backup code on this lock that the lock's list (at most 24 h
     old) showed; None if it has none (SPEC H5). Backup codes not seen are put back on the
-    lock first (the next pass restores them) and the host is told by the caller."""
+    lock first (the next pass restores them) and the host is told by the caller.
+
+    `announce=False` sends the guest no message: the stay page (K3) shows the code itself."""
     existing = BackupCode.objects.filter(lock=lock, reservation=reservation).exclude(
         state__in=[BackupCode.State.REMOVING, BackupCode.State.REMOVED]
     )
@@ -277,11 +284,12 @@ def backup_code_assign_seen(
                 actor=actor,
                 reason=reason or f"{lock.name}: the guest's own code is not set",
             )
-            transaction.on_commit(
-                lambda backup=backup: backup_code_assigned.send(
-                    sender=BackupCode, backup_code=backup, reservation=reservation
+            if announce:
+                transaction.on_commit(
+                    lambda backup=backup: backup_code_assigned.send(
+                        sender=BackupCode, backup_code=backup, reservation=reservation
+                    )
                 )
-            )
             return backup
     return None
 
