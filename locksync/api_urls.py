@@ -8,7 +8,8 @@ from rest_framework.routers import DefaultRouter
 from integrations.api import LockConnectionViewSet, LockViewSet, MatchViewSet
 from messaging.api import MessageRuleViewSet
 from properties.api import PropertyViewSet
-from reservations.api import ICalFeedViewSet, ReservationViewSet
+from reservations.api import ReservationViewSet
+from reservations.feed_api import ICalFeedViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -24,24 +24,16 @@ from accesscodes.selectors import smartlock_codes_for_reservation
 from guests.services import arrival_json, stay_language_set
 from locksync.api import (
     HostScopedMixin,
-    StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
     StrictEmailField,
-    StrictModelSerializer,
     WallClockTimeField,
 )
 from messaging.api import MessageSerializer, messages_for
 from properties.api import HostPropertyField
 from properties.models import Property
 from reservations import selectors
-from reservations.ical import (
-    ical_feed_create,
-    ical_feed_delete,
-    ical_feed_drop_confirm,
-    ical_feed_update,
-)
-from reservations.models import GUEST_LANGUAGES, ICalFeed, Reservation
+from reservations.models import GUEST_LANGUAGES, Reservation
 from reservations.previews import stays_overlapping
 from reservations.services import (
     reservation_alter,
@@ -479,72 +471,3 @@ class ReservationViewSet(
         """The guest's PIN, access window and each lock's state, in property-local time."""
         reservation = self.get_object()
         return Response(reservation_access(reservation=reservation))
-
-
-class ICalFeedSerializer(StrictModelSerializer):
-    property = HostPropertyField()
-    enabled = StrictBooleanField(required=False, default=True)
-
-    class Meta:
-        model = ICalFeed
-        fields = [
-            "id",
-            "property",
-            "url",
-            "source",
-            "enabled",
-            "last_fetched_at",
-            "last_ok_at",
-            "last_error",
-            "drop_held_at",
-            "created_at",
-        ]
-        read_only_fields = [
-            "id",
-            "last_fetched_at",
-            "last_ok_at",
-            "last_error",
-            "drop_held_at",
-            "created_at",
-        ]
-
-
-class ICalFeedViewSet(
-    HostScopedMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
-    """Channel calendar exports imported every 15 minutes. Deleting a feed keeps its stays."""
-
-    serializer_class = ICalFeedSerializer
-    queryset = ICalFeed.objects.none()
-
-    def get_queryset(self):
-        return ICalFeed.objects.filter(property__host=self.host).select_related("property")
-
-    def perform_create(self, serializer):
-        serializer.instance = ical_feed_create(**serializer.validated_data)
-
-    def perform_update(self, serializer):
-        serializer.instance = ical_feed_update(
-            feed=serializer.instance, **serializer.validated_data
-        )
-
-    def perform_destroy(self, instance):
-        ical_feed_delete(feed=instance)
-
-    @extend_schema(
-        request=None,
-        responses=inline_serializer(
-            "FeedDropConfirmed", fields={"cancelled": serializers.IntegerField()}
-        ),
-    )
-    @action(detail=True, methods=["post"], url_path="confirm-drop")
-    def confirm_drop(self, request, pk=None):
-        """Cancel the upcoming stays the feed no longer lists, after a held mass drop (F3)."""
-        feed = self.get_object()
-        return Response({"cancelled": ical_feed_drop_confirm(feed=feed)})
