@@ -53,6 +53,7 @@ from django.urls import NoReverseMatch, include, path, reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accesscodes.models import AccessCode, LockCode  # noqa: E402
+from bench.figures import Figure, database_setup, record  # noqa: E402
 from integrations.base import LockCapabilities  # noqa: E402
 from integrations.models import Lock, LockConnection, Match  # noqa: E402
 from locksync.dashboard import host_required  # noqa: E402
@@ -68,6 +69,7 @@ ALERTS = 300
 LEAD = timedelta(days=3)
 GRACE = timedelta(hours=24)
 TARGET_P95_MS = 100.0
+DEFAULT_STAYS = 10_000
 BATCH = 2000
 
 
@@ -324,7 +326,7 @@ def time_page(client: Client, url: str, requests: int) -> tuple[float, float, in
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stays", type=int, default=10_000)
+    parser.add_argument("--stays", type=int, default=DEFAULT_STAYS)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--reuse", action="store_true", help="keep the loaded stays")
     parser.add_argument("--yes", action="store_true", help="run beside other hosts' data")
@@ -343,15 +345,49 @@ def main() -> int:
     # CPU ms: the process's own time per request, which other work on the machine inflates
     # far less than the wall-clock p50/p95.
     say(f"{'page':28} {'p50 ms':>8} {'p95 ms':>8} {'CPU ms':>8} {'queries':>8} {'KiB':>6}")
-    over = []
+    over, timed = [], {}
     for label, url in pages(host, client):
         p50, p95, cpu, queries, size = time_page(client, url, args.requests)
+        timed[label] = (p50, p95, queries)
         flag = "" if p95 < TARGET_P95_MS else "  over the target"
         if flag:
             over.append(label)
         say(f"{label:28} {p50:8.1f} {p95:8.1f} {cpu:8.1f} {queries:8d} {size / 1024:6.0f}{flag}")
     say(f"target: p95 < {TARGET_P95_MS:.0f} ms" + (f"; over: {', '.join(over)}" if over else ""))
+    if args.stays == DEFAULT_STAYS:
+        keep_figures(timed, args.stays)
     return 1 if over else 0
+
+
+# The pages issue #15 names, in the README's table.
+HEADLINE_PAGES = (
+    "reservations: current",
+    "reservations: search",
+    "inbox",
+    "calendar",
+    "Property Access panel",
+)
+
+
+def keep_figures(timed: dict, stays: int) -> None:
+    p50, p95, queries = timed["trivial view (baseline)"]
+    baseline = f"; trivial view {p50:.0f} / {p95:.0f} ms"
+    rows = []
+    for label in HEADLINE_PAGES:
+        if label not in timed:
+            continue
+        p50, p95, queries = timed[label]
+        rows.append(
+            Figure(
+                figure=f"{label} at {stays:,} stays for one host, p50 / p95",
+                command="bench/dashboard.py",
+                measured=f"{p50:.0f} / {p95:.0f} ms, {queries} queries{baseline}",
+                target=f"p95 < {TARGET_P95_MS:.0f} ms",
+                met=p95 < TARGET_P95_MS,
+            )
+        )
+    name = "dashboard-postgresql" if connection.vendor == "postgresql" else "dashboard-sqlite"
+    record(name, rows, setup=database_setup())
 
 
 if __name__ == "__main__":

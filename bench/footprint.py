@@ -140,6 +140,17 @@ def main() -> int:
         f"dev.py run idle: {total_rss:.0f} MiB RSS summed over {len(rows)} processes "
         f"({total_pss:.0f} MiB PSS); limit {LIMIT_MIB} MiB"
     )
+    sys.path.insert(0, str(ROOT))
+    from bench.figures import Figure, record
+
+    figure = Figure(
+        figure="`dev.py run` idle, RSS summed over its processes",
+        command="bench/footprint.py",
+        measured=f"{total_rss:.0f} MiB ({total_pss:.0f} MiB PSS), {len(rows)} processes",
+        target=f"< {LIMIT_MIB} MiB",
+        met=total_rss < LIMIT_MIB,
+    )
+    record("footprint", [figure], setup="SQLite + filesystem broker")
     return 0 if total_rss < LIMIT_MIB else 1
 
 

@@ -98,6 +98,18 @@ def measure(bookings: int) -> int:
         f"(limit p95 < {LIMIT_SECONDS} s)",
         flush=True,
     )
+    from bench.figures import Figure, database_setup, record
+
+    setup = database_setup()
+    figure = Figure(
+        figure=f"booking → first vendor write, {setup}, p50 / p95 over {len(seconds)} bookings",
+        command="bench/latency.py",
+        measured=f"{p50:.3f} / {p95:.3f} s",
+        target=f"p95 < {LIMIT_SECONDS} s",
+        met=p95 < LIMIT_SECONDS,
+    )
+    name = "latency-postgresql" if setup.startswith("PostgreSQL") else "latency-embedded"
+    record(name, [figure], setup=setup)
     return 0 if p95 < LIMIT_SECONDS else 1
 
 

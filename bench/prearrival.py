@@ -46,6 +46,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.figures import Figure, record  # noqa: E402
 from bench.loading import insert_rows, reset_sequences  # noqa: E402
 from guests.models import StayCheck  # noqa: E402
 from guests.prearrival import BATCH_SIZE, stay_checks_due_ids  # noqa: E402
@@ -218,6 +219,7 @@ def main() -> int:
     say(f"rows: {StayCheck.objects.count():,} checks, {pending:,} pending")
     # The minute job a minute after the load: the checks that came due meanwhile, and a
     # backlog after an hour of downtime.
+    figures = []
     for label, moment in (
         ("now", now + timedelta(minutes=1)),
         ("after 1 h down", now + timedelta(hours=1)),
@@ -228,6 +230,18 @@ def main() -> int:
             f"{result['queries']} query, {result['seconds'] * 1000:.1f} ms (best of 3), "
             f"index: {result['index']}"
         )
+        figures.append(
+            Figure(
+                figure=f"pre-arrival checks due {label}, {StayCheck.objects.count():,} checks",
+                command="bench/prearrival.py --stays 1000000",
+                measured=(
+                    f"{result['rows']:,} rows, {result['queries']} query, "
+                    f"{result['seconds'] * 1000:.1f} ms, index used: {result['index']}"
+                ),
+            )
+        )
+    if connection.vendor == "postgresql" and args.stays == 1_000_000:
+        record("prearrival-postgresql", figures, setup="PostgreSQL")
     return 0
 
 
