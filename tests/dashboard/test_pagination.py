@@ -254,3 +254,24 @@ def test_alerts_raised_at_the_same_moment_are_each_listed_once_newest_id_first(h
     pages = follow_pages(hannah, reverse("alert_list"), re.compile(r"<strong>Alert (\d+)</strong>"))
     assert [len(page) for page in pages] == [PAGE_SIZE, 2]
     assert [n for page in pages for n in page] == list(range(len(alerts)))[::-1]
+
+
+@pytest.mark.postgres
+def test_stay_search_can_use_the_trigram_indexes_on_postgresql(host):
+    """The search's condition can be answered from the trigram indexes (migration 0006), not
+    only by reading every stay. Plain scans are switched off so that the small test table
+    can't make the planner prefer one: what is left is the indexes on the search's UPPER()
+    expressions, or nothing that works."""
+    from django.db import connection
+
+    from reservations.models import Reservation
+    from reservations.views import stay_search
+
+    stays(host, 3)
+    found = Reservation.objects.filter(stay_search(host, "zzqx"))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        plan = found.explain()
+    for column in ("guest_name", "reservation_code", "external_id", "guest_email"):
+        assert f"reservation_{column}_trgm" in plan, plan
