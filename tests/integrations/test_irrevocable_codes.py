@@ -210,3 +210,31 @@ def test_the_api_says_a_cancelled_igloohome_code_keeps_working_until_its_end(
     until = f"{end:%a} {end.day} {end:%b %Y, %H:%M} (Europe/Lisbon)"
     assert lock["state_label"] == f"offline code: keeps working until {until}"
     assert lock["works_until"] == end.isoformat()
+
+
+GERMAN_WEEKDAYS = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"]
+GERMAN_MONTHS = ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August"]
+GERMAN_MONTHS += ["September", "Oktober", "November", "Dezember"]
+
+
+def test_a_german_guest_reads_the_first_use_deadline_in_german(igloohome_slice):
+    # rules G3, K4, vendors/README §4: the note and its date in the guest's language,
+    # in the property's time
+    world = igloohome_slice
+    reservation = world.book(starts_in=timedelta(days=1))
+    reservation.language = "de"
+    reservation.save(update_fields=["language"])
+    world.settle()
+    lock_code = world.lock_code(reservation)
+    deadline = world.lock.capability_record.first_use_deadline(
+        lock_code.window_starts_at, lock_code.window_ends_at
+    ).astimezone(world.prop.zone)
+    text = render(reservation=reservation, subject="", body="%smartlock_code%").body
+    when = (
+        f"{GERMAN_WEEKDAYS[deadline.weekday()]}, {deadline.day}. "
+        f"{GERMAN_MONTHS[deadline.month - 1]} {deadline.year} {deadline:%H:%M}"
+    )
+    assert text == (
+        f"{lock_code.pin} (geben Sie ihn bis {when} zum ersten Mal ein, "
+        "sonst funktioniert er nicht mehr)"
+    )
