@@ -162,9 +162,7 @@ def lock_code_view(lock_code, where, now: datetime | None = None) -> CodeView:
 def _irrevocable_view(lock_code, where, now: datetime, retiring: bool) -> CodeView | None:
     """A code issued on a lock that can never change or delete it (igloohome algoPIN): it is
     an offline code, never read back, and it keeps working until its end (SPEC S7, C3, V4)."""
-    if lock_code.lock.capability_record.can_delete_codes or lock_code.set_at is None:
-        return None
-    if lock_code.state not in ("set", "removing", "removed"):
+    if not _issued_for_good(lock_code):
         return None
     ends_at = lock_code.window_ends_at
     if retiring and ends_at is not None:
@@ -208,7 +206,7 @@ def code_summary(reservation, now: datetime | None = None) -> tuple[str, str, st
     access_code = getattr(reservation, "access_code", None)
     lock_codes = list(access_code.lock_codes.all()) if access_code else []
     if phase == "cancelled":
-        return "cancelled: codes leave the locks", "muted", "removed"
+        return _cancelled_summary(lock_codes, reservation.property, now)
     if not lock_codes:
         return "no lock matched", "muted", "none"
     views = [lock_code_view(lc, reservation.property, now) for lc in lock_codes]
@@ -228,3 +226,32 @@ def code_summary(reservation, now: datetime | None = None) -> tuple[str, str, st
     if "waiting" in live:
         return "waiting for space", "warn", "waiting"
     return f"scheduled (set on {of})", "muted", "scheduled"
+
+
+def works_until(lock_code, now: datetime) -> datetime | None:
+    """When a code the lock can never delete (igloohome algoPIN) stops working, while it still
+    works; None for any other code (SPEC C3, D1)."""
+    ends_at = lock_code.window_ends_at
+    if not _issued_for_good(lock_code) or ends_at is None:
+        return None
+    return ends_at if ends_at > now else None
+
+
+def _issued_for_good(lock_code) -> bool:
+    """Issued on a lock that can never change or delete it (igloohome algoPIN)."""
+    return (
+        not lock_code.lock.capability_record.can_delete_codes
+        and lock_code.set_at is not None
+        and lock_code.state in ("set", "removing", "removed")
+    )
+
+
+def _cancelled_summary(lock_codes, where, now: datetime) -> tuple[str, str, str]:
+    """A cancelled stay's codes leave the locks, except a code no lock can remove (C3, V4)."""
+    ends = [until for until in (works_until(lc, now) for lc in lock_codes) if until]
+    if not ends:
+        return "cancelled: codes leave the locks", "muted", "removed"
+    text = f"cancelled: the code keeps working until {local_time_short(max(ends), where)}"
+    if len(ends) < len(lock_codes):
+        text += "; codes leave the other locks"
+    return text, "warn", "leaving"

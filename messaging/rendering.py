@@ -6,6 +6,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils import translation
+from django.utils.dateformat import format as date_format
+from django.utils.formats import get_format
+from django.utils.translation import gettext
+
 from accesscodes.selectors import GuestLockCode, guest_lock_codes
 from reservations.models import Reservation
 
@@ -49,12 +54,37 @@ class Rendered:
     included_code: bool
 
 
-def _date(moment: datetime) -> str:
-    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+# Dates a guest reads (messages, their page) take the active language's own Django formats with
+# the weekday in front: "Montag, 9. März 2026", "lundi 9 mars 2026", "lunes, 9 de marzo de 2026".
+# English keeps the form locksync has always sent: "Monday 9 March 2026", a 24-hour clock.
+ENGLISH_FORMATS = {"DATE_FORMAT": "j F Y", "MONTH_DAY_FORMAT": "j F", "TIME_FORMAT": "H:i"}
+WEEKDAY_THEN_COMMA = {"de", "es", "pt"}
 
 
-def _time(moment: datetime) -> str:
-    return f"{moment:%H:%M}"
+def _language() -> str:
+    return (translation.get_language() or "en").split("-")[0]
+
+
+def _guest_format(name: str) -> str:
+    return ENGLISH_FORMATS[name] if _language() == "en" else get_format(name)
+
+
+def guest_date(moment: datetime, *, year: bool = True) -> str:
+    """The date of a wall-clock time (already in the property's zone) in the active language."""
+    weekday = "l, " if _language() in WEEKDAY_THEN_COMMA else "l "
+    return date_format(
+        moment, weekday + _guest_format("DATE_FORMAT" if year else "MONTH_DAY_FORMAT")
+    )
+
+
+def guest_time(moment: datetime) -> str:
+    """The time of day of a wall-clock time in the active language (24-hour in all six)."""
+    return date_format(moment, _guest_format("TIME_FORMAT"))
+
+
+def guest_language(reservation: Reservation) -> str:
+    """What the guest's messages are written in: the stay's language, else English (K4)."""
+    return reservation.language or "en"
 
 
 def first_use_note(row: GuestLockCode, reservation: Reservation) -> str:
@@ -69,7 +99,10 @@ def first_use_note(row: GuestLockCode, reservation: Reservation) -> str:
     if deadline is None:
         return ""
     local = deadline.astimezone(reservation.property.zone)
-    return f" (enter it for the first time by {_date(local)} {_time(local)}, or it stops working)"
+    when = f"{guest_date(local)} {guest_time(local)}"
+    return " " + gettext("(enter it for the first time by %(when)s, or it stops working)") % {
+        "when": when
+    }
 
 
 def smartlock_code_text(*, reservation: Reservation) -> str:
@@ -89,7 +122,13 @@ def smartlock_code_text(*, reservation: Reservation) -> str:
 
 
 def render(*, reservation: Reservation, subject: str, body: str) -> Rendered:
-    """Fill in the shortcodes with what is true now. Raises CodeMissing (G4)."""
+    """Fill in the shortcodes with what is true now, dates in the guest's language and the
+    property's time. Raises CodeMissing (G4)."""
+    with translation.override(guest_language(reservation)):
+        return _render(reservation=reservation, subject=subject, body=body)
+
+
+def _render(*, reservation: Reservation, subject: str, body: str) -> Rendered:
     prop = reservation.property
     check_in = reservation.check_in.astimezone(prop.zone)
     check_out = reservation.check_out.astimezone(prop.zone)
@@ -97,10 +136,10 @@ def render(*, reservation: Reservation, subject: str, body: str) -> Rendered:
         "guest_name": reservation.guest_name,
         "guest_first_name": reservation.guest_first_name(),
         "property_name": prop.name,
-        "checkin_date": _date(check_in),
-        "checkin_time": _time(check_in),
-        "checkout_date": _date(check_out),
-        "checkout_time": _time(check_out),
+        "checkin_date": guest_date(check_in),
+        "checkin_time": guest_time(check_in),
+        "checkout_date": guest_date(check_out),
+        "checkout_time": guest_time(check_out),
         "reservation_code": reservation.reservation_code,
     }
     if "%guest_link%" in subject or "%guest_link%" in body:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -20,6 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accesscodes.models import AccessCode, BackupCode, LockCode
+from accesscodes.presentation import lock_code_view, works_until
 from accesscodes.selectors import smartlock_codes_for_reservation
 from guests.services import arrival_json, stay_language_set
 from locksync.api import (
@@ -269,6 +271,14 @@ class LockAccessSerializer(serializers.Serializer):
     state = serializers.CharField(
         help_text="scheduled, waiting_for_space, setting, set, failed, removing, removed"
     )
+    state_label = serializers.CharField(
+        help_text="The state as the dashboard words it, times in the property's zone (V4, V5)."
+    )
+    works_until = serializers.DateTimeField(
+        allow_null=True,
+        help_text="A code this lock can never remove (igloohome algoPIN) keeps working until "
+        "then, even when the stay was cancelled; null for codes locksync removes (C3, D1).",
+    )
     confirmation = serializers.CharField(
         help_text="read_back: seen on the lock; vendor: only the vendor's word (SPEC S7)."
     )
@@ -303,7 +313,7 @@ def reservation_access(*, reservation: Reservation) -> dict:
     prop = reservation.property
     access_code = AccessCode.objects.filter(reservation=reservation).first()
     lock_codes = (
-        list(LockCode.objects.filter(access_code=access_code).select_related("lock"))
+        list(LockCode.objects.filter(access_code=access_code).select_related("lock", "access_code"))
         if access_code
         else []
     )
@@ -316,7 +326,7 @@ def reservation_access(*, reservation: Reservation) -> dict:
     to_use = {
         lock.pk: code for lock, code in smartlock_codes_for_reservation(reservation=reservation)
     }
-    locks = []
+    locks, now = [], timezone.now()
     for lock_code in lock_codes:
         backup = backups.get(lock_code.lock_id)
         locks.append(
@@ -325,6 +335,8 @@ def reservation_access(*, reservation: Reservation) -> dict:
                 "lock_name": lock_code.lock.name,
                 "name_on_lock": lock_code.name_on_lock,
                 "state": lock_code.state,
+                "state_label": lock_code_view(lock_code, prop, now).label,
+                "works_until": local_iso(property=prop, moment=works_until(lock_code, now)),
                 "confirmation": lock_code.confirmation,
                 "reason": lock_code.last_error or None,
                 "reason_message": lock_code.last_error_message,
@@ -451,7 +463,10 @@ class ReservationViewSet(
     @extend_schema(request=None, responses=ReservationSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, external_id=None):
-        """Cancel the stay: codes stop working now and leave the locks 24 h later (SPEC C3)."""
+        """Cancel the stay: codes stop working now and leave the locks 24 h later (SPEC C3).
+
+        A lock that can never remove a code (igloohome algoPIN) keeps it working until its end;
+        the access endpoint says until when (`works_until`)."""
         reservation = self.get_object()
         if reservation.status != Reservation.Status.CANCELLED:
             reservation_cancel(reservation=reservation)

@@ -37,7 +37,8 @@ class CapacityHandlers:
             self.delete_from_lock(lock_code)
             return
         if present and not self.capabilities.can_delete_codes:
-            self.event(lock_code, "expires_on_its_own", reason="this lock cannot delete codes")
+            self.left_to_expire(lock_code)  # irrevocable.py: the lock was never asked
+            return
         self.mark_removed(lock_code)
 
     def delete_from_lock(self, lock_code: LockCode) -> None:
@@ -75,14 +76,14 @@ class CapacityHandlers:
             return
         self.mark_removed(lock_code)
 
-    def mark_removed(self, lock_code: LockCode) -> None:
+    def mark_removed(self, lock_code: LockCode, *, kind: str = "removed", reason: str = "") -> None:
         lock_code.state = LockCode.State.REMOVED
         lock_code.removed_at = timezone.now()
         lock_code.next_attempt_at = None
         lock_code.delete_after = None
         if not store(lock_code):
             return
-        self.event(lock_code, "removed")
+        self.event(lock_code, kind, reason=reason)
         if self.listing is not None:
             self.listing = [r for r in self.listing if r.remote_id != lock_code.vendor_code_id]
         self.space_freed()

@@ -49,6 +49,19 @@ class IrrevocableCodeHandlers:
         if outlasts:
             self.alert_code_outlasts_stay(lock_code, old_ends)
 
+    def left_to_expire(self, lock_code: LockCode) -> None:
+        """Close our record of a code the lock cannot delete, and say what really happens to
+        it: nothing is sent, it stops working at the end it was issued with (SPEC C3, D1)."""
+        ends = lock_code.window_ends_at
+        where = lock_code.access_code.reservation.property
+        if ends is None:
+            fate = "it keeps working"
+        else:
+            verb = "stops" if ends > timezone.now() else "stopped"
+            fate = f"it {verb} working at {local_time(ends, where)}"
+        reason = f"can't be removed from this lock; {fate}"
+        self.mark_removed(lock_code, kind="expires_on_its_own", reason=reason)
+
     def issue_new_code(self, lock_code: LockCode) -> None:
         """A fresh code for the new window; the guest hears of the new PIN once it is issued
         (or 2 h before check-in), as for any lock's own PIN (SPEC P6, G7)."""

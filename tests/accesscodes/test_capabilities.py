@@ -111,7 +111,9 @@ def test_a_code_that_cannot_be_deleted_is_left_to_expire_and_never_deleted(
     lock_code = reservation.access_code.lock_codes.get()
     assert deletes == []
     assert lock_code.state == LockCode.State.REMOVED
-    assert CodeEvent.objects.filter(lock_code=lock_code, kind="expires_on_its_own").exists()
+    [left] = CodeEvent.objects.filter(lock_code=lock_code, kind="expires_on_its_own")
+    assert left.reason.startswith("can't be removed from this lock; it stopped working at ")
+    assert not CodeEvent.objects.filter(lock_code=lock_code, kind="removed").exists()
 
 
 def test_an_hourly_lock_gets_the_window_widened_to_whole_hours_in_the_property_zone(

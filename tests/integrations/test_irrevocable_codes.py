@@ -12,6 +12,7 @@ from accesscodes.models import CodeEvent
 from messaging.models import HostAlert, ScheduledMessage
 from messaging.rendering import render
 from reservations.services import reservation_cancel
+from tests.api.conftest import client_for
 from tests.integrations.test_engine_slices import igloohome_slice  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +134,107 @@ def test_an_igloohome_code_of_a_day_or_less_carries_no_first_use_note(igloohome_
     lock_code = world.lock_code(reservation)
     text = render(reservation=reservation, subject="Your code", body="%smartlock_code%").body
     assert text == lock_code.pin
+
+
+def cancel_and_close(world, reservation) -> datetime:
+    """Cancel the stay and let our record of its code close (24 h on); the code's end."""
+    reservation_cancel(reservation=reservation)
+    world.settle()
+    world.clock.shift(timedelta(hours=24, minutes=1))
+    world.settle()
+    return datetime.fromisoformat(issued(world)[0]["endDate"]).astimezone(world.prop.zone)
+
+
+def test_the_history_of_a_cancelled_igloohome_code_says_it_cannot_be_removed_and_until_when(
+    igloohome_slice, client, host_user
+):  # rules C3, D1 on a lock that cannot delete codes, V1, V5
+    world = igloohome_slice
+    reservation = world.book(starts_in=timedelta(days=1))
+    world.settle()
+    end = cancel_and_close(world, reservation)
+    lock_code = world.lock_code(reservation)
+    assert lock_code.state == "removed"  # our record is closed; the lock was never asked
+    history = [(event.kind, event.reason) for event in lock_code.events.order_by("pk")]
+    assert "removed" not in [kind for kind, _ in history]
+    until = f"{end:%a} {end.day} {end:%b %Y, %H:%M} (Europe/Lisbon)"
+    assert history[-1] == (
+        "expires_on_its_own",
+        f"can't be removed from this lock; it stops working at {until}",
+    )
+    client.force_login(host_user)
+    panel = client.get(reverse("access_panel", kwargs={"pk": reservation.pk})).content.decode()
+    assert "removed from the lock" not in panel
+    assert f"it stops working at {until}" in panel
+
+
+def test_an_ended_igloohome_stays_history_says_its_code_stopped_working_on_its_own(
+    igloohome_slice,
+):  # rule D1 on a lock that cannot delete codes, V5
+    world = igloohome_slice
+    reservation = world.book(starts_in=timedelta(days=1), nights=1)
+    world.settle()
+    lock_code = world.lock_code(reservation)
+    end = lock_code.window_ends_at.astimezone(world.prop.zone)
+    world.clock.move_to(lock_code.window_ends_at + timedelta(hours=24, minutes=1))
+    world.settle()
+    lock_code.refresh_from_db()
+    [event] = lock_code.events.filter(kind="expires_on_its_own")
+    until = f"{end:%a} {end.day} {end:%b %Y, %H:%M} (Europe/Lisbon)"
+    assert event.reason == f"can't be removed from this lock; it stopped working at {until}"
+    assert not lock_code.events.filter(kind="removed").exists()
+
+
+def test_the_stays_list_says_a_cancelled_igloohome_code_keeps_working_until_its_end(
+    igloohome_slice, client, host_user
+):  # rules C3, V4, V5
+    world = igloohome_slice
+    reservation = world.book(starts_in=timedelta(days=1))
+    world.settle()
+    end = cancel_and_close(world, reservation)
+    client.force_login(host_user)
+    page = client.get(reverse("reservation_list") + "?show=all").content.decode()
+    assert "codes leave the locks" not in page
+    assert f"cancelled: the code keeps working until {end:%a} {end.day} {end:%b, %H:%M}" in page
+
+
+def test_the_api_says_a_cancelled_igloohome_code_keeps_working_until_its_end(
+    igloohome_slice, host_user
+):  # rules C3, V5 through the API (SPEC §4: a reservation's access, per-lock state)
+    world = igloohome_slice
+    reservation = world.book(starts_in=timedelta(days=1))
+    world.settle()
+    end = cancel_and_close(world, reservation)
+    api = client_for(host_user)
+    access = api.get(f"/api/v1/reservations/{reservation.external_id}/access/").json()
+    [lock] = access["locks"]
+    until = f"{end:%a} {end.day} {end:%b %Y, %H:%M} (Europe/Lisbon)"
+    assert lock["state_label"] == f"offline code: keeps working until {until}"
+    assert lock["works_until"] == end.isoformat()
+
+
+GERMAN_WEEKDAYS = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"]
+GERMAN_MONTHS = ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August"]
+GERMAN_MONTHS += ["September", "Oktober", "November", "Dezember"]
+
+
+def test_a_german_guest_reads_the_first_use_deadline_in_german(igloohome_slice):
+    # rules G3, K4, vendors/README §4: the note and its date in the guest's language,
+    # in the property's time
+    world = igloohome_slice
+    reservation = world.book(starts_in=timedelta(days=1))
+    reservation.language = "de"
+    reservation.save(update_fields=["language"])
+    world.settle()
+    lock_code = world.lock_code(reservation)
+    deadline = world.lock.capability_record.first_use_deadline(
+        lock_code.window_starts_at, lock_code.window_ends_at
+    ).astimezone(world.prop.zone)
+    text = render(reservation=reservation, subject="", body="%smartlock_code%").body
+    when = (
+        f"{GERMAN_WEEKDAYS[deadline.weekday()]}, {deadline.day}. "
+        f"{GERMAN_MONTHS[deadline.month - 1]} {deadline.year} {deadline:%H:%M}"
+    )
+    assert text == (
+        f"{lock_code.pin} (geben Sie ihn bis {when} zum ersten Mal ein, "
+        "sonst funktioniert er nicht mehr)"
+    )
