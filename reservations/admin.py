@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accesscodes.presentation import local_time
+from accesscodes.presentation import code_summary, local_time
 from reservations.admin_codes import codes_overview
 from reservations.models import ICalFeed, ICalSeen, Reservation
 from reservations.services import reservation_cancel, reservation_upsert
@@ -136,7 +136,8 @@ class ReservationAdmin(admin.ModelAdmin):
         url = reverse("admin:reservations_reservation_cancel", args=[obj.pk])
         return format_html(
             '<a class="deletelink" href="{}">Cancel this reservation</a> '
-            "(codes stop working and leave the locks; nothing is deleted)",
+            "(codes leave the locks, except a code the lock cannot remove, which works until "
+            "its end; nothing is deleted)",
             url,
         )
 
@@ -145,7 +146,7 @@ class ReservationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    @admin.action(description="Cancel the selected reservations (codes leave the locks)")
+    @admin.action(description="Cancel the selected reservations (their codes leave the locks)")
     def cancel_selected(self, request: HttpRequest, queryset) -> None:
         if not self.has_change_permission(request):
             raise PermissionDenied
@@ -153,6 +154,8 @@ class ReservationAdmin(admin.ModelAdmin):
         for reservation in queryset.exclude(status=Reservation.Status.CANCELLED):
             reservation_cancel(reservation=reservation)
             done += 1
+            if "keeps working" in (outcome := cancelled_outcome(reservation)):
+                self.message_user(request, f"{reservation}: {outcome}.", messages.WARNING)
         self.message_user(request, f"Cancelled {done} reservation(s); their codes leave the locks.")
 
     def get_urls(self):
@@ -173,7 +176,9 @@ class ReservationAdmin(admin.ModelAdmin):
         change_url = reverse("admin:reservations_reservation_change", args=[reservation.pk])
         if request.method == "POST":
             reservation_cancel(reservation=reservation)
-            self.message_user(request, f"{reservation} was cancelled; its codes leave the locks.")
+            self.message_user(
+                request, f"{reservation} was cancelled: {cancelled_outcome(reservation)}."
+            )
             return HttpResponseRedirect(change_url)
         context = {
             **self.admin_site.each_context(request),
@@ -262,3 +267,10 @@ class ICalSeenAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+def cancelled_outcome(reservation: Reservation) -> str:
+    """What cancelling did to the stay's codes, as the stays list says it: they leave the locks,
+    or one the lock cannot remove (igloohome algoPIN) keeps working until its end (C3)."""
+    text, _, _ = code_summary(Reservation.objects.get(pk=reservation.pk))
+    return text.removeprefix("cancelled: ")

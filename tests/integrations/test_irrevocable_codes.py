@@ -238,3 +238,18 @@ def test_a_german_guest_reads_the_first_use_deadline_in_german(igloohome_slice):
         f"{lock_code.pin} (geben Sie ihn bis {when} zum ersten Mal ein, "
         "sonst funktioniert er nicht mehr)"
     )
+
+
+def test_cancelling_an_igloohome_stay_in_the_admin_says_the_code_keeps_working(
+    igloohome_slice, client, support_agent
+):  # rules C3, V5: the support agent is told what the host is told, not "codes leave"
+    world = igloohome_slice
+    reservation = world.book(starts_in=timedelta(days=1))
+    world.settle()
+    client.force_login(support_agent)
+    cancel_url = reverse("admin:reservations_reservation_cancel", args=[reservation.pk])
+    page = client.post(cancel_url, follow=True).content.decode()
+    end = datetime.fromisoformat(issued(world)[0]["endDate"]).astimezone(world.prop.zone)
+    assert f"was cancelled: the code keeps working until {end:%a} {end.day}" in page
+    assert "(Europe/Lisbon)" in page
+    assert "codes leave the locks." not in page
