@@ -71,7 +71,10 @@ OFFLINE_ERRORS = {
     -3035: "the Wi-Fi lock is in power-saving mode",
     -3036: "the lock is offline",
 }
-BUSY_ERRORS = {-3003: "the gateway is busy", -3037: "the lock is busy", 90000: "TTLock failed"}
+# "Busy, retry" (vendors/README.md §2): the command never reached the lock. Waited out like a
+# rate limit (R3: not an attempt, the lock left alone for a minute, then its pass queued).
+BUSY_ERRORS = {-3003: "the gateway is busy", -3037: "the lock is busy"}
+BUSY_WAIT = 60.0
 # Only these concern the PIN itself: a new PIN is chosen (SPEC R2 rejected).
 REJECTED_ERRORS = {
     -2032: "TTLock refuses simple PINs (repeated or consecutive digits)",
@@ -148,14 +151,14 @@ def _error_for(errcode: int, errmsg: str) -> VendorError:
             retry_after=_seconds_to_quota_reset(),
         )
     if errcode in BUSY_ERRORS:
-        return VendorError(Reason.VENDOR_ERROR, BUSY_ERRORS[errcode], retryable=True)
+        return VendorError(Reason.RATE_LIMITED, BUSY_ERRORS[errcode], retry_after=BUSY_WAIT)
     if errcode in REJECTED_ERRORS:
         return VendorError(Reason.REJECTED, REJECTED_ERRORS[errcode])
     if errcode in NOT_RETRYABLE_ERRORS:
         return VendorError(Reason.VENDOR_ERROR, NOT_RETRYABLE_ERRORS[errcode], retryable=False)
     # TTLock echoes parameters in its messages: never store a PIN from them.
     text = f"TTLock errcode {errcode}" + (f": {redact_pins(errmsg)}" if errmsg else "")
-    return VendorError(Reason.VENDOR_ERROR, text, retryable=errcode == 80000)
+    return VendorError(Reason.VENDOR_ERROR, text, retryable=errcode in (80000, 90000))
 
 
 class TTLockAdapter(Adapter):

@@ -45,7 +45,9 @@ def lock_process(*, lock_id: int, only_ids: set[int] | None = None, wait: float 
         return True
     finally:
         lease.release(keep_until=_pause_end(resume_at))
-    if unfinished:
+    if resume_at is not None and _pause_end(resume_at) is None:
+        return True  # a long wait (a quota): the minute sweep finds each code when it is due
+    if unfinished or resume_at is not None:  # even the pass's last code may be told to wait
         countdown = (resume_at - timezone.now()).total_seconds() if resume_at else None
         lock_dispatch_enqueue(lock_id=lock_id, countdown=countdown)
     return True

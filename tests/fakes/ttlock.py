@@ -7,6 +7,8 @@ is paired to a gateway; the gateway can go offline (-3002) or the lock out of it
 `keyboardPwd` is an integer in the API, so a leading 0 is lost. A lock whose admin rights the
 account lost answers -2018 to everything and drops out of lock/list; a lock that does not
 support gateway passcodes answers -4043. lock/detail carries the lock's `timezoneRawOffset`.
+`busy_next_writes` answers the next writes -3003 (gateway busy) or `busy_errcode` (-3037, lock
+busy) without applying them; `rate_limited` answers every call `quota_errcode` (30006/30007).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class FakeTTLock(Switches):
         self.refresh_tokens: set[str] = set()
         self.capacity = 250
         self.quota_errcode = 30006
+        self.busy_next_writes = 0
+        self.busy_errcode = -3003
         self.locks: dict[int, dict] = {}
         self.codes_by_lock: dict[int, dict[int, dict]] = {}
         self.next_pwd_id = 24000
@@ -248,6 +252,9 @@ class FakeTTLock(Switches):
             "/v3/keyboardPwd/change": self._change,
             "/v3/keyboardPwd/delete": self._delete,
         }
+        if path in writes and self.busy_next_writes > 0:
+            self.busy_next_writes -= 1
+            return _error(self.busy_errcode, "gateway busy, retry")
         if path in writes:
             return writes[path](lock, codes, form)
         return FakeResponse(404, "not found")
