@@ -130,7 +130,7 @@ def book(host, prop) -> float:
     started = time.time()
     first_check_in = timezone.now() + timedelta(days=1)
     for n in range(STAYS):
-        check_in = first_check_in + timedelta(hours=n)
+        check_in = first_check_in + timedelta(minutes=10 * n)  # all inside the lead time
         reservation_upsert(
             host=host,
             external_id=f"PACE-{n}",

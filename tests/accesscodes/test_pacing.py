@@ -175,3 +175,28 @@ def test_a_rate_limited_seam_lock_is_left_alone_until_its_window_frees(
     clock.move_to(start + timedelta(seconds=60))
     assert services.lock_process(lock_id=lock.pk)
     assert len(fake_seam.create_log[device_id]) == PER_MINUTE + 5
+
+
+def test_the_healthcheck_does_not_wait_for_a_lock_paused_by_the_vendor(
+    clock, fake_seam, seam_lock, monkeypatch
+):  # rule R3 (and H1: the healthcheck's worker is not held 30 s by a paused lock)
+    import time
+
+    prop, lock, device_id = seam_lock
+    for n in range(PER_MINUTE + 1):
+        check_in = timezone.now() + timedelta(days=1, hours=n)
+        reservation_upsert(
+            host=prop.host,
+            external_id=f"H{n}",
+            property=prop,
+            guest_name=f"Guest {n}",
+            check_in=check_in,
+            check_out=check_in + timedelta(days=2),
+        )
+    monkeypatch.setattr(
+        "accesscodes.engine.sweeps.lock_dispatch_enqueue", lambda lock_id, countdown=None: None
+    )
+    assert services.lock_process(lock_id=lock.pk)
+    started = time.monotonic()
+    assert not services.lock_process(lock_id=lock.pk, wait=30)
+    assert time.monotonic() - started < 2
