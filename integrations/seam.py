@@ -44,6 +44,9 @@ from integrations.http import redact_pins, retry_after_seconds, vendor_httpx_eve
 # docs.seam.co "rate limits and guardrails": per device and per minute.
 RATE_LIMITS = {"create": 10, "update": 10, "delete": 20}
 RATE_WINDOW = 60.0
+# A device read serves the listings of one lock pass (its opening read and its read-back after
+# writing) for this long: whether the device is offline, not a call per listing (issue #15).
+DEVICE_FRESH_FOR = 30.0
 # Seam programs most codes within seconds to minutes; a managed code still not on the lock
 # after this long, or carrying errors, is an attempt Seam gave up on.
 STUCK_AFTER = timedelta(minutes=15)
@@ -178,6 +181,7 @@ class SeamAdapter(Adapter):
         super().__init__(connection)
         self._sdk: Seam | None = None
         self._retry_after: float | None = None
+        self._offline: dict[str, tuple[float, bool]] = {}  # device id -> (read at, offline)
 
     # -- plumbing --
 
@@ -334,13 +338,20 @@ class SeamAdapter(Adapter):
         again. Creating the code again then replaces it (see create_code).
         """
         with self._errors():
-            offline = device_offline(self.sdk.devices.get(device_id=lock_remote_id))
+            offline = self._device_offline(lock_remote_id)
             managed = self.sdk.access_codes.list(device_id=lock_remote_id)
             unmanaged = self.sdk.access_codes.unmanaged.list(device_id=lock_remote_id)
         managed = [c for c in managed if _get(c, "errors") or not self._stuck(c)]
         return [self._remote(c, offline=offline) for c in managed] + [
             self._remote(c) for c in unmanaged
         ]
+
+    def _device_offline(self, device_id: str) -> bool:
+        read_at, offline = self._offline.get(device_id, (0.0, False))
+        if time.time() - read_at >= DEVICE_FRESH_FOR:
+            offline = device_offline(self.sdk.devices.get(device_id=device_id))
+            self._offline[device_id] = (time.time(), offline)
+        return offline
 
     def _create(self, lock_remote_id: str, spec: CodeSpec):
         """Ask Seam for the code; an empty PIN lets Seam choose it (`cannot_specify_pin_code`)."""

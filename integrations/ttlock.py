@@ -15,12 +15,14 @@ Errors about one lock (not its admin) make that lock unreachable, never the acco
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 import zoneinfo
 from datetime import UTC, datetime, timedelta, timezone
 
 from django.conf import settings
+from django.core.cache import cache
 
 from integrations.base import (
     Adapter,
@@ -71,7 +73,18 @@ OFFLINE_ERRORS = {
     -3035: "the Wi-Fi lock is in power-saving mode",
     -3036: "the lock is offline",
 }
-BUSY_ERRORS = {-3003: "the gateway is busy", -3037: "the lock is busy", 90000: "TTLock failed"}
+# "Busy, retry" (vendors/README.md §2): the command never reached the lock. Waited out like a
+# rate limit (R3: not an attempt, the lock left alone for a minute, then its pass queued).
+BUSY_ERRORS = {-3003: "the gateway is busy", -3037: "the lock is busy"}
+BUSY_WAIT = 60.0
+# A gateway carries one write at a time (vendors/README.md §2, single-flight): the engine keeps
+# one writer per LOCK, so two locks behind one gateway take turns here, through the cache that
+# every worker shares. Which gateway serves which lock is learned when the locks are listed.
+GATEWAY_OF = "ttlock-gateway-of:{lock_id}"
+GATEWAY_TURN = "ttlock-gateway-turn:{gateway_id}"
+GATEWAY_MAP_KEEP = 24 * 3600
+GATEWAY_WAIT = 10.0  # seconds to wait for a turn, then the lock waits like a busy gateway
+GATEWAY_POLL = 0.1
 # Only these concern the PIN itself: a new PIN is chosen (SPEC R2 rejected).
 REJECTED_ERRORS = {
     -2032: "TTLock refuses simple PINs (repeated or consecutive digits)",
@@ -148,14 +161,14 @@ def _error_for(errcode: int, errmsg: str) -> VendorError:
             retry_after=_seconds_to_quota_reset(),
         )
     if errcode in BUSY_ERRORS:
-        return VendorError(Reason.VENDOR_ERROR, BUSY_ERRORS[errcode], retryable=True)
+        return VendorError(Reason.RATE_LIMITED, BUSY_ERRORS[errcode], retry_after=BUSY_WAIT)
     if errcode in REJECTED_ERRORS:
         return VendorError(Reason.REJECTED, REJECTED_ERRORS[errcode])
     if errcode in NOT_RETRYABLE_ERRORS:
         return VendorError(Reason.VENDOR_ERROR, NOT_RETRYABLE_ERRORS[errcode], retryable=False)
     # TTLock echoes parameters in its messages: never store a PIN from them.
     text = f"TTLock errcode {errcode}" + (f": {redact_pins(errmsg)}" if errmsg else "")
-    return VendorError(Reason.VENDOR_ERROR, text, retryable=errcode == 80000)
+    return VendorError(Reason.VENDOR_ERROR, text, retryable=errcode in (80000, 90000))
 
 
 class TTLockAdapter(Adapter):
@@ -285,8 +298,33 @@ class TTLockAdapter(Adapter):
             if int(gateway.get("isOnline") or 0) != 1:
                 continue
             body = self._call("GET", "v3/gateway/listLock", {"gatewayId": gateway["gatewayId"]})
-            reachable |= {str(lock["lockId"]) for lock in body.get("list", [])}
+            near = {str(lock["lockId"]) for lock in body.get("list", [])}
+            cache.set_many(
+                {GATEWAY_OF.format(lock_id=i): gateway["gatewayId"] for i in near},
+                timeout=GATEWAY_MAP_KEEP,
+            )
+            reachable |= near
         return reachable
+
+    @contextlib.contextmanager
+    def _gateway_turn(self, lock_remote_id: str):
+        """Write through the lock's gateway when no other worker is (a lock whose gateway is
+        not known yet just writes; a busy answer is waited out anyway)."""
+        gateway_id = cache.get(GATEWAY_OF.format(lock_id=lock_remote_id))
+        if gateway_id is None:
+            yield
+            return
+        key = GATEWAY_TURN.format(gateway_id=gateway_id)
+        hold = int(settings.VENDOR_HTTP_TIMEOUT) + 5  # freed even if this worker dies
+        give_up = time.monotonic() + GATEWAY_WAIT
+        while not cache.add(key, lock_remote_id, timeout=hold):
+            if time.monotonic() >= give_up:
+                raise VendorError(Reason.RATE_LIMITED, BUSY_ERRORS[-3003], retry_after=BUSY_WAIT)
+            time.sleep(GATEWAY_POLL)
+        try:
+            yield
+        finally:
+            cache.delete(key)
 
     @staticmethod
     def _lock_info(lock: dict, reachable: set[str]) -> LockInfo:
@@ -385,7 +423,8 @@ class TTLockAdapter(Adapter):
             **self._window(spec, self._shift(lock_remote_id)),
         }
         try:
-            body = self._call("POST", "v3/keyboardPwd/add", params)
+            with self._gateway_turn(lock_remote_id):
+                body = self._call("POST", "v3/keyboardPwd/add", params)
         except VendorError as error:
             if error.reason == Reason.DUPLICATE_CODE:
                 # Our own earlier create may have landed before its answer was lost (SPEC R4).
@@ -412,18 +451,16 @@ class TTLockAdapter(Adapter):
     def update_code(self, lock_remote_id: str, code_remote_id: str, spec: CodeSpec) -> RemoteCode:
         window = self._window(spec, self._shift(lock_remote_id))
         window.pop("keyboardPwdType")
-        self._call(
-            "POST",
-            "v3/keyboardPwd/change",
-            {
-                "lockId": lock_remote_id,
-                "keyboardPwdId": code_remote_id,
-                "keyboardPwdName": spec.name,
-                "newKeyboardPwd": spec.pin,
-                "changeType": GATEWAY,
-                **window,
-            },
-        )
+        change = {
+            "lockId": lock_remote_id,
+            "keyboardPwdId": code_remote_id,
+            "keyboardPwdName": spec.name,
+            "newKeyboardPwd": spec.pin,
+            "changeType": GATEWAY,
+            **window,
+        }
+        with self._gateway_turn(lock_remote_id):
+            self._call("POST", "v3/keyboardPwd/change", change)
         return RemoteCode(
             remote_id=code_remote_id,
             pin=spec.pin,
@@ -433,12 +470,10 @@ class TTLockAdapter(Adapter):
         )
 
     def delete_code(self, lock_remote_id: str, code_remote_id: str) -> None:
+        delete = {"lockId": lock_remote_id, "keyboardPwdId": code_remote_id, "deleteType": GATEWAY}
         try:
-            self._call(
-                "POST",
-                "v3/keyboardPwd/delete",
-                {"lockId": lock_remote_id, "keyboardPwdId": code_remote_id, "deleteType": GATEWAY},
-            )
+            with self._gateway_turn(lock_remote_id):
+                self._call("POST", "v3/keyboardPwd/delete", delete)
         except VendorError as error:
             if getattr(error, "errcode", None) == -2009:
                 return  # already gone

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -24,6 +24,7 @@ LEASE_TTL = timedelta(seconds=90)
 RENEW_AFTER = timedelta(seconds=10)
 PASS_BUDGET = timedelta(seconds=30)
 LEASE_POLL = 0.5  # seconds between tries for a busy lock's lease
+PAUSED = "paused"  # the holder of a lock the vendor asked us to leave alone for a while
 
 
 class LeaseLost(Exception):
@@ -49,7 +50,15 @@ class Lease:
             raise LeaseLost(f"lease on lock {self.lock_id} expired")
         self.renewed_at = now
 
-    def release(self) -> None:
+    def release(self, *, keep_until: datetime | None = None) -> None:
+        """Free the lock; or, when the vendor asked us to wait (R3), keep every pass off it
+        until `keep_until`: the pass that asked is queued for then, and the fast path and the
+        minute sweep find the lock taken meanwhile (no read, no refused attempt, issue #15)."""
+        if keep_until is not None and keep_until > timezone.now():
+            LockLease.objects.filter(lock_id=self.lock_id, holder=self.holder).update(
+                holder=PAUSED, expires_at=keep_until
+            )
+            return
         LockLease.objects.filter(lock_id=self.lock_id, holder=self.holder).update(
             expires_at=timezone.now() - timedelta(seconds=1)
         )
@@ -80,4 +89,6 @@ def lease_wait(lock_id: int, *, wait: float) -> Lease | None:
         tries -= 1
         if lease is not None or tries <= 0:
             return lease
+        if LockLease.objects.filter(lock_id=lock_id, holder=PAUSED).exists():
+            return None  # paused for the vendor's rate limit: waiting here would not help
         time.sleep(LEASE_POLL)

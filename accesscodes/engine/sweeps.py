@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -16,9 +16,16 @@ from integrations.models import Lock
 
 log = logging.getLogger(__name__)
 
+# A rate-limited lock is closed to passes until the vendor's window frees (Seam's is a minute)
+# when that is this soon; a longer wait (a monthly quota) leaves the lock open for the work the
+# limit may not cover, each code waiting by its own next attempt (R3).
+PAUSE_AT_MOST = timedelta(minutes=5)
+RESUME_MARGIN = timedelta(seconds=0.5)
+
 
 def lock_process(*, lock_id: int, only_ids: set[int] | None = None, wait: float = 0) -> bool:
-    """Carry out what is due on one lock, unless another worker holds it (SPEC S5).
+    """Carry out what is due on one lock, unless another worker holds it (SPEC S5) or the
+    vendor asked us to wait (R3, `Lease.release(keep_until=…)`).
 
     With `wait`, keep trying for the lease that many seconds (the healthcheck, in a worker;
     never a web request). A pass that ran out of time queues the next one for the rest.
@@ -37,11 +44,21 @@ def lock_process(*, lock_id: int, only_ids: set[int] | None = None, wait: float 
         log.warning("lost the lease on lock %s mid-pass", lock_id)
         return True
     finally:
-        lease.release()
-    if unfinished:
+        lease.release(keep_until=_pause_end(resume_at))
+    if resume_at is not None and _pause_end(resume_at) is None:
+        return True  # a long wait (a quota): the minute sweep finds each code when it is due
+    if unfinished or resume_at is not None:  # even the pass's last code may be told to wait
         countdown = (resume_at - timezone.now()).total_seconds() if resume_at else None
         lock_dispatch_enqueue(lock_id=lock_id, countdown=countdown)
     return True
+
+
+def _pause_end(resume_at: datetime | None) -> datetime | None:
+    """Until when a rate-limited lock stays closed to passes: a hair before the vendor's window
+    frees, so the pass queued for that moment never finds it still closed; None for no pause."""
+    if resume_at is None or resume_at - timezone.now() > PAUSE_AT_MOST:
+        return None
+    return resume_at - RESUME_MARGIN
 
 
 def _lock_ids(code_rows, backup_rows, limit: int) -> list[int]:

@@ -7,16 +7,19 @@ time-bound code is `unset` until Seam programs it: a natively scheduling device 
 default) is preloaded 72 hours before `starts_at` and then carries `is_scheduled_on_device`
 while still `unset` until `starts_at`; a "just_in_time" device is programmed only `jit_lead`
 seconds before `starts_at` and stays `unset` with `is_scheduled_on_device` false until then.
-Deletes go through `removing`. Each device accepts 10 creates a minute; the 11th gets 429 with a
-Retry-After header, as Seam documents. Devices that take no access codes (a thermostat, a noise
-sensor) are listed too, as in a real workspace. `cannot_specify_pin_code` devices refuse a
-`code` and choose one themselves. Webhooks are registered with /webhooks/create, which returns
+Deletes go through `removing`. Each device accepts 10 creates, 10 updates and 20 deletes in any
+60 s of the fake's own clock (`time.time()`); one more gets 429 with a Retry-After header saying
+when the window frees, as Seam documents (`limits`; accepted writes in `create_log`, `update_log`,
+`delete_log`). Devices that take no access codes (a thermostat, a noise sensor) are listed too,
+as in a real workspace. `cannot_specify_pin_code` devices refuse a `code` and choose one
+themselves. Webhooks are registered with /webhooks/create, which returns
 the `whsec_…` signing secret.
 """
 
 from __future__ import annotations
 
 import base64
+import math
 import secrets
 import time
 import uuid
@@ -26,6 +29,9 @@ from tests.fakes.server import FakeRequest, FakeResponse, Switches
 
 WORKSPACE_ID = "00000000-0000-4000-8000-000000000001"
 NATIVE_PRELOAD = 72 * 3600  # docs.seam.co lifecycle: natively scheduled codes, 72 h ahead
+# docs.seam.co "rate limits and guardrails": per device, in any 60 s.
+LIMITS = {"create": 10, "update": 10, "delete": 20}
+RATE_WINDOW = 60.0
 
 
 def _iso(epoch: float) -> str:
@@ -50,11 +56,14 @@ class FakeSeam(Switches):
         super().__init__()
         self.api_keys = {api_key}
         self.apply_delay = 5.0
-        self.creates_per_minute = 10
+        self.limits = dict(LIMITS)
         self.devices: dict[str, dict] = {}
         self.codes: dict[str, dict] = {}
         self.unmanaged: dict[str, list[dict]] = {}
+        # When each device accepted each kind of write (epoch seconds).
         self.create_log: dict[str, list[float]] = {}
+        self.update_log: dict[str, list[float]] = {}
+        self.delete_log: dict[str, list[float]] = {}
         self.rejected_429 = 0
         self.retry_after = 60  # what a 429 from the `rate_limited` switch says to wait
         self.jit_lead = 1800.0  # seconds before starts_at a just-in-time device is programmed
@@ -103,7 +112,8 @@ class FakeSeam(Switches):
             },
         }
         self.unmanaged[device_id] = []
-        self.create_log[device_id] = []
+        for log in (self.create_log, self.update_log, self.delete_log):
+            log[device_id] = []
         return device_id
 
     def add_other_device(self, name: str, device_type: str) -> str:
@@ -123,7 +133,8 @@ class FakeSeam(Switches):
             "properties": {"name": name, "online": True, "battery_level": 0.8},
         }
         self.unmanaged[device_id] = []
-        self.create_log[device_id] = []
+        for log in (self.create_log, self.update_log, self.delete_log):
+            log[device_id] = []
         return device_id
 
     def add_code_by_hand(self, device_id: str, *, code: str, name: str) -> str:
@@ -324,12 +335,15 @@ class FakeSeam(Switches):
             return _error(409, "duplicate_access_code", "An access code with this code exists")
         return None
 
-    def _rate_limited(self, device_id: str) -> FakeResponse | None:
+    def _rate_limited(self, device_id: str, action: str = "create") -> FakeResponse | None:
+        """429 when the device's window for this action is full; Retry-After says when its
+        oldest write leaves the window (whole seconds, rounded up)."""
         now = time.time()
-        recent = [t for t in self.create_log[device_id] if t > now - 60]
-        if self.rate_limited or len(recent) >= self.creates_per_minute:
+        log = {"create": self.create_log, "update": self.update_log, "delete": self.delete_log}
+        recent = [t for t in log[action].setdefault(device_id, []) if t > now - RATE_WINDOW]
+        if self.rate_limited or len(recent) >= self.limits[action]:
             self.rejected_429 += 1
-            wait = int(recent[0] + 60 - now) + 1 if recent else self.retry_after
+            wait = max(1, math.ceil(recent[0] + RATE_WINDOW - now)) if recent else self.retry_after
             return _error(
                 429, "rate_limit_exceeded", "Too many requests", {"Retry-After": str(wait)}
             )
@@ -426,11 +440,15 @@ class FakeSeam(Switches):
         if code is None:
             return _error(404, "access_code_not_found", "Access code not found")
         device = self.devices[code["device_id"]]
+        limited = self._rate_limited(code["device_id"], "update")
+        if limited:
+            return limited
         new_code = params.get("code")
         if new_code is not None and str(new_code) != code["code"]:
             problem = self._check_code(device, str(new_code), exclude=code["access_code_id"])
             if problem:
                 return problem
+        self.update_log[code["device_id"]].append(time.time())
         delay = self.take_timeout()
         if not self.take_drop():
             for field in ("name", "starts_at", "ends_at"):
@@ -446,6 +464,10 @@ class FakeSeam(Switches):
         code = self.codes.get(params.get("access_code_id", ""))
         if code is None:
             return _error(404, "access_code_not_found", "Access code not found")
+        limited = self._rate_limited(code["device_id"], "delete")
+        if limited:
+            return limited
+        self.delete_log[code["device_id"]].append(time.time())
         delay = self.take_timeout()
         if not self.take_drop():
             code.update(status="removing", _done_at=time.time() + self.apply_delay)

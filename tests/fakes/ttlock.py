@@ -7,6 +7,10 @@ is paired to a gateway; the gateway can go offline (-3002) or the lock out of it
 `keyboardPwd` is an integer in the API, so a leading 0 is lost. A lock whose admin rights the
 account lost answers -2018 to everything and drops out of lock/list; a lock that does not
 support gateway passcodes answers -4043. lock/detail carries the lock's `timezoneRawOffset`.
+`busy_next_writes` answers the next writes -3003 (gateway busy) or `busy_errcode` (-3037, lock
+busy) without applying them; `rate_limited` answers every call `quota_errcode` (30006/30007).
+With `gateway_write_seconds` a write takes that long through its lock's gateway, which carries
+one write at a time: another write through the same gateway meanwhile is answered -3003.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ class FakeTTLock(Switches):
         self.refresh_tokens: set[str] = set()
         self.capacity = 250
         self.quota_errcode = 30006
+        self.busy_next_writes = 0
+        self.busy_errcode = -3003
+        self.gateway_write_seconds = 0.0
+        self.gateway_busy_until: dict[int, float] = {}
         self.locks: dict[int, dict] = {}
         self.codes_by_lock: dict[int, dict[int, dict]] = {}
         self.next_pwd_id = 24000
@@ -248,9 +256,27 @@ class FakeTTLock(Switches):
             "/v3/keyboardPwd/change": self._change,
             "/v3/keyboardPwd/delete": self._delete,
         }
+        if path in writes and self.busy_next_writes > 0:
+            self.busy_next_writes -= 1
+            return _error(self.busy_errcode, "gateway busy, retry")
         if path in writes:
-            return writes[path](lock, codes, form)
+            if self._gateway_taken(lock_id):
+                return _error(-3003, "gateway busy, retry")
+            response = writes[path](lock, codes, form)
+            response.delay += self.gateway_write_seconds
+            return response
         return FakeResponse(404, "not found")
+
+    def _gateway_taken(self, lock_id: int) -> bool:
+        """A gateway carries one write at a time (`gateway_write_seconds` each)."""
+        if not self.gateway_write_seconds:
+            return False
+        gateway_id = next(g for g, lock_ids in self.gateway_locks.items() if lock_id in lock_ids)
+        now = time.time()
+        if self.gateway_busy_until.get(gateway_id, 0.0) > now:
+            return True
+        self.gateway_busy_until[gateway_id] = now + self.gateway_write_seconds
+        return False
 
     def _add(self, lock: dict, codes: dict, form: dict) -> FakeResponse:
         if form.get("addType") != "2":

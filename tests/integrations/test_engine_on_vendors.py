@@ -219,3 +219,49 @@ def test_a_code_the_vendor_fails_after_accepting_leaves_no_failed_copy_behind(wo
     assert lock_code.state == LockCode.State.SET
     managed = world.fake.device_codes(world.native_id)
     assert [code["code"] for code in managed] == [lock_code.pin]
+
+
+def _slow_down(world, how: str) -> None:
+    if how == "429/quota":
+        world.fake.rate_limited = True  # Nuki: 429 + Retry-After 30; TTLock: errcode 30006
+    else:
+        world.fake.busy_next_writes, world.fake.busy_errcode = 1, int(how)
+
+
+@pytest.mark.parametrize(
+    ("world", "how"),
+    [("nuki", "429/quota"), ("ttlock", "429/quota"), ("ttlock", "-3003"), ("ttlock", "-3037")],
+    indirect=["world"],
+)
+def test_a_vendor_asking_to_wait_is_waited_out_and_the_lock_left_alone_meanwhile(
+    world, how, monkeypatch
+):  # rule R3; vendors/README §1 (Nuki 429), §2 (TTLock 30006, -3003, -3037)
+    from accesscodes import services
+    from accesscodes.engine.lease import PAUSED
+    from accesscodes.models import LockLease
+
+    queued = []
+    monkeypatch.setattr(
+        "accesscodes.engine.sweeps.lock_dispatch_enqueue",
+        lambda lock_id, countdown=None: queued.append(countdown),
+    )
+    _slow_down(world, how)
+    reservation = world.book(starts_in=timedelta(days=1))
+    start = timezone.now()
+    assert services.lock_process(lock_id=world.lock.pk)
+    lock_code = reservation.access_code.lock_codes.get()
+    assert (lock_code.last_error, lock_code.attempts) == ("rate_limited", 0)
+    assert lock_code.next_attempt_at == start + timedelta(seconds=60)
+    assert queued == [60.0], "one pass queued for when the vendor allows"
+    assert LockLease.objects.get(lock=world.lock).holder == PAUSED
+    world.fake.rate_limited = False
+    calls = len(world.fake.calls)
+    world.clock.move_to(start + timedelta(seconds=59))
+    assert not services.lock_process(lock_id=world.lock.pk)  # a sweep or fast path meanwhile
+    assert len(world.fake.calls) == calls, "the lock is left alone until then"
+    world.clock.move_to(start + timedelta(seconds=60))
+    assert services.lock_process(lock_id=world.lock.pk)  # the queued pass
+    world.settle()
+    lock_code.refresh_from_db()
+    assert lock_code.state == LockCode.State.SET
+    assert world.codes_on_lock()[lock_code.name_on_lock] == lock_code.pin

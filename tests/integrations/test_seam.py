@@ -273,3 +273,59 @@ def test_a_code_scheduled_at_seam_says_so_on_the_lock_page_and_in_the_api(
         "scheduled at the vendor",
         None,
     )
+
+
+@pytest.mark.parametrize(
+    ("action", "limit"), [("create", 10), ("update", 10), ("delete", 20)], ids=str
+)
+def test_the_fake_answers_429_itself_when_a_devices_window_is_outrun(
+    fake_seam, connection, clock, monkeypatch, action, limit
+):  # rule R3, vendors/README §3: the fake catches what our own throttle would let through
+    from integrations.seam import SeamAdapter
+
+    device_id = fake_seam.add_device("Front door", capacity=1000, lengths=(6,))
+    adapter = adapter_for(connection)
+    monkeypatch.setattr(SeamAdapter, "_throttle", staticmethod(lambda device_id, action: None))
+    monkeypatch.setitem(fake_seam.limits, "create", 1000)  # the codes to update or delete
+    codes = [
+        adapter.create_code(device_id, CodeSpec(str(500000 + n), f"G{n}", **window())).remote_id
+        for n in range(limit + 1 if action != "create" else 0)
+    ]
+    monkeypatch.undo()
+    monkeypatch.setattr(SeamAdapter, "_throttle", staticmethod(lambda device_id, action: None))
+    clock.shift(timedelta(seconds=60))
+
+    def write(n: int) -> None:
+        spec = CodeSpec(str(600000 + n), f"H{n}", **window())
+        if action == "create":
+            adapter.create_code(device_id, spec)
+        elif action == "update":
+            adapter.update_code(device_id, codes[n], spec)
+        else:
+            adapter.delete_code(device_id, codes[n])
+
+    for n in range(limit):
+        write(n)
+        clock.shift(timedelta(seconds=2))
+    with pytest.raises(VendorError) as error:
+        write(limit)
+    # The window's first write leaves it 60 s after it was made: 2 s from now.
+    assert (error.value.reason, error.value.retry_after) == (Reason.RATE_LIMITED, 60 - 2 * limit)
+    assert fake_seam.rejected_429 == 1
+    clock.shift(timedelta(seconds=60 - 2 * limit))
+    write(limit)
+
+
+def test_a_lock_pass_reads_the_device_once_for_its_opening_read_and_its_read_back(
+    fake_seam, connection, clock
+):  # issue #15: no device read per listing
+    device_id = fake_seam.add_device("Front door", lengths=(6,))
+    adapter = adapter_for(connection)
+    adapter.list_codes(device_id)
+    adapter.create_code(device_id, CodeSpec(pin="482693", name="Ana", **window()))
+    clock.shift(timedelta(seconds=5))
+    adapter.list_codes(device_id)
+    assert [path for _, path in fake_seam.calls].count("/devices/get") == 1
+    clock.shift(timedelta(seconds=30))  # a later pass reads the device again
+    adapter.list_codes(device_id)
+    assert [path for _, path in fake_seam.calls].count("/devices/get") == 2

@@ -175,7 +175,10 @@ def test_the_monthly_quota_waits_until_the_first_beijing_time():
         (30006, Reason.RATE_LIMITED, True),
         (-2032, Reason.REJECTED, False),
         (-3006, Reason.REJECTED, False),
-        (-3037, Reason.VENDOR_ERROR, True),
+        (-3037, Reason.RATE_LIMITED, True),
+        (-3003, Reason.RATE_LIMITED, True),
+        (90000, Reason.VENDOR_ERROR, True),
+        (30007, Reason.RATE_LIMITED, True),
         (10007, Reason.ACCOUNT_DISCONNECTED, False),
         (-3, Reason.VENDOR_ERROR, False),
         (-4043, Reason.VENDOR_ERROR, False),
@@ -203,3 +206,58 @@ def test_an_unknown_errcode_message_is_kept_without_the_pins_in_it():
     error = error_for(-9999, "passcode 482693 could not be written")
     assert "482693" not in error.message
     assert "-9999" in error.message
+
+
+def _write_at_once(adapter, lock_ids: list[int]) -> list:
+    """Create a code on each lock from its own thread, all at the same moment."""
+    import threading
+
+    results: list = [None] * len(lock_ids)
+    barrier = threading.Barrier(len(lock_ids))
+
+    def write(n: int) -> None:
+        barrier.wait()
+        try:
+            results[n] = adapter.create_code(
+                str(lock_ids[n]), CodeSpec(pin=f"48269{n + 3}", name=f"Guest {n}")
+            )
+        except VendorError as error:
+            results[n] = error
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(len(lock_ids))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_two_locks_behind_one_gateway_take_turns_through_it(connection, fake_ttlock):
+    # vendors/README §2: a gateway carries one write at a time (-3003 "gateway busy" otherwise);
+    # the engine keeps one writer per lock, so two locks on one gateway can be written at once
+    gateway = fake_ttlock.add_gateway()
+    locks = [fake_ttlock.add_lock(name, gateway=gateway) for name in ("Front", "Back")]
+    fake_ttlock.gateway_write_seconds = 0.3
+    adapter = adapter_for(connection)
+    adapter.list_locks()  # learns which gateway serves which lock
+    results = _write_at_once(adapter, locks)
+    assert [type(result).__name__ for result in results] == ["RemoteCode", "RemoteCode"]
+    assert [len(fake_ttlock.codes(lock_id)) for lock_id in locks] == [1, 1]
+
+
+def test_without_knowing_the_gateway_a_busy_answer_is_waited_out_like_a_rate_limit(
+    connection, fake_ttlock
+):  # rule R3; the fake's gateway is single-flight, which the turn above avoids
+    from django.core.cache import cache
+
+    from integrations.ttlock import GATEWAY_OF
+
+    gateway = fake_ttlock.add_gateway()
+    locks = [fake_ttlock.add_lock(name, gateway=gateway) for name in ("Front", "Back")]
+    fake_ttlock.gateway_write_seconds = 0.3
+    adapter = adapter_for(connection)
+    adapter.list_locks()
+    cache.delete_many([GATEWAY_OF.format(lock_id=lock_id) for lock_id in locks])
+    results = _write_at_once(adapter, locks)
+    [refused] = [result for result in results if isinstance(result, VendorError)]
+    assert (refused.reason, refused.retry_after) == (Reason.RATE_LIMITED, 60.0)
