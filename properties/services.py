@@ -127,6 +127,7 @@ def smart_lock_settings_update(
     row.full_clean()
     row.save()
     _backup_pools_follow(host=host, property=property)
+    _access_windows_follow(host=host, property=property)
     return row
 
 
@@ -135,6 +136,35 @@ def smart_lock_settings_reset(*, host: Host, property: Property) -> None:
     """Drop a property's override: it follows the host's defaults again."""
     SmartLockSettings.objects.filter(host=host, property=property).delete()
     _backup_pools_follow(host=host, property=property)
+    _access_windows_follow(host=host, property=property)
+
+
+def _access_windows_follow(*, host: Host, property: Property | None) -> None:
+    """New buffers apply to the stays that still have access to come (SPEC W1, C1).
+
+    A guest whose code is on the lock gets the new window there, with the same PIN; stays
+    whose access already ended keep their history.
+    """
+    from accesscodes.models import AccessCode
+    from accesscodes.services import access_code_provision, access_window
+    from reservations.models import Reservation
+
+    now = timezone.now()
+    properties = Property.objects.filter(host=host)
+    if property is not None:
+        properties = properties.filter(pk=property.pk)
+    else:
+        # The host's defaults reach only the properties that have no override of their own.
+        properties = properties.filter(smart_lock_settings__isnull=True)
+    access_codes = AccessCode.objects.filter(
+        reservation__property__in=properties,
+        reservation__status=Reservation.Status.ACCEPTED,
+        ends_at__gt=now,
+    ).select_related("reservation__property")
+    for access_code in access_codes:
+        reservation = access_code.reservation
+        if access_window(reservation=reservation) != (access_code.starts_at, access_code.ends_at):
+            access_code_provision(reservation=reservation)
 
 
 def _backup_pools_follow(*, host: Host, property: Property | None) -> None:
