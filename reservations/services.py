@@ -77,10 +77,32 @@ def reservation_upsert(
             reservation_cancel(reservation=reservation)
         return reservation, True
 
+    _update(
+        reservation=reservation,
+        property=property,
+        details=details,
+        stay=(check_in, check_out),
+        status=status,
+    )
+    return reservation, False
+
+
+def _update(
+    *,
+    reservation: Reservation,
+    property: Property,
+    details: dict,
+    stay: tuple[datetime, datetime],
+    status: str,
+) -> None:
+    """Bring a known reservation to what was sent: cancel, reinstate, or change it."""
     if status == Reservation.Status.CANCELLED:
         if reservation.status != Reservation.Status.CANCELLED:
             reservation_cancel(reservation=reservation)
-        return reservation, False
+        return
+    if reservation.status == Reservation.Status.CANCELLED and status == Reservation.Status.ACCEPTED:
+        _reinstate(reservation=reservation, property=property, details=details, stay=stay)
+        return
     changed = [key for key, value in details.items() if getattr(reservation, key) != value]
     for key in changed:
         setattr(reservation, key, details[key])
@@ -88,11 +110,24 @@ def reservation_upsert(
         reservation.save(update_fields=[*changed, "updated_at"])
     if reservation.property_id != property.pk:
         reservation_move(reservation=reservation, property=property)
-    if (reservation.check_in, reservation.check_out) != (check_in, check_out) or changed:
-        reservation_alter(reservation=reservation, check_in=check_in, check_out=check_out)
+    if (reservation.check_in, reservation.check_out) != stay or changed:
+        reservation_alter(reservation=reservation, check_in=stay[0], check_out=stay[1])
     if status == Reservation.Status.ACCEPTED and reservation.status != status:
         reservation_accept(reservation=reservation)
-    return reservation, False
+
+
+def _reinstate(
+    *, reservation: Reservation, property: Property, details: dict, stay: tuple[datetime, datetime]
+) -> None:
+    """A cancelled booking sent again as accepted, perhaps with new dates, guest details or
+    property: it is taken as sent and accepted; the codes follow (SPEC S1, C1, C2)."""
+    for key, value in details.items():
+        setattr(reservation, key, value)
+    reservation.check_in, reservation.check_out = stay
+    reservation.save()
+    reservation_accept(reservation=reservation)
+    if reservation.property_id != property.pk:
+        reservation_move(reservation=reservation, property=property)
 
 
 @transaction.atomic
