@@ -6,13 +6,15 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from accesscodes.models import AccessCode, LockCode
+from accesscodes.models import AccessCode, BackupCode, LockCode
 from accesscodes.services import (
     access_code_cancel,
     access_code_provision,
     lock_code_retire,
+    lock_dispatch_enqueue,
     matched_locks,
 )
 from properties.models import Host, Property
@@ -168,6 +170,7 @@ def reservation_alter(
     reservation.save()
     if reservation.status == Reservation.Status.ACCEPTED:
         access_code_provision(reservation=reservation)
+        _assigned_backups_follow(reservation=reservation)
     return reservation
 
 
@@ -193,6 +196,7 @@ def reservation_move(*, reservation: Reservation, property: Property) -> Reserva
                 lock_code=lock_code, at_once=True, reason="reservation moved to another property"
             )
     access_code_provision(reservation=reservation)
+    _assigned_backups_follow(reservation=reservation)
     return reservation
 
 
@@ -207,7 +211,38 @@ def reservation_cancel(*, reservation: Reservation) -> Reservation:
     access_code = AccessCode.objects.filter(reservation=reservation).first()
     if access_code is not None:
         access_code_cancel(access_code=access_code)
+    _assigned_backups_follow(reservation=reservation)
     return reservation
+
+
+def _assigned_backups_follow(*, reservation: Reservation) -> None:
+    """A backup code handed to the guest lasts exactly as long as their access (SPEC H3, C1–C3).
+
+    It is retired (and replaced by a fresh one) when the stay is cancelled, cut short to now
+    or moved away from its lock, and follows an extended stay to its new end.
+    """
+    now = timezone.now()
+    access_code = AccessCode.objects.filter(reservation=reservation).first()
+    if reservation.status == Reservation.Status.CANCELLED or access_code is None:
+        ends_at = now
+    else:
+        ends_at = max(access_code.ends_at, now)
+    staying = {lock.pk for lock in matched_locks(reservation=reservation)}
+    backups = BackupCode.objects.filter(reservation=reservation).exclude(
+        state__in=[BackupCode.State.REMOVING, BackupCode.State.REMOVED]
+    )
+    for backup in backups:
+        retire_after = ends_at if backup.lock_id in staying else now
+        if backup.retire_after == retire_after:
+            continue
+        # Bump the version, so a lock pass holding this row does not write the old time back.
+        BackupCode.objects.filter(pk=backup.pk).update(
+            retire_after=retire_after, version=F("version") + 1, updated_at=now
+        )
+        if retire_after <= now:
+            transaction.on_commit(
+                lambda lock_id=backup.lock_id: lock_dispatch_enqueue(lock_id=lock_id)
+            )
 
 
 @transaction.atomic
