@@ -64,16 +64,42 @@ def property_create(
 PROPERTY_EDITABLE_FIELDS = ("name", "address", "time_zone", "checkin_time", "checkout_time")
 
 
+@transaction.atomic
 def property_update(*, property: Property, **changes) -> Property:
-    """Change a property's own fields. Existing reservations keep their instants."""
+    """Change a property's own fields.
+
+    Stays are wall-clock times in the property's zone (SPEC W1): when the zone changes, the
+    stays not yet over keep their local dates and times, so their instants and their codes'
+    windows move with the zone (C1). Past stays keep their history. New default check-in and
+    checkout times apply to stays entered from now on.
+    """
     unknown = set(changes) - set(PROPERTY_EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+    old_zone = Property.objects.get(pk=property.pk).zone if property.pk else None
     for field, value in changes.items():
         setattr(property, field, value)
     property.full_clean()
     property.save()
+    if old_zone is not None and old_zone.key != property.time_zone:
+        _stays_keep_wall_clock(property=property, old_zone=old_zone)
     return property
+
+
+def _stays_keep_wall_clock(*, property: Property, old_zone) -> None:
+    from reservations.models import Reservation
+    from reservations.services import reservation_alter
+
+    stays = Reservation.objects.filter(property=property, check_out__gt=timezone.now()).exclude(
+        status=Reservation.Status.CANCELLED
+    )
+    for stay in stays.select_related("property"):
+        stay.property = property
+        check_in, check_out = (
+            property.local_datetime(local.date(), local.time())
+            for local in (stay.check_in.astimezone(old_zone), stay.check_out.astimezone(old_zone))
+        )
+        reservation_alter(reservation=stay, check_in=check_in, check_out=check_out)
 
 
 # --- sign-up and smart lock settings (dashboard) ---------------------------------------------
