@@ -180,8 +180,19 @@ def reservation_move(*, reservation: Reservation, property: Property) -> Reserva
     _check_property(reservation.host, property)
     if reservation.status == Reservation.Status.CANCELLED:
         raise ValidationError("A cancelled reservation cannot be moved.")
+    old_zone = reservation.property.zone
     reservation.property = property
-    reservation.save(update_fields=["property", "updated_at"])
+    if old_zone.key != property.time_zone:
+        # Stays are wall-clock times at their property (SPEC W1): a 16:00 check-in in Lisbon
+        # moved to a New York flat is 16:00 there, as the dashboard and PUT already read it.
+        reservation.check_in, reservation.check_out = (
+            property.local_datetime(local.date(), local.time())
+            for local in (
+                reservation.check_in.astimezone(old_zone),
+                reservation.check_out.astimezone(old_zone),
+            )
+        )
+    reservation.save(update_fields=["property", "check_in", "check_out", "updated_at"])
     if reservation.status != Reservation.Status.ACCEPTED:
         return reservation
     staying = {lock.pk for lock in matched_locks(reservation=reservation)}

@@ -78,3 +78,32 @@ def test_a_name_change_leaves_stays_and_codes_alone(clock, prop, lock):  # rule 
     assert on_lock(lock) == before
     assert wall_clock(upcoming.check_in, prop) == "2026-06-02 16:00"
     assert days(0) == upcoming.access_code.starts_at - upcoming.check_in
+
+
+def test_a_stay_moved_through_the_api_to_another_time_zone_keeps_its_local_times(
+    clock, prop, lock, api
+):  # rules W1, C2: as the dashboard and PUT read a moved stay
+    from tests.factories import MatchFactory, PropertyFactory
+
+    brooklyn = MatchFactory(
+        lock__connection=lock.connection,
+        property=PropertyFactory(host=prop.host, time_zone="America/New_York"),
+    )
+    booking = {
+        "property": prop.pk,
+        "guest_name": "Ana Silva",
+        "check_in_date": "2026-06-03",
+        "check_out_date": "2026-06-06",
+    }
+    assert api.put("/api/v1/reservations/BK1/", booking, format="json").status_code == 201
+    response = api.post(
+        "/api/v1/reservations/BK1/move/", {"property": brooklyn.property.pk}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["check_in"] == "2026-06-03T16:00:00-04:00"
+    assert response.json()["check_out"] == "2026-06-06T11:00:00-04:00"
+    settle()
+    [(pin, starts_at, ends_at)] = on_lock(brooklyn.lock).values()
+    assert wall_clock(starts_at, brooklyn.property) == "2026-06-03 16:00"
+    assert wall_clock(ends_at, brooklyn.property) == "2026-06-06 11:00"
+    assert on_lock(lock) == {}
