@@ -69,3 +69,17 @@ def clock_now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+def test_unmatching_the_lock_takes_the_stays_backup_code_off_it(clock, prop, lock, with_backup):
+    # rules M4, H3: the lock stays matched to another property, so its pool stays, but the
+    # unmatched property's guest no longer has access there
+    from integrations.models import Match
+    from integrations.services import match_delete
+
+    reservation, backup = with_backup
+    MatchFactory(lock=lock, property=PropertyFactory(host=prop.host))
+    match_delete(match=Match.objects.get(lock=lock, property=prop))
+    settle()
+    assert backup.pin not in {pin for pin, _, _ in on_lock(lock).values()}
+    assert "Ana Silva" not in on_lock(lock)
