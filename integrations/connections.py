@@ -92,10 +92,38 @@ def locks_upsert(*, connection: LockConnection, infos: list[LockInfo]) -> list[L
                 setattr(lock, field, value)
             lock.save(update_fields=[*defaults, "updated_at"])
         locks.append(lock)
-    connection.locks.exclude(remote_id__in=[i.remote_id for i in infos]).update(
-        is_present=False, updated_at=now
+    gone = connection.locks.filter(is_present=True).exclude(
+        remote_id__in=[i.remote_id for i in infos]
     )
+    still_matched = list(gone.filter(matches__isnull=False).distinct())
+    gone.update(is_present=False, updated_at=now)
+    for lock in still_matched:
+        _lock_gone_tell_host(lock=lock)
     return locks
+
+
+def _lock_gone_tell_host(*, lock: Lock) -> None:
+    """A matched lock the vendor stopped listing: its guests' codes can no longer be set there,
+    and it leaves the lock list, so the host is told once where to act (SPEC L2, M4)."""
+    from messaging.models import HostAlert
+    from messaging.services import host_alert_raise
+
+    connection = lock.connection
+    properties = list(lock.matches.select_related("property").order_by("property__name"))
+    names = ", ".join(match.property.name for match in properties)
+    host_alert_raise(
+        host=connection.host,
+        kind=HostAlert.Kind.LOCK_OFFLINE,
+        subject=f"{lock.name} is no longer in your {connection.get_vendor_display()} account",
+        body=(
+            f"Your {connection.get_vendor_display()} account no longer lists {lock.name}, which "
+            f"is matched to {names}. Guests' codes cannot be set on it. If the lock was "
+            f"replaced or removed, unmatch it from "
+            f"{names}; if it should still be there, add it back in the lock app and refresh "
+            "the account in locksync."
+        ),
+        link=reverse("property_detail", args=[properties[0].property_id]),
+    )
 
 
 def connection_create(

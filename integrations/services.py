@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accesscodes.models import BackupCode, LockCode
@@ -56,11 +57,15 @@ def match_delete(*, match: Match) -> None:
     ).exclude(state=LockCode.State.REMOVED)
     for lock_code in lock_codes.select_related("access_code__reservation", "lock__connection"):
         lock_code_retire(lock_code=lock_code, at_once=True, reason="lock unmatched from property")
-    if not lock.matches.exists():
-        # Unmatched from every property: our backup codes leave the lock too.
-        BackupCode.objects.filter(lock=lock).exclude(state=BackupCode.State.REMOVED).update(
-            retire_after=timezone.now()
-        )
+    backups = BackupCode.objects.filter(lock=lock).exclude(
+        state__in=[BackupCode.State.REMOVING, BackupCode.State.REMOVED]
+    )
+    if lock.matches.exists():
+        # Still matched elsewhere: the pool stays, but a backup code handed to one of this
+        # property's guests is theirs no more (M4, H3), so it is replaced now.
+        backups = backups.filter(reservation__property=property)
+    # Unmatched from every property: our backup codes leave the lock too.
+    backups.update(retire_after=timezone.now(), version=F("version") + 1)
     dispatch_on_commit([lock.pk])
 
 

@@ -5,6 +5,9 @@ The viewsets live in each app's `api.py`; `locksync/api_urls.py` mounts them at 
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Mapping
+
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models, transaction
@@ -26,6 +29,24 @@ class WallClockTimeField(serializers.TimeField):
 
     Declared as a pattern, not OpenAPI's `time` format, which requires an offset.
     """
+
+    def to_internal_value(self, data):
+        # Django's parse_time drops an offset silently: "14:00Z" would be read as 14:00
+        # local, putting the guest's window hours off (SPEC W1).
+        if isinstance(data, str) and _has_offset(data):
+            raise serializers.ValidationError(
+                "Give the property's local time without an offset, e.g. 16:00: it is read "
+                "in the property's time zone.",
+                code="invalid",
+            )
+        return super().to_internal_value(data)
+
+
+def _has_offset(text: str) -> bool:
+    try:
+        return datetime.time.fromisoformat(text.strip()).tzinfo is not None
+    except ValueError:
+        return False
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -81,8 +102,30 @@ class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
-class StrictModelSerializer(serializers.ModelSerializer):
-    """A ModelSerializer whose text fields take strings only."""
+class KnownFieldsMixin:
+    """A body field the endpoint does not know is refused, not ignored, as unknown query
+    parameters are: {"status": "cancelled"} sent to PATCH, or a typo such as "guest_phne",
+    is a 400 naming the field rather than a 200 that changed nothing. Read-only fields a
+    client echoes back are known, and ignored."""
+
+    unknown_field_hints: dict[str, str] = {}
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        name: [self.unknown_field_hints.get(name, "Unknown field.")]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(KnownFieldsMixin, serializers.ModelSerializer):
+    """A ModelSerializer whose text fields take strings only and whose body has no unknown
+    fields."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,

@@ -38,7 +38,12 @@ class SignupForm(forms.Form):
 class PropertyForm(forms.Form):
     name = forms.CharField(max_length=200)
     address = forms.CharField(max_length=500, required=False)
-    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="Europe/Lisbon")
+    time_zone = forms.ChoiceField(
+        choices=TIME_ZONE_CHOICES,
+        initial="Europe/Lisbon",
+        help_text="Changing it keeps upcoming stays at their local dates and times; "
+        "their codes follow.",
+    )
     checkin_time = forms.TimeField(
         label="Check-in time", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
     )

@@ -64,16 +64,42 @@ def property_create(
 PROPERTY_EDITABLE_FIELDS = ("name", "address", "time_zone", "checkin_time", "checkout_time")
 
 
+@transaction.atomic
 def property_update(*, property: Property, **changes) -> Property:
-    """Change a property's own fields. Existing reservations keep their instants."""
+    """Change a property's own fields.
+
+    Stays are wall-clock times in the property's zone (SPEC W1): when the zone changes, the
+    stays not yet over keep their local dates and times, so their instants and their codes'
+    windows move with the zone (C1). Past stays keep their history. New default check-in and
+    checkout times apply to stays entered from now on.
+    """
     unknown = set(changes) - set(PROPERTY_EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+    old_zone = Property.objects.get(pk=property.pk).zone if property.pk else None
     for field, value in changes.items():
         setattr(property, field, value)
     property.full_clean()
     property.save()
+    if old_zone is not None and old_zone.key != property.time_zone:
+        _stays_keep_wall_clock(property=property, old_zone=old_zone)
     return property
+
+
+def _stays_keep_wall_clock(*, property: Property, old_zone) -> None:
+    from reservations.models import Reservation
+    from reservations.services import reservation_alter
+
+    stays = Reservation.objects.filter(property=property, check_out__gt=timezone.now()).exclude(
+        status=Reservation.Status.CANCELLED
+    )
+    for stay in stays.select_related("property"):
+        stay.property = property
+        check_in, check_out = (
+            property.local_datetime(local.date(), local.time())
+            for local in (stay.check_in.astimezone(old_zone), stay.check_out.astimezone(old_zone))
+        )
+        reservation_alter(reservation=stay, check_in=check_in, check_out=check_out)
 
 
 # --- sign-up and smart lock settings (dashboard) ---------------------------------------------
@@ -127,6 +153,7 @@ def smart_lock_settings_update(
     row.full_clean()
     row.save()
     _backup_pools_follow(host=host, property=property)
+    _access_windows_follow(host=host, property=property)
     return row
 
 
@@ -135,6 +162,35 @@ def smart_lock_settings_reset(*, host: Host, property: Property) -> None:
     """Drop a property's override: it follows the host's defaults again."""
     SmartLockSettings.objects.filter(host=host, property=property).delete()
     _backup_pools_follow(host=host, property=property)
+    _access_windows_follow(host=host, property=property)
+
+
+def _access_windows_follow(*, host: Host, property: Property | None) -> None:
+    """New buffers apply to the stays that still have access to come (SPEC W1, C1).
+
+    A guest whose code is on the lock gets the new window there, with the same PIN; stays
+    whose access already ended keep their history.
+    """
+    from accesscodes.models import AccessCode
+    from accesscodes.services import access_code_provision, access_window
+    from reservations.models import Reservation
+
+    now = timezone.now()
+    properties = Property.objects.filter(host=host)
+    if property is not None:
+        properties = properties.filter(pk=property.pk)
+    else:
+        # The host's defaults reach only the properties that have no override of their own.
+        properties = properties.filter(smart_lock_settings__isnull=True)
+    access_codes = AccessCode.objects.filter(
+        reservation__property__in=properties,
+        reservation__status=Reservation.Status.ACCEPTED,
+        ends_at__gt=now,
+    ).select_related("reservation__property")
+    for access_code in access_codes:
+        reservation = access_code.reservation
+        if access_window(reservation=reservation) != (access_code.starts_at, access_code.ends_at):
+            access_code_provision(reservation=reservation)
 
 
 def _backup_pools_follow(*, host: Host, property: Property | None) -> None:

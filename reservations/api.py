@@ -26,6 +26,7 @@ from accesscodes.selectors import smartlock_codes_for_reservation
 from guests.services import arrival_json, stay_language_set
 from locksync.api import (
     HostScopedMixin,
+    KnownFieldsMixin,
     StrictCharField,
     StrictChoiceField,
     StrictEmailField,
@@ -167,7 +168,7 @@ class ReservationSerializer(serializers.ModelSerializer):
         ]
 
 
-class ReservationWriteSerializer(serializers.Serializer):
+class ReservationWriteSerializer(KnownFieldsMixin, serializers.Serializer):
     """A whole reservation, as sent by PUT (or POST with external_id)."""
 
     property = HostPropertyField()
@@ -215,8 +216,13 @@ class ReservationCreateSerializer(ReservationWriteSerializer):
     )
 
 
-class ReservationAlterSerializer(serializers.Serializer):
+class ReservationAlterSerializer(KnownFieldsMixin, serializers.Serializer):
     """Only the fields sent change; a date without a time keeps the current local time."""
+
+    unknown_field_hints = {
+        "status": "Not changed here: cancel with POST …/cancel/, accept again with PUT.",
+        "property": "Not changed here: move the stay with POST …/move/.",
+    }
 
     guest_name = StrictCharField(max_length=200, required=False)
     guest_phone = StrictCharField(max_length=64, required=False, allow_blank=True)
@@ -254,7 +260,7 @@ class ReservationAlterSerializer(serializers.Serializer):
         return attrs
 
 
-class ReservationMoveSerializer(serializers.Serializer):
+class ReservationMoveSerializer(KnownFieldsMixin, serializers.Serializer):
     property = HostPropertyField()
 
 

@@ -6,13 +6,15 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from accesscodes.models import AccessCode, LockCode
+from accesscodes.models import AccessCode, BackupCode, LockCode
 from accesscodes.services import (
     access_code_cancel,
     access_code_provision,
     lock_code_retire,
+    lock_dispatch_enqueue,
     matched_locks,
 )
 from properties.models import Host, Property
@@ -77,10 +79,32 @@ def reservation_upsert(
             reservation_cancel(reservation=reservation)
         return reservation, True
 
+    _update(
+        reservation=reservation,
+        property=property,
+        details=details,
+        stay=(check_in, check_out),
+        status=status,
+    )
+    return reservation, False
+
+
+def _update(
+    *,
+    reservation: Reservation,
+    property: Property,
+    details: dict,
+    stay: tuple[datetime, datetime],
+    status: str,
+) -> None:
+    """Bring a known reservation to what was sent: cancel, reinstate, or change it."""
     if status == Reservation.Status.CANCELLED:
         if reservation.status != Reservation.Status.CANCELLED:
             reservation_cancel(reservation=reservation)
-        return reservation, False
+        return
+    if reservation.status == Reservation.Status.CANCELLED and status == Reservation.Status.ACCEPTED:
+        _reinstate(reservation=reservation, property=property, details=details, stay=stay)
+        return
     changed = [key for key, value in details.items() if getattr(reservation, key) != value]
     for key in changed:
         setattr(reservation, key, details[key])
@@ -88,11 +112,24 @@ def reservation_upsert(
         reservation.save(update_fields=[*changed, "updated_at"])
     if reservation.property_id != property.pk:
         reservation_move(reservation=reservation, property=property)
-    if (reservation.check_in, reservation.check_out) != (check_in, check_out) or changed:
-        reservation_alter(reservation=reservation, check_in=check_in, check_out=check_out)
+    if (reservation.check_in, reservation.check_out) != stay or changed:
+        reservation_alter(reservation=reservation, check_in=stay[0], check_out=stay[1])
     if status == Reservation.Status.ACCEPTED and reservation.status != status:
         reservation_accept(reservation=reservation)
-    return reservation, False
+
+
+def _reinstate(
+    *, reservation: Reservation, property: Property, details: dict, stay: tuple[datetime, datetime]
+) -> None:
+    """A cancelled booking sent again as accepted, perhaps with new dates, guest details or
+    property: it is taken as sent and accepted; the codes follow (SPEC S1, C1, C2)."""
+    for key, value in details.items():
+        setattr(reservation, key, value)
+    reservation.check_in, reservation.check_out = stay
+    reservation.save()
+    reservation_accept(reservation=reservation)
+    if reservation.property_id != property.pk:
+        reservation_move(reservation=reservation, property=property)
 
 
 @transaction.atomic
@@ -133,6 +170,7 @@ def reservation_alter(
     reservation.save()
     if reservation.status == Reservation.Status.ACCEPTED:
         access_code_provision(reservation=reservation)
+        _assigned_backups_follow(reservation=reservation)
     return reservation
 
 
@@ -142,8 +180,19 @@ def reservation_move(*, reservation: Reservation, property: Property) -> Reserva
     _check_property(reservation.host, property)
     if reservation.status == Reservation.Status.CANCELLED:
         raise ValidationError("A cancelled reservation cannot be moved.")
+    old_zone = reservation.property.zone
     reservation.property = property
-    reservation.save(update_fields=["property", "updated_at"])
+    if old_zone.key != property.time_zone:
+        # Stays are wall-clock times at their property (SPEC W1): a 16:00 check-in in Lisbon
+        # moved to a New York flat is 16:00 there, as the dashboard and PUT already read it.
+        reservation.check_in, reservation.check_out = (
+            property.local_datetime(local.date(), local.time())
+            for local in (
+                reservation.check_in.astimezone(old_zone),
+                reservation.check_out.astimezone(old_zone),
+            )
+        )
+    reservation.save(update_fields=["property", "check_in", "check_out", "updated_at"])
     if reservation.status != Reservation.Status.ACCEPTED:
         return reservation
     staying = {lock.pk for lock in matched_locks(reservation=reservation)}
@@ -158,6 +207,7 @@ def reservation_move(*, reservation: Reservation, property: Property) -> Reserva
                 lock_code=lock_code, at_once=True, reason="reservation moved to another property"
             )
     access_code_provision(reservation=reservation)
+    _assigned_backups_follow(reservation=reservation)
     return reservation
 
 
@@ -172,7 +222,38 @@ def reservation_cancel(*, reservation: Reservation) -> Reservation:
     access_code = AccessCode.objects.filter(reservation=reservation).first()
     if access_code is not None:
         access_code_cancel(access_code=access_code)
+    _assigned_backups_follow(reservation=reservation)
     return reservation
+
+
+def _assigned_backups_follow(*, reservation: Reservation) -> None:
+    """A backup code handed to the guest lasts exactly as long as their access (SPEC H3, C1–C3).
+
+    It is retired (and replaced by a fresh one) when the stay is cancelled, cut short to now
+    or moved away from its lock, and follows an extended stay to its new end.
+    """
+    now = timezone.now()
+    access_code = AccessCode.objects.filter(reservation=reservation).first()
+    if reservation.status == Reservation.Status.CANCELLED or access_code is None:
+        ends_at = now
+    else:
+        ends_at = max(access_code.ends_at, now)
+    staying = {lock.pk for lock in matched_locks(reservation=reservation)}
+    backups = BackupCode.objects.filter(reservation=reservation).exclude(
+        state__in=[BackupCode.State.REMOVING, BackupCode.State.REMOVED]
+    )
+    for backup in backups:
+        retire_after = ends_at if backup.lock_id in staying else now
+        if backup.retire_after == retire_after:
+            continue
+        # Bump the version, so a lock pass holding this row does not write the old time back.
+        BackupCode.objects.filter(pk=backup.pk).update(
+            retire_after=retire_after, version=F("version") + 1, updated_at=now
+        )
+        if retire_after <= now:
+            transaction.on_commit(
+                lambda lock_id=backup.lock_id: lock_dispatch_enqueue(lock_id=lock_id)
+            )
 
 
 @transaction.atomic

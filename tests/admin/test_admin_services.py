@@ -72,15 +72,14 @@ def test_cancelling_a_stay_in_the_admin_cancels_its_code(client, support_agent, 
     assert AccessCode.objects.get(reservation=stay).cancelled_at is not None
 
 
-@pytest.mark.parametrize("status", ["cancelled", "accepted"])
-def test_changing_a_cancelled_stay_is_refused_with_a_message(client, support_agent, stay, status):
+def test_changing_a_cancelled_stay_is_refused_with_a_message(client, support_agent, stay):
     client.force_login(support_agent)
     url = reverse("admin:reservations_reservation_change", args=[stay.pk])
     client.post(url, _reservation_form(stay, status="cancelled"), follow=True)
     stay.refresh_from_db()
     later = stay.check_out.replace(microsecond=0) + timedelta(days=3)
     response = client.post(
-        url, _reservation_form(stay, check_out=later, status=status), follow=True
+        url, _reservation_form(stay, check_out=later, status="cancelled"), follow=True
     )
     assert response.redirect_chain[-1][0] == url
     assert "cannot be changed" in response.text
@@ -88,6 +87,25 @@ def test_changing_a_cancelled_stay_is_refused_with_a_message(client, support_age
     stay.refresh_from_db()
     assert stay.check_out != later
     assert stay.status == "cancelled"
+
+
+def test_accepting_a_cancelled_stay_again_with_a_new_checkout_takes_both(
+    client, support_agent, stay
+):  # rules S1, C1: the booking was reinstated with one more night
+    client.force_login(support_agent)
+    url = reverse("admin:reservations_reservation_change", args=[stay.pk])
+    client.post(url, _reservation_form(stay, status="cancelled"), follow=True)
+    stay.refresh_from_db()
+    pin = stay.access_code.pin
+    later = stay.check_out.replace(microsecond=0) + timedelta(days=1)
+    response = client.post(
+        url, _reservation_form(stay, check_out=later, status="accepted"), follow=True
+    )
+    assert "was changed successfully" in response.text
+    stay.refresh_from_db()
+    assert (stay.status, stay.check_out) == ("accepted", later)
+    access_code = AccessCode.objects.get(reservation=stay)
+    assert (access_code.pin, access_code.cancelled_at, access_code.ends_at) == (pin, None, later)
 
 
 def test_adding_an_accepted_reservation_in_the_admin_creates_its_code(client, support_agent, host):
