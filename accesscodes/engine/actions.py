@@ -9,8 +9,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from accesscodes.engine.events import actor_for, code_event_record
-from accesscodes.engine.provisioning import lock_dispatch_enqueue
+from accesscodes.engine.provisioning import NOT_ON_LOCK, lock_dispatch_enqueue
 from accesscodes.engine.reconciliation import lock_resync as lock_resync
+from accesscodes.engine.windows import send_time
 from accesscodes.models import LockCode
 
 
@@ -23,9 +24,11 @@ def lock_code_retry_now(*, lock_code: LockCode, user=None) -> LockCode:
     """Have the next pass re-attempt this code at once; queued on commit."""
     if lock_code.state == LockCode.State.REMOVED:
         raise EngineError("This code has been removed from the lock; there is nothing to retry.")
-    LockCode.objects.filter(pk=lock_code.pk).update(
-        next_attempt_at=timezone.now(), version=F("version") + 1
-    )
+    # A code still waiting for its send time stays waiting: sent early, a permanent-only
+    # lock would open the door days before the stay (SPEC S2, W2).
+    now = timezone.now()
+    due = send_time(lock_code, now) if lock_code.state in NOT_ON_LOCK else now
+    LockCode.objects.filter(pk=lock_code.pk).update(next_attempt_at=due, version=F("version") + 1)
     code_event_record(
         host_id=lock_code.lock.connection.host_id,
         kind="retry_requested",

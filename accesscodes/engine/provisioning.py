@@ -118,10 +118,21 @@ def _access_code_refresh(access_code: AccessCode, reservation: Reservation, star
             after={"starts_at": str(starts_at), "ends_at": str(ends_at)},
         )
     if renamed:
-        for lock_code in access_code.lock_codes.exclude(state=LockCode.State.REMOVED):
-            lock_code = _locked(lock_code)
+        _lock_codes_rename(access_code, reservation)
+
+
+def _lock_codes_rename(access_code: AccessCode, reservation: Reservation) -> None:
+    """The guest's corrected name goes to every lock, or the reservation code where N2 says
+    so; a code already sent is changed on the lock with the same PIN (N1, N2, C1)."""
+    for lock_code in access_code.lock_codes.exclude(state=LockCode.State.REMOVED):
+        lock_code = _locked(lock_code)
+        name = lock_code_name(lock_code.lock, reservation)
+        if name == lock_code.name_on_lock:
+            continue
+        lock_code.name_on_lock = name
+        if was_sent(lock_code):
             lock_code.in_sync = False
-            _save(lock_code, ["in_sync"])
+        _save(lock_code, ["name_on_lock", "in_sync"])
 
 
 @transaction.atomic

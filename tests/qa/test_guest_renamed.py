@@ -11,13 +11,7 @@ from tests.qa.helpers import book, on_lock
 
 pytestmark = pytest.mark.django_db
 
-NAME_NOT_RECOMPUTED = (
-    "engine: _access_code_refresh marks a renamed stay's LockCodes out of sync but never "
-    "recomputes name_on_lock, so the old name is sent or kept (accesscodes/engine/provisioning.py)"
-)
 
-
-@pytest.mark.xfail(strict=True, reason=NAME_NOT_RECOMPUTED)
 def test_a_name_corrected_before_the_code_is_sent_goes_to_the_lock(clock, prop, lock):
     # rule N1: the name on the lock is the guest's full name, as it is when the code is sent
     reservation = book(prop, starts_in=days(5), name="Ana Slva")
@@ -27,7 +21,6 @@ def test_a_name_corrected_before_the_code_is_sent_goes_to_the_lock(clock, prop, 
     assert set(on_lock(lock)) == {"Ana Silva"}
 
 
-@pytest.mark.xfail(strict=True, reason=NAME_NOT_RECOMPUTED)
 def test_a_renamed_guest_code_on_the_lock_is_renamed_with_the_same_pin(clock, prop, lock):
     # rules N1, C1
     reservation = book(prop, starts_in=timedelta(hours=5), name="Ana Silva")
@@ -38,7 +31,6 @@ def test_a_renamed_guest_code_on_the_lock_is_renamed_with_the_same_pin(clock, pr
     assert {name: held[0] for name, held in on_lock(lock).items()} == {"Bea Costa": pin}
 
 
-@pytest.mark.xfail(strict=True, reason=NAME_NOT_RECOMPUTED)
 def test_a_new_name_the_lock_cannot_show_falls_back_to_the_reservation_code(clock, prop, lock):
     # rule N2: "(" is outside GSM 03.38
     reservation = book(prop, starts_in=timedelta(hours=5), external_id="R7")

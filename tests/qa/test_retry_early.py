@@ -11,12 +11,6 @@ from tests.qa.helpers import book, on_lock
 
 pytestmark = pytest.mark.django_db
 
-SENT_EARLY = (
-    "engine: lock_code_retry_now (accesscodes/engine/actions.py) makes any code due now, so a "
-    "code still waiting for its send time goes to the lock days early; on a permanent-only "
-    "lock it then opens the door before the stay"
-)
-
 
 @pytest.fixture
 def permanent_only(lock):
@@ -28,7 +22,6 @@ def permanent_only(lock):
     return lock
 
 
-@pytest.mark.xfail(strict=True, reason=SENT_EARLY)
 def test_support_retrying_a_scheduled_code_does_not_open_the_door_days_early(
     client, support_agent, clock, prop, permanent_only
 ):  # rules W2, S2: a permanent code is set 10 minutes before the window, not 5 days
@@ -44,7 +37,6 @@ def test_support_retrying_a_scheduled_code_does_not_open_the_door_days_early(
     assert on_lock(permanent_only) == {}
 
 
-@pytest.mark.xfail(strict=True, reason=SENT_EARLY)
 def test_a_host_posting_retry_for_a_scheduled_code_does_not_send_it_early(
     client, clock, prop, permanent_only
 ):  # rules W2, V4: the panel hides Retry for waiting codes, but a stale page still posts it
