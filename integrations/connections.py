@@ -66,6 +66,11 @@ def _checked(*, host: Host, vendor: str, credentials: dict[str, Any]) -> tuple[d
 def locks_upsert(*, connection: LockConnection, infos: list[LockInfo]) -> list[Lock]:
     """Write the vendor's view of the locks; locks it no longer lists become not present."""
     now = timezone.now()
+    returning = set(
+        connection.locks.filter(
+            is_present=False, remote_id__in=[i.remote_id for i in infos]
+        ).values_list("pk", flat=True)
+    )
     locks = []
     for info in infos:
         defaults = {
@@ -99,7 +104,25 @@ def locks_upsert(*, connection: LockConnection, infos: list[LockInfo]) -> list[L
     gone.update(is_present=False, updated_at=now)
     for lock in still_matched:
         _lock_gone_tell_host(lock=lock)
+    for lock in locks:
+        if lock.pk in returning:
+            _lock_back_provision(lock=lock)
     return locks
+
+
+def _lock_back_provision(*, lock: Lock) -> None:
+    """A matched lock the vendor lists again: the stays booked while it was gone get their
+    codes on it, as when it was first matched (SPEC M2, M3)."""
+    from accesscodes.services import access_code_provision
+    from reservations.models import Reservation
+
+    stays = Reservation.objects.filter(
+        property__matches__lock=lock,
+        status=Reservation.Status.ACCEPTED,
+        check_out__gt=timezone.now(),
+    ).distinct()
+    for reservation in stays:
+        access_code_provision(reservation=reservation)
 
 
 def _lock_gone_tell_host(*, lock: Lock) -> None:

@@ -50,6 +50,13 @@ def matched_locks(*, reservation: Reservation) -> list[Lock]:
     )
 
 
+def _holds(access_code: AccessCode, lock: Lock) -> bool:
+    """Whether this access code already has a live LockCode on the lock. A lock the vendor
+    stopped listing gets no new code (it would fail for ever), but keeps the ones it has: a
+    listing glitch must not take a guest's code off the lock (SPEC M2, D1)."""
+    return access_code.lock_codes.filter(lock=lock).exclude(state=LockCode.State.REMOVED).exists()
+
+
 def _locked(lock_code: LockCode) -> LockCode:
     """The row, fresh and locked until the caller's transaction ends (S9)."""
     return (
@@ -95,6 +102,7 @@ def access_code_provision(*, reservation: Reservation) -> AccessCode:
         )
     else:
         _access_code_refresh(access_code, reservation, starts_at, ends_at)
+    locks = [lock for lock in locks if lock.is_present or _holds(access_code, lock)]
     for lock in locks:
         lock_code_ensure(access_code=access_code, lock=lock)
     dispatch_on_commit(lock.pk for lock in locks)

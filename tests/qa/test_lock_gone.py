@@ -44,12 +44,6 @@ def test_an_unmatched_lock_leaving_the_account_needs_no_alert(clock, prop, lock)
     assert not HostAlert.objects.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: matched_locks (accesscodes/engine/provisioning.py) ignores Lock.is_present, "
-    "so a new stay gets a LockCode on a lock the vendor no longer lists; it fails with "
-    "vendor_error for ever and the guest page lists the lock as 'being set up'",
-)
 def test_a_new_stay_gets_no_code_on_a_lock_the_vendor_no_longer_lists(
     prop, lock, gone_lock
 ):  # rules M2, R2
@@ -61,3 +55,37 @@ def test_a_new_stay_gets_no_code_on_a_lock_the_vendor_no_longer_lists(
             "lock_id", flat=True
         )
     ) == [lock.pk]
+
+
+def test_a_lock_listed_again_gets_the_codes_of_stays_booked_while_it_was_gone(
+    prop, lock, gone_lock
+):  # rules M2, M3: back in the account, it is a matched lock like any other
+    from integrations.models import SimulatedAccount, SimulatedDevice
+
+    reservation = book(prop, starts_in=timedelta(hours=5))
+    settle()
+    account = SimulatedAccount.objects.get(api_key=gone_lock.connection.credentials["api_key"])
+    SimulatedDevice.objects.create(
+        account=account, device_id=gone_lock.remote_id, name=gone_lock.name
+    )
+    locks_import(connection=gone_lock.connection)
+    settle()
+    gone_lock.refresh_from_db()
+    assert gone_lock.is_present
+    assert set(on_lock(gone_lock)) == {"Ana Silva"}
+    assert on_lock(gone_lock)["Ana Silva"][0] == reservation.access_code.pin
+
+
+def test_a_code_already_on_a_lock_that_drops_out_of_the_listing_is_kept(
+    clock, prop, lock, second_lock
+):  # rules M2, D1: a listing glitch must not take a guest's code away on the next change
+    reservation = book(prop, starts_in=timedelta(hours=5))
+    settle()
+    second_lock.is_present = False
+    second_lock.save(update_fields=["is_present"])
+    from reservations.services import reservation_alter
+
+    reservation_alter(reservation=reservation, check_out=reservation.check_out + timedelta(days=1))
+    settle()
+    kept = LockCode.objects.get(access_code=reservation.access_code, lock=second_lock)
+    assert kept.state != LockCode.State.REMOVED
