@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import F
+from django.db import connection
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accesscodes.engine.retry import MIN_SPACING, rate_limit_time, retry_time
@@ -55,24 +57,98 @@ FACT_FIELDS: dict[type[Delivery], tuple[str, ...]] = {
 }
 
 
+def remember_stored(item: Delivery) -> None:
+    """Note the pass's fields as the row holds them (just loaded or just written): a guarded
+    write then sends only what changed since, which is the same row when the version matches."""
+    item._stored = {name: getattr(item, name) for name in PASS_FIELDS[type(item)]}
+    item._stored_version = item.version
+
+
+def _changed(item: Delivery) -> dict:
+    stored = getattr(item, "_stored", None)
+    values = {name: getattr(item, name) for name in PASS_FIELDS[type(item)]}
+    if stored is None or getattr(item, "_stored_version", None) != item.version:
+        return values  # never noted, or reloaded since: write every field
+    return {name: value for name, value in values.items() if stored.get(name) != value}
+
+
+def _written(item: Delivery) -> None:
+    item.version += 1
+    remember_stored(item)
+
+
 def store(item: Delivery) -> bool:
     """Write the pass's fields if the row is still the version the pass read (SPEC S9).
 
     Returns False after a conflict; the item then holds the row as the service left it."""
     model = type(item)
     now = timezone.now()
-    values = {name: getattr(item, name) for name in PASS_FIELDS[model]}
     written = model.objects.filter(pk=item.pk, version=item.version).update(
-        **values, version=item.version + 1, updated_at=now
+        **_changed(item), version=item.version + 1, updated_at=now
     )
     if written:
-        item.version += 1
+        _written(item)
         return True
+    _conflict(item, now)
+    return False
+
+
+def _conflict(item: Delivery, now: datetime) -> None:
     if _learned_from_lock(item):
         _store_facts(item, now)
     else:
         item.refresh_from_db()  # nothing learned from the lock: the change stands as it is
-    return False
+    remember_stored(item)
+
+
+def store_many(items: list[Delivery]) -> list[bool]:
+    """`store` for many rows of one model: one UPDATE guarded by each row's version (S9).
+    Rows a service changed meanwhile are left out of it and handled one by one as `store`
+    does; which rows it wrote is told by their new version and this write's `updated_at`."""
+    if len(items) < 2:
+        return [store(item) for item in items]
+    model = type(items[0])
+    now = timezone.now()
+    changes = [_changed(item) for item in items]
+    guard = Q()
+    for item in items:
+        guard |= Q(pk=item.pk, version=item.version)
+    values = {}
+    for name in sorted({name for change in changes for name in change}):
+        field = model._meta.get_field(name)
+        column = [getattr(item, name) for item in items]
+        if all(value == column[0] for value in column):
+            values[name] = column[0]
+            continue
+        case = Case(
+            *[
+                When(pk=item.pk, then=Value(v, output_field=field))
+                for item, v in zip(items, column, strict=True)
+            ],
+            output_field=field,
+        )
+        values[name] = (
+            Cast(case, field) if connection.features.requires_casted_case_in_updates else case
+        )
+    written = model.objects.filter(guard).update(**values, version=F("version") + 1, updated_at=now)
+    if written == len(items):
+        for item in items:
+            _written(item)
+        return [True] * len(items)
+    rows = {
+        pk: (version, updated_at)
+        for pk, version, updated_at in model.objects.filter(
+            pk__in=[item.pk for item in items]
+        ).values_list("pk", "version", "updated_at")
+    }
+    results = []
+    for item in items:
+        if rows.get(item.pk) == (item.version + 1, now):
+            _written(item)
+            results.append(True)
+        else:
+            results.append(store(item))  # changed meanwhile: its version no longer matches
+    return results
 
 
 def _learned_from_lock(item: Delivery) -> bool:
@@ -105,15 +181,15 @@ def store_attempt(item: Delivery) -> bool:
 
     False when a service changed the row since the pass read it: the pass must not send."""
     model = type(item)
-    values = {name: getattr(item, name) for name in PASS_FIELDS[model]}
     written = model.objects.filter(pk=item.pk, version=item.version).update(
-        **values, version=item.version + 1, updated_at=timezone.now()
+        **_changed(item), version=item.version + 1, updated_at=timezone.now()
     )
     if written:
-        item.version += 1
+        _written(item)
         item.sent_this_pass = True
         return True
     item.refresh_from_db()
+    remember_stored(item)
     return False
 
 
