@@ -159,8 +159,10 @@ def measure_dispatcher(now: datetime, *, say: Callable[[str], None]) -> dict:
         f"\n== dispatcher (accesscodes.services.dispatch_due, one worker): {placed} codes "
         f"placed and read back on {DISPATCH_LOCKS} locks at {DISPATCH_LATENCY_MS} ms in "
         f"{elapsed:.2f} s = {result['per_second']:.1f} codes/s, {sweeps} sweep(s)\n"
-        f"   per code placed: {result['queries_per_code']:.1f} SQL queries by the engine "
-        f"(+ {result['simulator_queries_per_code']:.1f} inside the simulated vendor), "
+        f"   per code placed: {result['queries_per_code']:.1f} SQL queries by the engine + "
+        f"{result['simulator_queries_per_code']:.1f} inside the simulated vendor = "
+        f"{result['queries_per_code'] + result['simulator_queries_per_code']:.1f} "
+        f"(target <= 4), "
         f"{result['vendor_calls_per_code']:.2f} vendor calls "
         f"({', '.join(f'{name} {count}' for name, count in sorted(calls.items()))})"
     )
