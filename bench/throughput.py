@@ -116,6 +116,40 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def processes_cpu() -> dict[int, tuple[str, float]]:
+    """Every process's name and user + system CPU seconds (Linux /proc)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        fields = text.rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        found[int(entry)] = (text[text.index("(") + 1 : text.rindex(")")], cpu)
+    return found
+
+
+def cpu_by_whom(before: dict, after: dict, worker_pids: set[int]) -> dict[str, float]:
+    """CPU seconds spent between two `processes_cpu()` snapshots, by who spent them."""
+    spent: dict[str, float] = {}
+    for pid, (name, cpu) in after.items():
+        if pid in worker_pids:
+            who = "workers"
+        elif pid == os.getpid():
+            who = "this script"
+        elif name.startswith("postgres"):
+            who = "PostgreSQL"
+        elif name.startswith("redis"):
+            who = "Redis"
+        else:
+            who = "other processes"
+        spent[who] = spent.get(who, 0.0) + cpu - before.get(pid, (name, 0.0))[1]
+    return spent
+
+
 def machine_cpu() -> tuple[float, float]:
     """(busy, idle) jiffies of the whole machine since boot (Linux /proc/stat)."""
     numbers = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -184,7 +218,7 @@ def run_once(
     workers = start_workers(processes, concurrency)
     try:
         cpu_before = [cpu_seconds(process.pid) for process, _ in workers]
-        machine_before = machine_cpu()
+        machine_before, processes_before = machine_cpu(), processes_cpu()
         started = time.perf_counter()
         tasks.dispatch_due.delay()
         done = 0
@@ -194,6 +228,9 @@ def run_once(
         elapsed = time.perf_counter() - started
         cpu = sum(cpu_seconds(p.pid) for p, _ in workers) - sum(cpu_before)
         busy, idle = (a - b for a, b in zip(machine_cpu(), machine_before, strict=True))
+        spent = cpu_by_whom(
+            processes_before, processes_cpu(), {process.pid for process, _ in workers}
+        )
         time.sleep(0.3)  # the last task's counts reach their file
     finally:
         stop_workers(workers)
@@ -211,6 +248,7 @@ def run_once(
         "seconds": elapsed,
         "cpu": cpu,
         "machine_idle": idle / max(1, busy + idle),
+        "spent": spent,
         "counts": counts,
     }
 
@@ -237,6 +275,11 @@ def report(result: dict, ceiling: float | None) -> float:
         f"   worker CPU {result['cpu'] * 1000 / placed:.1f} ms per code "
         f"({result['cpu'] / result['seconds'] / result['processes']:.0%} of a core per process);"
         f" machine idle {result['machine_idle']:.0%} of its {os.cpu_count()} cores",
+        "   machine CPU per code by process: "
+        + ", ".join(
+            f"{who} {seconds * 1000 / placed:.1f} ms"
+            for who, seconds in sorted(result["spent"].items(), key=lambda item: -item[1])
+        ),
         f"   SQL queries per code {(engine + simulator) / placed:.1f} (engine "
         f"{engine / placed:.1f} + simulator {simulator / placed:.1f}); vendor calls per code "
         f"{calls / placed:.2f}",
