@@ -401,7 +401,10 @@ def main() -> int:
         )
     say(
         f"  {'dispatcher':<22} {dispatcher['per_second']:>8.1f} codes/s, "
-        f"{dispatcher['queries_per_code']:.1f} queries and "
+        f"{dispatcher['queries_per_code']:.1f} engine + "
+        f"{dispatcher['simulator_queries_per_code']:.1f} simulator = "
+        f"{dispatcher['queries_per_code'] + dispatcher['simulator_queries_per_code']:.1f} "
+        f"queries and "
         f"{dispatcher['vendor_calls_per_code']:.1f} vendor calls per code placed"
     )
     healthcheck = results[1]

@@ -24,7 +24,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import BigIntegerField, DateTimeField, F, IntegerField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accesscodes.pin import pin_violations, pins_collide, random_pin
@@ -118,6 +119,9 @@ class SimulatorAdapter(Adapter):
 
     def __init__(self, connection) -> None:
         super().__init__(connection)
+        # What this adapter (one lock pass) saw: devices by id, and their visible codes.
+        self._seen: dict[str, SimulatedDevice] = {}
+        self._codes: dict[int, list[SimulatedCode]] = {}
         off = {Feature(name) for name in self.credentials.get("features_off", ())}
         if off:
             self.features = frozenset(type(self).features - off)
@@ -147,22 +151,43 @@ class SimulatorAdapter(Adapter):
             raise VendorError(Reason.ACCOUNT_DISCONNECTED, "the simulator account key is not valid")
         return account
 
+    def _devices(self):
+        api_key = str(self.credentials.get("api_key", ""))
+        return SimulatedDevice.objects.filter(account__api_key=api_key).order_by()
+
+    def _missing(self, lock_remote_id: str) -> VendorError:
+        self._account()  # raises when the key is what's wrong
+        return VendorError(Reason.VENDOR_ERROR, f"device {lock_remote_id} not found")
+
     def _device(self, lock_remote_id: str, *, for_update: bool = False) -> SimulatedDevice:
-        account = self._account()
-        devices = SimulatedDevice.objects.filter(account=account, device_id=lock_remote_id)
+        """The device with its account in one query; for a write, locked, with a fingerprint
+        of its visible codes (so the codes read earlier in this call need no second read)."""
+        devices = self._devices().filter(device_id=lock_remote_id).select_related("account")
         if for_update:
-            devices = devices.select_for_update()
-        device = devices.first()
-        if device is None:
-            raise VendorError(Reason.VENDOR_ERROR, f"device {lock_remote_id} not found")
+            devices = devices.select_for_update(of=("self",)).annotate(**_fingerprint_columns())
+        device = next(iter(devices), None)
+        if device is None or device.account.revoked:
+            raise self._missing(lock_remote_id)
+        if for_update:
+            device.fingerprint = (
+                device.visible_count or 0,
+                device.visible_last_id,
+                device.visible_last_change,
+            )
+        self._seen[lock_remote_id] = device
         return device
 
-    def _call(self, lock_remote_id: str) -> SimulatedDevice:
-        """Start a call: the request travels to the lock (half the device's latency)."""
-        device = self._device(lock_remote_id)
+    def _call(self, lock_remote_id: str) -> tuple[SimulatedDevice, bool]:
+        """Start a call: the request travels to the lock (half the device's latency). The
+        device is as this adapter last saw it (read now if never); the second value says
+        whether it was read just now. Every call reads the device again before acting."""
+        device = self._seen.get(lock_remote_id)
+        fresh = device is None
+        if fresh:
+            device = self._device(lock_remote_id)
         if device.latency_ms:
             time.sleep(device.latency_ms / 2000)
-        return device
+        return device, fresh
 
     @staticmethod
     def _answer(device: SimulatedDevice) -> None:
@@ -170,9 +195,15 @@ class SimulatorAdapter(Adapter):
         if device.latency_ms:
             time.sleep(device.latency_ms / 2000)
 
-    @staticmethod
-    def _visible_codes(device: SimulatedDevice) -> list[SimulatedCode]:
-        return list(device.codes.filter(never_applies=False).order_by("id"))
+    def _visible_codes(self, device: SimulatedDevice) -> list[SimulatedCode]:
+        """The codes on the device, oldest first: the list this adapter read last when the
+        device's fingerprint (read under the write's row lock) says nothing changed since."""
+        cached = self._codes.get(device.pk)
+        if cached is not None and _fingerprint(cached) == getattr(device, "fingerprint", None):
+            return cached
+        codes = list(device.codes.filter(never_applies=False).order_by("id"))
+        self._codes[device.pk] = codes
+        return codes
 
     @classmethod
     def _remote(cls, code: SimulatedCode) -> RemoteCode:
@@ -191,18 +222,20 @@ class SimulatorAdapter(Adapter):
         )
 
     def _take_fault(self, device: SimulatedDevice) -> str | None:
-        """Consume one planned fault; return its mode, raising at once for plain failures."""
+        """Consume one planned fault and return its mode. The caller raises a plain failure
+        (FAIL) after its transaction commits, so a raised fault stays used."""
         if device.fault_count <= 0 or not device.fault_reason:
             return None
-        # A conditional decrement outside the write's transaction, so a raised fault stays used.
         taken = SimulatedDevice.objects.filter(pk=device.pk, fault_count__gt=0).update(
             fault_count=F("fault_count") - 1
         )
-        if not taken:
-            return None
-        if device.fault_mode == SimulatedDevice.FaultMode.FAIL:
-            raise VendorError(Reason(device.fault_reason), "simulated failure")
-        return device.fault_mode
+        return device.fault_mode if taken else None
+
+    @staticmethod
+    def _fault_error(device: SimulatedDevice, fault: str | None) -> VendorError | None:
+        if fault == SimulatedDevice.FaultMode.FAIL:
+            return VendorError(Reason(device.fault_reason), "simulated failure")
+        return None
 
     def _check_writable(self, device: SimulatedDevice) -> None:
         if not device.online:
@@ -254,36 +287,53 @@ class SimulatorAdapter(Adapter):
 
     @_recorded("list_codes")
     def list_codes(self, lock_remote_id: str) -> list[RemoteCode]:
-        device = self._call(lock_remote_id)
-        self._check_writable(device)
-        codes = [self._remote(code) for code in self._visible_codes(device)]
-        self._answer(device)
-        return codes
-
-    @_recorded("create_code")
-    def create_code(self, lock_remote_id: str, spec: CodeSpec) -> RemoteCode:
-        device = self._call(lock_remote_id)
-        self._check_writable(device)
-        fault = self._take_fault(device)
-        if not spec.pin and self._capabilities(device).pin_chosen_by_vendor:
-            spec = dataclasses.replace(spec, pin=self._vendor_pin(device))
-        with transaction.atomic():
-            device = self._device(lock_remote_id, for_update=True)
-            self._check_code(device, spec)
-            starts_at, ends_at = self._window(device, spec)
-            code = SimulatedCode.objects.create(
-                device=device,
-                code_id="simcode-" + secrets.token_hex(6),
-                pin=spec.pin,
-                name=spec.name,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                applies_at=timezone.now() + timedelta(seconds=device.confirm_delay_seconds),
-                never_applies=fault == SimulatedDevice.FaultMode.ACK_NEVER_APPLIED,
+        device, fresh = self._call(lock_remote_id)
+        # The codes with their device and account in one query; the device alone if none.
+        codes = list(
+            SimulatedCode.objects.filter(
+                device__in=self._devices().filter(device_id=lock_remote_id),
+                never_applies=False,
             )
+            .select_related("device__account")
+            .order_by("id")
+        )
+        if codes:
+            device = codes[0].device
+            if device.account.revoked:
+                raise self._missing(lock_remote_id)
+            self._seen[lock_remote_id] = device
+        elif not fresh:
+            device = self._device(lock_remote_id)
+        self._check_writable(device)
+        self._codes[device.pk] = codes
+        remote = [self._remote(code) for code in codes]
+        self._answer(device)
+        return remote
+
+    def _after_commit(self, device: SimulatedDevice, error: VendorError | None, fault) -> None:
+        """Raise what the write's transaction decided (a used fault stays used), else let the
+        answer travel back; an applied write whose answer is lost is a timeout."""
+        if error is not None:
+            raise error
         self._answer(device)
         if fault == SimulatedDevice.FaultMode.TIMEOUT_APPLIED:
             raise VendorError(Reason.TIMEOUT, "the simulator did not answer in time")
+
+    @_recorded("create_code")
+    def create_code(self, lock_remote_id: str, spec: CodeSpec) -> RemoteCode:
+        self._call(lock_remote_id)
+        code, fault, error = None, None, None
+        with transaction.atomic():
+            device = self._device(lock_remote_id, for_update=True)
+            try:
+                self._check_writable(device)
+                fault = self._take_fault(device)
+                error = self._fault_error(device, fault)
+                if error is None:
+                    code = self._insert(device, spec, fault)
+            except VendorError as refused:
+                error = refused
+        self._after_commit(device, error, fault)
         remote = self._remote(code)
         return RemoteCode(
             remote_id=remote.remote_id,
@@ -294,37 +344,95 @@ class SimulatorAdapter(Adapter):
             ends_at=remote.ends_at,
         )
 
+    def _insert(self, device: SimulatedDevice, spec: CodeSpec, fault) -> SimulatedCode:
+        if not spec.pin and self._capabilities(device).pin_chosen_by_vendor:
+            spec = dataclasses.replace(spec, pin=self._vendor_pin(device))
+        self._check_code(device, spec)
+        starts_at, ends_at = self._window(device, spec)
+        code = SimulatedCode.objects.create(
+            device=device,
+            code_id="simcode-" + secrets.token_hex(6),
+            pin=spec.pin,
+            name=spec.name,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            applies_at=timezone.now() + timedelta(seconds=device.confirm_delay_seconds),
+            never_applies=fault == SimulatedDevice.FaultMode.ACK_NEVER_APPLIED,
+        )
+        if not code.never_applies:
+            self._codes[device.pk].append(code)
+        return code
+
     @_recorded("update_code")
     def update_code(self, lock_remote_id: str, code_remote_id: str, spec: CodeSpec) -> RemoteCode:
-        device = self._call(lock_remote_id)
-        self._check_writable(device)
-        if not device.codes.filter(code_id=code_remote_id, never_applies=False).exists():
-            raise VendorError(Reason.VENDOR_ERROR, f"code {code_remote_id} not found")
-        fault = self._take_fault(device)
+        self._call(lock_remote_id)
+        code, fault, error = None, None, None
         with transaction.atomic():
             device = self._device(lock_remote_id, for_update=True)
-            code = device.codes.get(code_id=code_remote_id)
-            self._check_code(device, spec, replacing=code_remote_id)
-            code.pin, code.name = spec.pin, spec.name
-            code.starts_at, code.ends_at = self._window(device, spec)
-            if fault != SimulatedDevice.FaultMode.ACK_NEVER_APPLIED:
-                code.save()
-        self._answer(device)
-        if fault == SimulatedDevice.FaultMode.TIMEOUT_APPLIED:
-            raise VendorError(Reason.TIMEOUT, "the simulator did not answer in time")
+            try:
+                self._check_writable(device)
+                code = next(
+                    (c for c in self._visible_codes(device) if c.code_id == code_remote_id), None
+                )
+                if code is None:
+                    raise VendorError(Reason.VENDOR_ERROR, f"code {code_remote_id} not found")
+                fault = self._take_fault(device)
+                error = self._fault_error(device, fault)
+                if error is None:
+                    self._check_code(device, spec, replacing=code_remote_id)
+                    if fault != SimulatedDevice.FaultMode.ACK_NEVER_APPLIED:
+                        code.pin, code.name = spec.pin, spec.name
+                        code.starts_at, code.ends_at = self._window(device, spec)
+                        code.save()
+            except VendorError as refused:
+                error = refused
+        self._after_commit(device, error, fault)
         return self._remote(code)
 
     @_recorded("delete_code")
     def delete_code(self, lock_remote_id: str, code_remote_id: str) -> None:
-        device = self._call(lock_remote_id)
-        self._check_writable(device)
-        if not self._capabilities(device).can_delete_codes:
-            raise VendorError(Reason.REJECTED, "codes on this lock cannot be deleted")
-        fault = self._take_fault(device)
+        self._call(lock_remote_id)
+        fault, error = None, None
         with transaction.atomic():
             device = self._device(lock_remote_id, for_update=True)
-            if fault != SimulatedDevice.FaultMode.ACK_NEVER_APPLIED:
-                device.codes.filter(code_id=code_remote_id).delete()
-        self._answer(device)
-        if fault == SimulatedDevice.FaultMode.TIMEOUT_APPLIED:
-            raise VendorError(Reason.TIMEOUT, "the simulator did not answer in time")
+            try:
+                self._check_writable(device)
+                if not self._capabilities(device).can_delete_codes:
+                    raise VendorError(Reason.REJECTED, "codes on this lock cannot be deleted")
+                fault = self._take_fault(device)
+                error = self._fault_error(device, fault)
+                if error is None and fault != SimulatedDevice.FaultMode.ACK_NEVER_APPLIED:
+                    device.codes.filter(code_id=code_remote_id).delete()
+                    cached = self._codes.get(device.pk)
+                    if cached is not None:
+                        cached[:] = [c for c in cached if c.code_id != code_remote_id]
+            except VendorError as refused:
+                error = refused
+        self._after_commit(device, error, fault)
+
+
+def _fingerprint(codes: list[SimulatedCode]) -> tuple:
+    """What changes whenever a device's visible codes change: their number, the newest id
+    (a code added) and the latest change (a code edited; saves set updated_at)."""
+    return (
+        len(codes),
+        max((code.pk for code in codes), default=None),
+        max((code.updated_at for code in codes), default=None),
+    )
+
+
+def _fingerprint_columns() -> dict:
+    """The fingerprint as three correlated subqueries (raw SQL: building them as ORM
+    subqueries cost more CPU than the query itself)."""
+    codes, devices = SimulatedCode._meta.db_table, SimulatedDevice._meta.db_table
+    visible = f'FROM "{codes}" c WHERE c.device_id = "{devices}".id AND c.never_applies = %s'
+    # Constant SQL (table names from the models); the one value is a parameter.
+    columns = (
+        ("visible_count", "COUNT(*)", IntegerField()),
+        ("visible_last_id", "MAX(c.id)", BigIntegerField()),
+        ("visible_last_change", "MAX(c.updated_at)", DateTimeField()),
+    )
+    return {
+        name: RawSQL(f"SELECT {aggregate} {visible}", (False,), field)  # noqa: S611
+        for name, aggregate, field in columns
+    }

@@ -33,12 +33,21 @@ class BackupHandlers:
     """The lock pass's handlers for backup codes, one per state."""
 
     def _due_backups(self) -> list[BackupCode]:
-        return list(
+        """Due backup codes; those sent earlier and not yet seen come along in the same query
+        for the read-back (`confirm_backup_writes`)."""
+        due = Q(next_attempt_at__lte=self.now) | Q(retire_after__lte=self.now)
+        self.loaded_backups = list(
             BackupCode.objects.filter(lock=self.lock)
-            .filter(Q(next_attempt_at__lte=self.now) | Q(retire_after__lte=self.now))
+            .filter(due | Q(state=BackupCode.State.SETTING))
             .exclude(state=BackupCode.State.REMOVED)
             .order_by("slot", "id")
         )
+        return [
+            backup
+            for backup in self.loaded_backups
+            if (backup.next_attempt_at is not None and backup.next_attempt_at <= self.now)
+            or (backup.retire_after is not None and backup.retire_after <= self.now)
+        ]
 
     def handle_backups(self, backups: list[BackupCode]) -> None:
         for backup in backups:
@@ -97,9 +106,11 @@ class BackupHandlers:
         self.backup_event(backup, "sending")
 
     def confirm_backup_writes(self) -> None:
-        for backup in BackupCode.objects.filter(lock=self.lock, state=BackupCode.State.SETTING):
-            backup.lock = self.lock
-            self.confirm_backup(backup)
+        setting = [b for b in self.loaded_backups if b.state == BackupCode.State.SETTING]
+        for backup in [*setting, *self.new_backups]:
+            if backup.state == BackupCode.State.SETTING:
+                backup.lock = self.lock
+                self.confirm_backup(backup)
 
     def confirm_backup(self, backup: BackupCode) -> None:
         """Follow a backup code's write until the lock lists it (S6, S7)."""
@@ -171,7 +182,9 @@ class BackupHandlers:
             .exists()
         )
         if backup.slot <= backup_pool_size(lock=self.lock) and not slot_taken:
-            self.send_backup(backup_new(lock=self.lock, slot=backup.slot))
+            fresh = backup_new(lock=self.lock, slot=backup.slot)
+            self.new_backups.append(fresh)
+            self.send_backup(fresh)
 
     def fail_backup(self, backup: BackupCode, error: VendorError) -> None:
         kind = record_failure(backup, error)

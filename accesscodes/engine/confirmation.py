@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from accesscodes.engine.announcements import pin_announce_if_ready
-from accesscodes.engine.delivery import record_success, store
+from accesscodes.engine.delivery import record_success, store, store_many
 from accesscodes.engine.windows import window_for_lock
 from accesscodes.models import LockCode
 from integrations.base import CodeStatus, Reason, RemoteCode, VendorError
@@ -29,6 +29,9 @@ UNANSWERED_GRACE = timedelta(minutes=2)
 class ConfirmationHandlers:
     """The `setting` handler of the lock pass."""
 
+    # While the read-back confirms this pass's writes: codes seen set, stored together.
+    set_batch: list | None = None
+
     def confirm_new_writes(self) -> None:
         """Read the lock back after writing: only what it lists counts as set (SPEC S7)."""
         unconfirmed, self.unconfirmed = self.unconfirmed, []
@@ -38,12 +41,24 @@ class ConfirmationHandlers:
             for lock_code in unconfirmed:
                 store(lock_code)
             return
-        earlier = LockCode.objects.filter(lock=self.lock, state=LockCode.State.SETTING).exclude(
-            pk__in=[lock_code.pk for lock_code in unconfirmed]
-        )
-        for lock_code in [*unconfirmed, *earlier.select_related("access_code__reservation")]:
-            lock_code.lock = self.lock
-            self.confirm_write(lock_code, poll_only=True)
+        written_now = {lock_code.pk for lock_code in unconfirmed}
+        earlier = [
+            lock_code
+            for lock_code in self.loaded_codes
+            if lock_code.state == LockCode.State.SETTING and lock_code.pk not in written_now
+        ]
+        # Codes the lock now lists are stored together, in one guarded UPDATE (S9).
+        self.set_batch = []
+        try:
+            for lock_code in [*unconfirmed, *earlier]:
+                self.confirm_write(lock_code, poll_only=True)
+        finally:
+            batch, self.set_batch = self.set_batch, None
+            for (lock_code, confirmation), written in zip(
+                batch, store_many([lock_code for lock_code, _ in batch]), strict=True
+            ):
+                if written:
+                    self.was_set(lock_code, confirmation)
         self.confirm_backup_writes()
 
     def confirm_write(self, lock_code: LockCode, *, poll_only: bool = False) -> None:
@@ -147,9 +162,14 @@ class ConfirmationHandlers:
         lock_code.set_at = timezone.now()
         record_success(lock_code)
         lock_code.next_attempt_at = None if lock_code.in_sync else timezone.now()
-        if store(lock_code):
-            self.event(lock_code, "set", after={"confirmation": confirmation})
-            self.announce_if_ready(lock_code)
+        if self.set_batch is not None:
+            self.set_batch.append((lock_code, confirmation))  # stored by confirm_new_writes
+        elif store(lock_code):
+            self.was_set(lock_code, confirmation)
+
+    def was_set(self, lock_code: LockCode, confirmation: str) -> None:
+        self.event(lock_code, "set", after={"confirmation": confirmation})
+        self.announce_if_ready(lock_code)
 
     def announce_if_ready(self, lock_code: LockCode) -> None:
         """A new PIN confirmed here may be the last one the guest waits for (P6)."""

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import F
+from django.db import connection
+from django.db.models import BooleanField, F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accesscodes.engine.retry import MIN_SPACING, rate_limit_time, retry_time
@@ -55,24 +57,115 @@ FACT_FIELDS: dict[type[Delivery], tuple[str, ...]] = {
 }
 
 
+def remember_stored(item: Delivery) -> None:
+    """Note the pass's fields as the row holds them (just loaded or just written): a guarded
+    write then sends only what changed since, which is the same row when the version matches."""
+    item._stored = {name: getattr(item, name) for name in PASS_FIELDS[type(item)]}
+    item._stored_version = item.version
+
+
+def _changed(item: Delivery) -> dict:
+    stored = getattr(item, "_stored", None)
+    values = {name: getattr(item, name) for name in PASS_FIELDS[type(item)]}
+    if stored is None or getattr(item, "_stored_version", None) != item.version:
+        return values  # never noted, or reloaded since: write every field
+    return {name: value for name, value in values.items() if stored.get(name) != value}
+
+
+def _written(item: Delivery) -> None:
+    item.version += 1
+    remember_stored(item)
+
+
 def store(item: Delivery) -> bool:
     """Write the pass's fields if the row is still the version the pass read (SPEC S9).
 
     Returns False after a conflict; the item then holds the row as the service left it."""
     model = type(item)
     now = timezone.now()
-    values = {name: getattr(item, name) for name in PASS_FIELDS[model]}
     written = model.objects.filter(pk=item.pk, version=item.version).update(
-        **values, version=item.version + 1, updated_at=now
+        **_changed(item), version=item.version + 1, updated_at=now
     )
     if written:
-        item.version += 1
+        _written(item)
         return True
+    _conflict(item, now)
+    return False
+
+
+def _conflict(item: Delivery, now: datetime) -> None:
     if _learned_from_lock(item):
         _store_facts(item, now)
     else:
         item.refresh_from_db()  # nothing learned from the lock: the change stands as it is
-    return False
+    remember_stored(item)
+
+
+def store_many(items: list[Delivery]) -> list[bool]:
+    """`store` for many rows of one model: one UPDATE guarded by each row's version (S9).
+    Rows a service changed meanwhile are left out of it and handled one by one as `store`
+    does; which rows it wrote is told by their new version and this write's `updated_at`."""
+    if len(items) < 2:
+        return [store(item) for item in items]
+    model = type(items[0])
+    now = timezone.now()
+    changes = [_changed(item) for item in items]
+    values = {}
+    for name in sorted({name for change in changes for name in change}):
+        column = [getattr(item, name) for item in items]
+        if all(value == column[0] for value in column):
+            values[name] = column[0]
+        else:
+            values[name] = _case(model._meta.get_field(name), items, column)
+    written = (
+        model.objects.filter(_versions_match(items))
+        .order_by()
+        .update(**values, version=F("version") + 1, updated_at=now)
+    )
+    if written == len(items):
+        for item in items:
+            _written(item)
+        return [True] * len(items)
+    rows = {
+        pk: (version, updated_at)
+        for pk, version, updated_at in model.objects.filter(
+            pk__in=[item.pk for item in items]
+        ).values_list("pk", "version", "updated_at")
+    }
+    results = []
+    for item in items:
+        if rows.get(item.pk) == (item.version + 1, now):
+            _written(item)
+            results.append(True)
+        else:
+            results.append(store(item))  # changed meanwhile: its version no longer matches
+    return results
+
+
+# Raw SQL for the two many-row expressions: built from ORM When()s and Q()s they cost more
+# CPU than the queries they save. Column names come from the model; every value is a parameter.
+
+
+def _case(field, items: list[Delivery], column: list) -> RawSQL:
+    """CASE id WHEN … THEN … ELSE column END: each row's own value."""
+    quote = connection.ops.quote_name
+    whens = " ".join("WHEN %s THEN %s" for _ in items)
+    sql = f"CASE {quote('id')} {whens} ELSE {quote(field.column)} END"
+    if connection.features.requires_casted_case_in_updates:
+        sql = f"CAST({sql} AS {field.cast_db_type(connection)})"
+    params = []
+    for item, value in zip(items, column, strict=True):
+        params += [item.pk, field.get_db_prep_save(value, connection)]
+    return RawSQL(sql, params, output_field=field)  # noqa: S611
+
+
+def _versions_match(items: list[Delivery]) -> RawSQL:
+    """(id, version) IN ((…), …): every row still the version its item holds (S9)."""
+    quote = connection.ops.quote_name
+    rows = ", ".join("(%s, %s)" for _ in items)
+    params = [value for item in items for value in (item.pk, item.version)]
+    sql = f"({quote('id')}, {quote('version')}) IN ({rows})"
+    return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
 
 
 def _learned_from_lock(item: Delivery) -> bool:
@@ -105,15 +198,15 @@ def store_attempt(item: Delivery) -> bool:
 
     False when a service changed the row since the pass read it: the pass must not send."""
     model = type(item)
-    values = {name: getattr(item, name) for name in PASS_FIELDS[model]}
     written = model.objects.filter(pk=item.pk, version=item.version).update(
-        **values, version=item.version + 1, updated_at=timezone.now()
+        **_changed(item), version=item.version + 1, updated_at=timezone.now()
     )
     if written:
-        item.version += 1
+        _written(item)
         item.sent_this_pass = True
         return True
     item.refresh_from_db()
+    remember_stored(item)
     return False
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -19,11 +20,27 @@ PIN_LIST_MAX_AGE = timedelta(minutes=15)  # SPEC P7
 BACKUP_SEEN_MAX_AGE = timedelta(hours=24)  # SPEC H5
 
 
-def listing_record(*, lock: Lock, codes: list[RemoteCode], now: datetime | None = None) -> None:
+# Listings a lock pass read and records at its end (per thread: one pass per worker thread).
+_pending = threading.local()
+
+
+def listing_record(
+    *,
+    lock: Lock,
+    codes: list[RemoteCode],
+    now: datetime | None = None,
+    defer: bool = False,
+) -> None:
     """Keep what the lock just listed (one UPDATE, or an INSERT the first time), and its code
     count; a lock that was full and now has a free slot re-examines its waiting codes at once
-    (SPEC S8, R5)."""
+    (SPEC S8, R5). Deferred (a lock pass), it is written by `listing_flush` at the pass's end
+    or before this thread reads any listing back, whichever is first; a newer list of the
+    same lock replaces it unwritten."""
     now = now or timezone.now()
+    if defer:
+        pending = _pending.__dict__.setdefault("listings", {})
+        pending[lock.pk] = (lock, codes, now)
+        return
     capacity = lock.capability_record.max_active_codes_supported
     was_full = (lock.code_count or 0) >= capacity
     lock.code_count, lock.last_seen_at = len(codes), now
@@ -41,7 +58,19 @@ def listing_record(*, lock: Lock, codes: list[RemoteCode], now: datetime | None 
         )
 
 
+def listing_flush(lock: Lock | None = None) -> None:
+    """Write the deferred listings of this thread (of one lock, or all)."""
+    pending = _pending.__dict__.get("listings")
+    if not pending:
+        return
+    for lock_id in [lock.pk] if lock is not None else list(pending):
+        if lock_id in pending:
+            held, codes, read_at = pending.pop(lock_id)
+            listing_record(lock=held, codes=codes, now=read_at)
+
+
 def _entries(locks: list[Lock], *, max_age: timedelta | None) -> list[dict]:
+    listing_flush()
     listings = LockListing.objects.filter(lock__in=locks)
     if max_age is not None:
         listings = listings.filter(read_at__gte=timezone.now() - max_age)
@@ -88,6 +117,7 @@ def listings_refresh_stale(*, locks: list[Lock]) -> None:
     """Read the lists of locks last read more than 15 minutes ago, before a PIN is chosen
     (SPEC P7). A read is not a write (S5 needs no lease); a lock that can't be read now is
     judged on what we know, and the pass checks the PIN again before it writes."""
+    listing_flush()
     fresh = set(
         LockListing.objects.filter(
             lock__in=locks, read_at__gte=timezone.now() - PIN_LIST_MAX_AGE

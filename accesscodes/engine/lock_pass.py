@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from accesscodes.engine.backups import BackupHandlers
@@ -27,12 +27,18 @@ from accesscodes.engine.confirmation import (
     CONFIRM_POLL,
     ConfirmationHandlers,
 )
-from accesscodes.engine.delivery import UNANSWERED, record_success, store, store_attempt
+from accesscodes.engine.delivery import (
+    UNANSWERED,
+    record_success,
+    remember_stored,
+    store,
+    store_attempt,
+)
 from accesscodes.engine.events import EventBuffer
 from accesscodes.engine.failures import FailureHandlers
 from accesscodes.engine.irrevocable import IrrevocableCodeHandlers
 from accesscodes.engine.lease import LEASE_TTL, PASS_BUDGET, Lease
-from accesscodes.engine.listings import listing_record
+from accesscodes.engine.listings import listing_flush, listing_record
 from accesscodes.engine.windows import desired_window, send_time, was_sent, window_for_lock
 from accesscodes.models import BackupCode, LockCode
 from accesscodes.pin import pins_collide
@@ -80,6 +86,9 @@ class LockPass(
         # is queued for the moment the vendor allows (issue #15: no phase race with the sweep).
         self.rate_limited_until: datetime | None = None
         self._ours: set[str] | None = None
+        self.loaded_codes: list[LockCode] = []  # due, and sent earlier awaiting the read-back
+        self.loaded_backups: list[BackupCode] = []
+        self.new_backups: list[BackupCode] = []  # made by a rotation during this pass
         self.adapter: Adapter = adapter_for(lock.connection)
         self.capabilities: LockCapabilities = lock.capability_record
         self.host_id: int = lock.connection.host_id
@@ -110,7 +119,9 @@ class LockPass(
         if self.listing is None or fresh:
             self._renew()
             self.listing = self.adapter.list_codes(self.lock.remote_id)
-            listing_record(lock=self.lock, codes=self.listing)
+            # Kept once, at the pass's end (or before anything reads it back): a pass that
+            # reads the lock again after writing records only the newer list.
+            listing_record(lock=self.lock, codes=self.listing, defer=True)
         return self.listing
 
     def note_ours(self, remote_id: str) -> None:
@@ -165,6 +176,7 @@ class LockPass(
                 store(lock_code)
             self.unconfirmed = []
             self.events.flush()
+            listing_flush(self.lock)
 
     def _run(self, only_ids: set[int] | None) -> None:
         due_codes = self._due_codes(only_ids)
@@ -189,19 +201,38 @@ class LockPass(
             self.confirm_new_writes()
 
     def _due_codes(self, only_ids: set[int] | None) -> list[LockCode]:
+        """What is due on the lock, and (in the same query) the codes sent earlier and not yet
+        seen there: the read-back after this pass's writes confirms them too."""
+        due = Q(next_attempt_at__lte=self.now) | Q(delete_after__lte=self.now)
+        if only_ids is not None:
+            due &= Q(pk__in=only_ids)
         codes = (
             LockCode.objects.filter(lock=self.lock)
             .exclude(state=LockCode.State.REMOVED)
-            .filter(Q(next_attempt_at__lte=self.now) | Q(delete_after__lte=self.now))
+            .filter(due | Q(state=LockCode.State.SETTING))
+            .select_related("access_code__reservation__property")
         )
-        if only_ids is not None:
-            codes = codes.filter(pk__in=only_ids)
-        codes = codes.select_related("access_code__reservation__property")
         # Removals first: they make room (D3); then by window start, nearest guest first (S8).
-        due = list(codes.order_by("access_code__starts_at", "id")[:BATCH_SIZE])
-        for lock_code in due:
+        loaded = list(
+            codes.order_by(
+                Case(When(due, then=Value(0)), default=Value(1)), "access_code__starts_at", "id"
+            )[:BATCH_SIZE]
+        )
+        due_codes = []
+        for lock_code in loaded:
             lock_code.lock = self.lock
-        return sorted(due, key=lambda code: not self.removal_due(code))
+            remember_stored(lock_code)
+            if self.is_due(lock_code, only_ids):
+                due_codes.append(lock_code)
+        self.loaded_codes = loaded
+        return sorted(due_codes, key=lambda code: not self.removal_due(code))
+
+    def is_due(self, lock_code: LockCode, only_ids: set[int] | None) -> bool:
+        if only_ids is not None and lock_code.pk not in only_ids:
+            return False
+        return self.removal_due(lock_code) or (
+            lock_code.next_attempt_at is not None and lock_code.next_attempt_at <= self.now
+        )
 
     def removal_due(self, lock_code: LockCode) -> bool:
         return lock_code.delete_after is not None and lock_code.delete_after <= self.now

@@ -95,6 +95,37 @@ def test_a_pass_that_loses_the_race_keeps_the_vendor_id_it_learned(
     assert device_of(lock).codes.count() == 1
 
 
+def test_a_stay_extended_during_a_pass_is_not_overwritten_by_the_read_back_batch(
+    clock, prop, lock, monkeypatch
+):  # rule S9: the read-back stores its confirmations in one UPDATE, guarded per row
+    stays = [
+        book(prop, starts_in=timedelta(hours=5), external_id=f"B{n}", name=f"Guest {n}")
+        for n in range(3)
+    ]
+    changed = stays[1]
+    new_checkout = changed.check_out + days(2)
+    original = SimulatorAdapter.create_code
+    creates = []
+
+    def change_after_the_last_create(adapter, lock_remote_id, spec):
+        remote = original(adapter, lock_remote_id, spec)
+        creates.append(spec.name)
+        if len(creates) == 3:  # every code is now awaiting the pass's read-back
+            reservation_alter(reservation=changed, check_out=new_checkout)
+        return remote
+
+    monkeypatch.setattr(SimulatorAdapter, "create_code", change_after_the_last_create)
+    services.lock_process(lock_id=lock.pk)
+    others = [stay.access_code.lock_codes.get() for stay in (stays[0], stays[2])]
+    assert all(code.state == LockCode.State.SET for code in others), "the batch wrote them"
+    lock_code = changed.access_code.lock_codes.get()
+    assert not lock_code.in_sync and lock_code.next_attempt_at <= timezone.now()
+    settle()
+    changed.access_code.refresh_from_db()
+    assert window_on(lock, "Guest 1")[1] == changed.access_code.ends_at
+    assert device_of(lock).codes.count() == 3
+
+
 # --- S5 / R4: the lease is short, renewed on every vendor call, and bounds a pass -----------
 
 
