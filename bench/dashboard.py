@@ -387,7 +387,7 @@ def keep_figures(timed: dict, stays: int) -> None:
             )
         )
     name = "dashboard-postgresql" if connection.vendor == "postgresql" else "dashboard-sqlite"
-    record(name, rows, setup=database_setup())
+    record(name, rows, setup=database_setup(broker=False))
 
 
 if __name__ == "__main__":

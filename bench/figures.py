@@ -44,9 +44,11 @@ def record(name: str, figures: list[Figure], *, setup: str) -> Path:
     return path
 
 
-def database_setup() -> str:
-    """ "SQLite" or "PostgreSQL", plus the broker, as this process is configured."""
+def database_setup(*, broker: bool = True) -> str:
+    """The database ("SQLite" or "PostgreSQL"), and the broker where the run used one, as this
+    process is configured."""
     postgres = os.environ.get("DATABASE_URL", "").startswith("postgres")
     database = "PostgreSQL" if postgres else "SQLite"
-    broker = "Redis" if os.environ.get("REDIS_URL") else "filesystem broker"
-    return f"{database} + {broker}"
+    if not broker:
+        return database
+    return f"{database} + {'Redis' if os.environ.get('REDIS_URL') else 'filesystem broker'}"

@@ -22,8 +22,10 @@ READMES = (ROOT / "README.md", ROOT / "bench" / "README.md")
 START, END = "<!-- bench-table:start -->", "<!-- bench-table:end -->"
 # Results files in table order; any other file follows in name order.
 ORDER = (
-    "jobs-postgresql",
-    "dispatcher",
+    "jobs-postgresql-1000000",
+    "jobs-postgresql-100000",
+    "dispatcher-postgresql",
+    "dispatcher-sqlite",
     "throughput-postgresql",
     "throughput-sqlite",
     "pacing-postgresql",
