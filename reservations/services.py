@@ -98,6 +98,15 @@ def _update(
     status: str,
 ) -> None:
     """Bring a known reservation to what was sent: cancel, reinstate, or change it."""
+    if status == Reservation.Status.INQUIRY != reservation.status:
+        # Taking it as sent would mean the guest's codes leave the locks; ignoring it would
+        # answer "done" to a change not made. Say what to send instead.
+        raise ValidationError(
+            {
+                "status": f"This stay is {reservation.status} and can't go back to an inquiry. "
+                "Send status 'cancelled' if the guest is no longer coming."
+            }
+        )
     if status == Reservation.Status.CANCELLED:
         if reservation.status != Reservation.Status.CANCELLED:
             reservation_cancel(reservation=reservation)

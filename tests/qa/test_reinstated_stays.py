@@ -83,3 +83,26 @@ def test_a_cancelled_booking_sent_again_after_its_new_checkout_is_refused_unchan
         "cancelled",
         local(prop, "2026-06-06", 11),
     )
+
+
+@pytest.mark.parametrize("first", ["accepted", "cancelled"])
+def test_a_stay_sent_back_to_inquiry_is_refused_with_what_to_send_and_nothing_changes(
+    clock, prop, lock, api, first
+):  # rules S1, C3: neither silently kept nor silently dropped
+    api.put("/api/v1/reservations/BK1/", booking(prop), format="json")
+    if first == "cancelled":
+        api.post("/api/v1/reservations/BK1/cancel/")
+    settle()
+    held = on_lock(lock)
+    response = api.put(
+        "/api/v1/reservations/BK1/",
+        booking(prop, status="inquiry", guest_name="Someone Else"),
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "can't go back to an inquiry" in response.content.decode()
+    assert "cancelled" in response.content.decode()
+    reservation = Reservation.objects.get()
+    assert (reservation.status, reservation.guest_name) == (first, "Ana Silva")
+    settle()
+    assert on_lock(lock) == held
