@@ -30,6 +30,7 @@ class HostAlert(TimeStampedModel):
         MESSAGE_HELD = "message_held", "Message held"
         FEED_PROBLEM = "feed_problem", "iCal feed needs attention"
         CODE_STILL_WORKS = "code_still_works", "Code keeps working after a change"
+        CODE_CUT_SHORT = "code_cut_short", "Code ends before checkout"
 
     host = models.ForeignKey("properties.Host", on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -20,6 +20,7 @@ from accesscodes.engine.events import code_event_record
 from accesscodes.engine.listings import listings_refresh_stale
 from accesscodes.engine.windows import (
     access_window,
+    desired_window,
     removal_time,
     send_time,
     was_sent,
@@ -152,13 +153,50 @@ def lock_code_ensure(*, access_code: AccessCode, lock: Lock) -> LockCode:
         .first()
     )
     if lock_code is None or lock_code.state == LockCode.State.REMOVED:
-        return _lock_code_schedule(access_code, lock, lock_code)
-    # An existing code follows the access code's current window and name.
-    lock_code.access_code = access_code
-    lock_code.lock = lock
-    _lock_code_follow(lock_code, timezone.now())
-    _save(lock_code)
+        lock_code = _lock_code_schedule(access_code, lock, lock_code)
+    else:
+        # An existing code follows the access code's current window and name.
+        lock_code.access_code = access_code
+        lock_code.lock = lock
+        _lock_code_follow(lock_code, timezone.now())
+        _save(lock_code)
+    _tell_if_cut_short(lock_code)
     return lock_code
+
+
+def _tell_if_cut_short(lock_code: LockCode) -> None:
+    """A stay longer than the lock's longest code (igloohome: 367 days; the simulated algoPIN
+    lock: 672 hours): the code ends before checkout, so the host is told once, with the time in
+    the property's zone, to give the guest another way in for the rest (SPEC W1, V5)."""
+    lock = lock_code.lock
+    if not lock.capability_record.max_window_hours or lock_code.access_code.cancelled_at:
+        return
+    ends_at = window_for_lock(lock_code)[1]
+    if ends_at is None or ends_at >= desired_window(lock_code)[1]:
+        return
+    from accesscodes.presentation import local_time
+    from messaging.models import HostAlert
+    from messaging.services import host_alert_raise
+
+    reservation = lock_code.access_code.reservation
+    until = local_time(ends_at, reservation.property)
+    subject = f"{reservation.guest_name}'s code on {lock.name} stops working at {until}"
+    host_id = reservation.host_id
+    if HostAlert.objects.filter(host_id=host_id, kind="code_cut_short", subject=subject).exists():
+        return
+    hours = lock.capability_record.max_window_hours
+    host_alert_raise(
+        host=reservation.host,
+        kind=HostAlert.Kind.CODE_CUT_SHORT,
+        subject=subject,
+        body=(
+            f"{lock.name} holds codes for at most {hours // 24} days, and the stay of "
+            f"{reservation.guest_name} at {reservation.property.name} is longer: their code "
+            f"stops working at {until}, before checkout. Give the guest another way in for the "
+            "rest of the stay, for example a second booking for the remaining nights."
+        ),
+        link=f"/reservations/{reservation.pk}/",
+    )
 
 
 def _lock_code_schedule(access_code: AccessCode, lock: Lock, lock_code: LockCode | None):

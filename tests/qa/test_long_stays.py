@@ -23,12 +23,6 @@ def algopin_lock(lock):
     return lock
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: window_for_lock (accesscodes/engine/windows.py) cuts the window at "
-    "max_window_hours and nothing covers the rest of the stay or tells anyone: a 30-night "
-    "guest is locked out for the last 2 days while the panel, API and guest page say 'set'",
-)
 def test_a_30_night_stay_can_still_open_the_door_on_its_last_day(
     clock, prop, algopin_lock
 ):  # rules W1, H2: the guest has access until checkout, or the host is told they won't
@@ -40,6 +34,29 @@ def test_a_30_night_stay_can_still_open_the_door_on_its_last_day(
         for _pin, starts_at, ends_at in on_lock(algopin_lock).values()
     )
     assert covered or HostAlert.objects.filter(host=prop.host).exists()
+
+
+def test_the_host_is_told_once_when_the_lock_cuts_a_long_stay_short(
+    clock, prop, algopin_lock, mailoutbox
+):  # rules W1, V5: when the code stops, in the property's zone, and what to do
+    from accesscodes.models import LockCode
+    from accesscodes.presentation import local_time
+    from reservations.services import reservation_alter
+
+    reservation = book(prop, starts_in=timedelta(hours=5), nights=30)
+    settle()
+    [(_pin, _starts_at, ends_at)] = on_lock(algopin_lock).values()
+    assert ends_at < reservation.check_out
+    [alert] = HostAlert.objects.filter(host=prop.host, kind="code_cut_short")
+    assert f"stops working at {local_time(ends_at, prop)}" in alert.subject
+    assert f"({prop.time_zone})" in alert.subject
+    assert "at most 28 days" in alert.body and "another way in" in alert.body
+    assert [alert.subject in mail.subject for mail in mailoutbox] == [True]
+
+    reservation_alter(reservation=reservation, guest_name=reservation.guest_name)  # no change
+    LockCode.objects.update(in_sync=False)
+    settle()
+    assert HostAlert.objects.filter(kind="code_cut_short").count() == 1
 
 
 def test_a_stay_inside_the_longest_window_gets_it_whole(clock, prop, algopin_lock):  # rule W1
