@@ -66,6 +66,13 @@ def guest_link_issue(*, reservation: Reservation) -> str:
     return f"{settings.SITE_URL.rstrip('/')}{path}"
 
 
+def guest_links_revoke(*, reservation: Reservation) -> int:
+    """Turn off every link to the stay's page sent so far (a message forwarded to the wrong
+    person); `%guest_link%` in later messages issues working ones. Returns how many."""
+    revoked, _ = GuestLink.objects.filter(reservation=reservation).delete()
+    return revoked
+
+
 def guest_link_expires_at(*, reservation: Reservation) -> datetime:
     return reservation.check_out + LINK_GRACE
 

@@ -12,4 +12,9 @@ urlpatterns = [
         name="guest_checkin_notes",
     ),
     path("inbox/<int:pk>/guest-page/", views.guest_page_open_view, name="guest_page_open"),
+    path(
+        "inbox/<int:pk>/guest-links/revoke/",
+        views.guest_links_revoke_view,
+        name="guest_links_revoke",
+    ),
 ]

@@ -22,6 +22,7 @@ from guests.services import (
     code_not_working,
     guest_link_issue,
     guest_link_resolve,
+    guest_links_revoke,
     guest_settings_get,
     guest_settings_update,
 )
@@ -195,3 +196,18 @@ def guest_page_open_view(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Only an accepted stay has a guest page.")
         return redirect("conversation", pk=reservation.pk)
     return redirect(guest_link_issue(reservation=reservation))
+
+
+@host_required
+@require_POST
+def guest_links_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The host turns off the links sent so far; the next message with %guest_link% carries a
+    new one (SPEC K1)."""
+    reservation = get_or_404(reservation_get, host=request.host, pk=pk)
+    revoked = guest_links_revoke(reservation=reservation)
+    messages.success(
+        request,
+        f"Turned off {revoked} link{'' if revoked == 1 else 's'} to {reservation.guest_name}'s "
+        "page. Messages with %guest_link% sent from now on carry a new one.",
+    )
+    return redirect("conversation", pk=reservation.pk)

@@ -96,3 +96,33 @@ def test_posting_help_for_an_unknown_token_or_lock_never_errors(client, clock, p
     assert client.post("/g/nope/locks/1/help/").status_code == 404
     assert client.post(f"{path}locks/999999/help/").status_code == 404
     assert client.get(f"{path}locks/{lock.pk}/help/").status_code == 405
+
+
+def test_the_host_can_turn_off_the_links_sent_so_far(client, clock, prop, lock):  # rule K1
+    from django.urls import reverse
+
+    reservation = book(prop, starts_in=timedelta(days=5))
+    sent = [link_path(reservation), link_path(reservation)]
+    host_client = type(client)()
+    host_client.force_login(prop.host.members.get().user)
+    assert (
+        "Turn off the links sent so far"
+        in host_client.get(reverse("conversation", args=[reservation.pk])).content.decode()
+    )
+
+    response = host_client.post(reverse("guest_links_revoke", args=[reservation.pk]), follow=True)
+
+    assert "Turned off 2 links to" in response.content.decode()
+    for path in sent:
+        assert client.get(path).status_code == 404
+    assert client.get(link_path(reservation)).status_code == 200  # the next message's link
+
+
+def test_another_host_cannot_turn_off_a_stays_links(client, clock, prop, lock, other_host):
+    from django.urls import reverse
+
+    reservation = book(prop, starts_in=timedelta(days=5))
+    path = link_path(reservation)
+    client.force_login(other_host.members.get().user)
+    assert client.post(reverse("guest_links_revoke", args=[reservation.pk])).status_code == 404
+    assert client.get(path).status_code == 200
