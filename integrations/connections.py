@@ -113,16 +113,9 @@ def locks_upsert(*, connection: LockConnection, infos: list[LockInfo]) -> list[L
 def _lock_back_provision(*, lock: Lock) -> None:
     """A matched lock the vendor lists again: the stays booked while it was gone get their
     codes on it, as when it was first matched (SPEC M2, M3)."""
-    from accesscodes.services import access_code_provision
-    from reservations.models import Reservation
+    from integrations.services import stays_ahead_provision
 
-    stays = Reservation.objects.filter(
-        property__matches__lock=lock,
-        status=Reservation.Status.ACCEPTED,
-        check_out__gt=timezone.now(),
-    ).distinct()
-    for reservation in stays:
-        access_code_provision(reservation=reservation)
+    stays_ahead_provision(property__matches__lock=lock)
 
 
 def _lock_gone_tell_host(*, lock: Lock) -> None:

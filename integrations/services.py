@@ -35,13 +35,19 @@ def match_create(*, lock: Lock, property: Property) -> Match:
     code_event_record(
         host_id=property.host_id, kind="lock_matched", lock=lock, reason=property.name
     )
-    reservations = Reservation.objects.filter(
-        property=property, status=Reservation.Status.ACCEPTED, check_out__gt=timezone.now()
-    )
-    for reservation in reservations:
-        access_code_provision(reservation=reservation)
+    stays_ahead_provision(property=property)
     backup_pool_ensure(lock=lock)
     return match
+
+
+def stays_ahead_provision(**where) -> None:
+    """Give every accepted stay not yet over, among those `where` selects, its code on every
+    matched lock (a lock matched, or listed again by its vendor: SPEC M2, M3)."""
+    stays = Reservation.objects.filter(
+        status=Reservation.Status.ACCEPTED, check_out__gt=timezone.now(), **where
+    ).distinct()
+    for reservation in stays:
+        access_code_provision(reservation=reservation)
 
 
 @transaction.atomic

@@ -1,8 +1,9 @@
 """Reads of a host's reservations. Every read takes the host."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from properties.models import Host
+from locksync.pagination import search_filter
+from properties.models import Host, Property
 from reservations.models import Reservation
 
 
@@ -63,3 +64,22 @@ def ical_feed_list(*, host: Host):
 
 def ical_feed_get(*, host: Host, pk: int):
     return ical_feed_list(host=host).get(pk=pk)
+
+
+# Served on PostgreSQL by the trigram indexes of migration 0006.
+STAY_SEARCH_FIELDS = ("guest_name", "reservation_code", "external_id", "guest_email")
+
+
+def stay_search(host: Host, text: str) -> Q:
+    """Stays where every word of `text` is in a searched field or in the property's name.
+
+    The properties a word names are looked up first (a host has few), so the stays are
+    filtered by `property_id IN (…)` rather than through a join, which lets PostgreSQL combine
+    the trigram indexes with the property index instead of reading every stay.
+    """
+    found = Q()
+    for word in text.split():
+        names = Property.objects.filter(host=host, name__icontains=word)
+        ids = list(names.values_list("id", flat=True))
+        found &= search_filter(word, STAY_SEARCH_FIELDS) | Q(property_id__in=ids)
+    return found

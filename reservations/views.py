@@ -4,7 +4,6 @@ import secrets
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,16 +20,14 @@ from locksync.pagination import (
     BadCursor,
     list_context,
     page_from_request,
-    search_filter,
     search_query,
 )
 from messaging.selectors import conversation_messages, held_messages
-from properties.models import Property
 from properties.selectors import property_list
 from reservations.forms import ReservationEditForm, ReservationForm
 from reservations.models import Reservation
 from reservations.previews import code_effects, overlap_warnings
-from reservations.selectors import reservation_get, reservation_list_with_codes
+from reservations.selectors import reservation_get, reservation_list_with_codes, stay_search
 from reservations.services import reservation_cancel, reservation_upsert
 from reservations.services import reservation_edit as reservation_edit_service
 
@@ -59,23 +56,6 @@ def _access(request: HttpRequest, reservation: Reservation) -> dict:
 
 # Lists show a page of stays (25) at a time in this order, with "Load more" (locksync.pagination).
 STAY_ORDER = ("check_in", "id")
-# Served on PostgreSQL by the trigram indexes of migration 0006.
-STAY_SEARCH_FIELDS = ("guest_name", "reservation_code", "external_id", "guest_email")
-
-
-def stay_search(host, text: str) -> Q:
-    """Stays where every word of `text` is in a searched field or in the property's name.
-
-    The properties a word names are looked up first (a host has few), so the stays are
-    filtered by `property_id IN (…)` rather than through a join, which lets PostgreSQL combine
-    the trigram indexes with the property index instead of reading every stay.
-    """
-    found = Q()
-    for word in text.split():
-        names = Property.objects.filter(host=host, name__icontains=word)
-        ids = list(names.values_list("id", flat=True))
-        found &= search_filter(word, STAY_SEARCH_FIELDS) | Q(property_id__in=ids)
-    return found
 
 
 def _stay_list(request: HttpRequest, *, show: str, template: str, rows: str, extra: dict):

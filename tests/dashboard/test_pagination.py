@@ -265,7 +265,7 @@ def test_stay_search_can_use_the_trigram_indexes_on_postgresql(host):
     from django.db import connection
 
     from reservations.models import Reservation
-    from reservations.views import stay_search
+    from reservations.selectors import stay_search
 
     stays(host, 3)
     found = Reservation.objects.filter(stay_search(host, "zzqx"))
