@@ -37,6 +37,21 @@ _operation: ContextVar[tuple[str, str]] = ContextVar("vendor_operation", default
 # reads the lock's codes first.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DEFAULT_RETRY_AFTER = 60.0
+# Adapter operations that write to the lock: an unreadable answer to one of them may follow a
+# write the vendor applied, so it is reported like a timeout and the engine reads back (R4).
+WRITE_OPERATIONS = frozenset({"create_code", "update_code", "delete_code"})
+# What reading a reply that is not what the vendor documents raises in adapter code: a body
+# that is not JSON (ValueError), a missing field (KeyError/IndexError), a list where an object
+# was documented or null where a string was (TypeError/AttributeError).
+MALFORMED_REPLY_ERRORS = (ValueError, KeyError, IndexError, TypeError, AttributeError)
+
+
+def unreadable_reply(vendor: str, operation: str, error: Exception) -> VendorError:
+    """The VendorError for a reply an adapter could not read: never a crash (issue #20)."""
+    detail = f"{vendor or 'the vendor'} sent a reply we could not read ({type(error).__name__})"
+    if operation in WRITE_OPERATIONS:
+        return VendorError(Reason.TIMEOUT, f"{detail}; the write may have been applied")
+    return VendorError(Reason.VENDOR_ERROR, detail, retryable=True)
 
 
 def retry_after_seconds(value: str | None, *, default: float = DEFAULT_RETRY_AFTER) -> float:
@@ -71,13 +86,23 @@ def vendor_operation(*, lock: str, operation: str) -> Iterator[None]:
 
 
 def labelled_vendor_operation(method: Callable) -> Callable:
-    """Wrap an adapter method so its HTTP calls are logged with its name and lock."""
+    """Wrap an adapter method so its HTTP calls are logged with its name and lock.
+
+
+    Any reply the adapter cannot read (HTML with status 200, JSON of the wrong shape, a
+    missing field) becomes a VendorError with its reason here, so no adapter crashes on one.
+    """
 
     @functools.wraps(method)
     def wrapper(self, *args: Any, **kwargs: Any) -> Any:
         lock = str(args[0]) if args and isinstance(args[0], str | int) else ""
         with vendor_operation(lock=lock, operation=method.__name__):
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except MALFORMED_REPLY_ERRORS as error:
+                vendor = getattr(self, "vendor", "") or type(self).__name__
+                logger.warning("unreadable vendor reply in %s: %r", method.__name__, error)
+                raise unreadable_reply(str(vendor), method.__name__, error) from error
 
     return wrapper
 
@@ -92,7 +117,8 @@ def vendor_call_log(*, vendor: str, method: str, path: str, outcome: str, second
     lock, operation = _operation.get()
     fields = {
         "lock": lock or "-",
-        "vendor": vendor.lower(),
+        # The registry's key ("Home Assistant" -> "homeassistant"): /metrics reads by it.
+        "vendor": re.sub(r"[^a-z0-9]", "", vendor.lower()),
         "operation": operation or f"{method} {redact_pins(path.split('?')[0])}",
         "outcome": outcome,
         "ms": round(seconds * 1000),
@@ -190,6 +216,20 @@ class VendorHttpClient:
             self._log_call(method, path, "connection_failed", started)
             raise VendorError(
                 Reason.VENDOR_ERROR, f"could not reach {self.vendor}", retryable=True
+            ) from error
+        except requests.RequestException as error:
+            # A reply cut off mid-body (ChunkedEncodingError), a bad encoding, a redirect
+            # loop: the request reached the vendor, so a write may have been applied (R4).
+            self._log_call(method, path, "truncated", started)
+            if method in IDEMPOTENT_METHODS:
+                raise VendorError(
+                    Reason.VENDOR_ERROR,
+                    f"{self.vendor} sent an incomplete reply ({type(error).__name__})",
+                    retryable=True,
+                ) from error
+            raise VendorError(
+                Reason.TIMEOUT,
+                f"{self.vendor} sent an incomplete reply; the write may have been applied",
             ) from error
         self._log_call(method, path, str(response.status_code), started)
         if response.status_code == 429:

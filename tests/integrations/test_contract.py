@@ -3,6 +3,7 @@ Home Assistant behave alike through the adapter interface (SPEC §5), each real 
 against a stateful fake of its HTTP API. Scenarios that need what a vendor cannot do (list
 codes, hold a window) say so from its capabilities instead of special-casing it."""
 
+from contextlib import ExitStack
 from datetime import timedelta
 
 import pytest
@@ -18,6 +19,8 @@ from integrations.base import (
     VendorError,
 )
 from integrations.registry import ADAPTERS
+from tests.fakes.proxy import FAULTS, FaultProxy
+from tests.integrations.conftest import HARNESSES
 
 pytestmark = pytest.mark.django_db
 
@@ -221,3 +224,87 @@ def test_expired_credentials_are_refreshed_where_the_vendor_allows(vendor):  # r
     vendor.connection.refresh_from_db()
     assert vendor.connection.credentials["access_token"] != first_token
     assert "password" not in vendor.connection.credentials
+
+
+# -- faults on the way: a fault-injecting proxy in front of every vendor's fake (issue #20) --
+
+# Where each vendor's adapter finds its fake (conftest's fixtures point these at it).
+UPSTREAM_SETTINGS = {
+    "nuki": ["NUKI_API_URL"],
+    "seam": ["SEAM_API_URL"],
+    "ttlock": ["TTLOCK_API_URL"],
+    "remotelock": ["REMOTELOCK_API_URL", "REMOTELOCK_AUTH_URL"],
+    "igloohome": ["IGLOOHOME_API_URL", "IGLOOHOME_AUTH_URL"],
+    "homeassistant": [],  # its URL is in the connection's credentials: fake.url
+}
+
+
+@pytest.fixture(params=list(HARNESSES))
+def proxied(request, host, clock, settings):
+    """A vendor's harness whose adapter reaches its fake only through a FaultProxy."""
+    fake = request.getfixturevalue(f"fake_{request.param}")
+    settings.VENDOR_HTTP_TIMEOUT = 0.3
+    proxies: dict[str, FaultProxy] = {}
+    names = UPSTREAM_SETTINGS[request.param]
+    upstreams = [getattr(settings, name) for name in names] or [fake.url]
+    with ExitStack() as stack:
+        for upstream in dict.fromkeys(upstreams):
+            proxies[upstream] = stack.enter_context(FaultProxy(upstream, timeout_delay=0.6))
+        for name in names:
+            setattr(settings, name, proxies[getattr(settings, name)].url)
+        if not names:
+            fake.url = proxies[fake.url].url
+        vendor = HARNESSES[request.param](host, fake)
+        yield vendor, list(proxies.values())
+
+
+def _calls(vendor):
+    """Every adapter operation, each given what it needs."""
+    adapter = vendor.adapter
+    lock_id = vendor.lock_id
+    wanted = spec(pin="735921", name="Faulty Fay")
+    calls = {
+        "list_locks": adapter.list_locks,
+        "get_lock": lambda: adapter.get_lock(lock_id),
+        "create_code": lambda: adapter.create_code(lock_id, wanted),
+        "delete_code": lambda: adapter.delete_code(lock_id, "1"),
+    }
+    if adapter.has(Feature.LIST_CODES):
+        calls["list_codes"] = lambda: adapter.list_codes(lock_id)
+    return calls
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_no_adapter_crashes_on_a_damaged_reply_only_vendor_errors_with_a_reason(proxied, fault):
+    # rule R2: every failure is a VendorError with a reason, never a crash that loses state
+    vendor, proxies = proxied
+    for name, call in _calls(vendor).items():
+        for proxy in proxies:
+            proxy.fault = fault
+        try:
+            call()
+        except VendorError as error:
+            assert error.reason in set(Reason), (name, error)
+            assert error.message
+        except Exception as error:  # noqa: BLE001 — the point: nothing but VendorError
+            pytest.fail(f"{vendor.vendor}.{name} crashed on {fault}: {error!r}")
+        finally:
+            for proxy in proxies:
+                proxy.fault = None
+    assert sum(proxy.injected for proxy in proxies) > 0
+
+
+def test_a_truncated_answer_to_a_write_is_reported_as_unanswered_so_the_lock_is_read_back(
+    proxied,
+):
+    # rule R4: a write whose answer is cut off may have been applied: timeout, not "failed"
+    vendor, proxies = proxied
+    adapter = vendor.adapter
+    for proxy in proxies:
+        proxy.fault = "truncated"
+    with pytest.raises(VendorError) as raised:
+        adapter.create_code(vendor.lock_id, spec(pin="735921", name="Cut Off"))
+    for proxy in proxies:
+        proxy.fault = None
+    assert raised.value.reason in {Reason.TIMEOUT, Reason.VENDOR_ERROR}
+    assert raised.value.retryable
