@@ -12,12 +12,24 @@ clears them at its end, SPEC W2), and:
 - a code's remote id is its slot number; the name locksync wrote in each slot is kept in the
   Lock's adapter_state, written before the call so an unanswered write is still ours (R4);
 - a write counts once the slot reads back with the PIN (SPEC S7); a dead or sleeping node
-  answers lock_offline rather than queueing a code that arrives who knows when.
+  answers lock_offline rather than queueing a code that arrives who knows when;
+- only `zwave_js` locks take the user-code services: `/api/states` does not say which
+  integration an entity belongs to, so the lock list asks Home Assistant's template
+  `integration_entities('zwave_js')` (a `lock.garage_door` of another integration is not
+  offered);
+- `get_lock_usercode` answers for every slot the lock has (README §6): that answer bounds the
+  host's range (a 5-slot lock is never offered slot 10), and a slot with a code in it is taken
+  even when `in_use` is false: the host disabled it (userIdStatus 2) and its code stays;
+- Home Assistant answers 500 both when the node is unreachable and when the lock refuses the
+  PIN (the service raises). The README and Home Assistant's docs give no error code for either,
+  so after a 500 the slot is read back: a lock that answers the read and does not hold the PIN
+  refused it (`rejected`, not retried all stay); a read that fails too is an outage.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -40,6 +52,9 @@ from integrations.http import VendorHttpClient, redact_pins
 from integrations.models import DEFAULT_CODE_SLOTS, Lock
 
 DOMAIN = "zwave_js"
+CODE_CAPABLE_TEMPLATE = (
+    "{{ integration_entities('zwave_js') | select('match', 'lock\\.') | list | tojson }}"
+)
 OFFLINE_STATES = frozenset({"unavailable", "unknown"})
 # zwave_js's node status sensor: a dead node cannot be reached, an asleep one would only
 # queue the write until it wakes.
@@ -102,6 +117,7 @@ class HomeAssistantAdapter(Adapter):
     def __init__(self, connection) -> None:
         super().__init__(connection)
         self._http: VendorHttpClient | None = None
+        self._slot_counts: dict[str, int] = {}  # read this time, for locks not yet saved
 
     # -- plumbing --
 
@@ -153,7 +169,31 @@ class HomeAssistantAdapter(Adapter):
         return (body or {}).get("service_response", {}) if answers else body
 
     def _states(self) -> list[dict]:
-        return self._check(self.http.get("api/states")) or []
+        states = self._check(self.http.get("api/states")) or []
+        if not isinstance(states, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("entity_id"), str) for s in states
+        ):
+            raise VendorError(
+                Reason.VENDOR_ERROR, "Home Assistant's /api/states answer is not a list of states"
+            )
+        return states
+
+    def _code_capable(self) -> set[str]:
+        """The lock entities of the zwave_js integration (the only ones with user codes)."""
+        response = self.http.post("api/template", json={"template": CODE_CAPABLE_TEMPLATE})
+        if response.status_code >= 400:
+            self._check(response)
+        try:
+            entities = json.loads(response.text)
+        except ValueError as error:
+            raise VendorError(
+                Reason.VENDOR_ERROR, "Home Assistant did not list its Z-Wave JS locks"
+            ) from error
+        if not isinstance(entities, list):
+            raise VendorError(
+                Reason.VENDOR_ERROR, "Home Assistant did not list its Z-Wave JS locks"
+            )
+        return {str(e) for e in entities}
 
     def _state(self, entity_id: str) -> dict:
         return self._check(self.http.get(f"api/states/{entity_id}")) or {}
@@ -166,10 +206,30 @@ class HomeAssistantAdapter(Adapter):
         return Lock.objects.filter(connection=self.connection, remote_id=entity_id).first()
 
     def _slots(self, entity_id: str) -> range:
+        """The host's range, cut to the slots the lock has once it has been read."""
         row = self._lock_row(entity_id)
-        if row is None:
-            return range(DEFAULT_CODE_SLOTS[0], DEFAULT_CODE_SLOTS[1] + 1)
-        return row.code_slots
+        wanted = (
+            range(DEFAULT_CODE_SLOTS[0], DEFAULT_CODE_SLOTS[1] + 1)
+            if row is None
+            else row.code_slots
+        )
+        count = ((row.adapter_state or {}).get("slot_count") if row is not None else None) or 0
+        count = count or self._slot_counts.get(entity_id, 0)
+        if count:
+            return range(wanted.start, max(wanted.start, min(wanted.stop, count + 1)))
+        return wanted
+
+    def _slot_count_known(self, entity_id: str) -> bool:
+        row = self._lock_row(entity_id)
+        stored = (row.adapter_state or {}).get("slot_count") if row is not None else None
+        return bool(stored or self._slot_counts.get(entity_id))
+
+    def _remember_slot_count(self, entity_id: str, count: int) -> None:
+        self._slot_counts[entity_id] = count
+        row = self._lock_row(entity_id)
+        if row is not None and count and (row.adapter_state or {}).get("slot_count") != count:
+            state = {**(row.adapter_state or {}), "slot_count": count}
+            Lock.objects.filter(pk=row.pk).update(adapter_state=state)
 
     def _names(self, entity_id: str) -> dict[str, dict]:
         row = self._lock_row(entity_id)
@@ -207,6 +267,8 @@ class HomeAssistantAdapter(Adapter):
         online = state.get("state") not in OFFLINE_STATES and node_status not in (
             OFFLINE_NODE_STATUSES
         )
+        if online and not self._slot_count_known(entity_id):
+            self._read_all(entity_id)  # once: the lock's real slot count bounds the range
         return LockInfo(
             remote_id=entity_id,
             name=attributes.get("friendly_name") or object_id,
@@ -219,7 +281,12 @@ class HomeAssistantAdapter(Adapter):
     def list_locks(self) -> list[LockInfo]:
         states = self._states()
         by_id = {s["entity_id"]: s for s in states}
-        return [self._lock_info(s, by_id) for s in states if s["entity_id"].startswith("lock.")]
+        capable = self._code_capable()
+        return [
+            self._lock_info(s, by_id)
+            for s in states
+            if s["entity_id"].startswith("lock.") and s["entity_id"] in capable
+        ]
 
     def get_lock(self, remote_id: str) -> LockInfo:
         object_id = remote_id.split(".", 1)[-1]
@@ -241,18 +308,32 @@ class HomeAssistantAdapter(Adapter):
     # -- codes --
 
     def _read_slots(self, entity_id: str, slot: int | None = None) -> dict[int, str]:
-        """Slot -> PIN of every slot in use, as the lock reports it."""
+        """Slot -> PIN of every enabled slot, as the lock reports it."""
+        return {n: pin for n, (pin, enabled) in self._read_all(entity_id, slot).items() if enabled}
+
+    def _read_all(self, entity_id: str, slot: int | None = None) -> dict[int, tuple[str, bool]]:
+        """Slot -> (PIN, enabled) of every slot holding a code, enabled or disabled.
+
+        A full read answers for every slot the lock has: its size is remembered as the
+        lock's slot count.
+        """
         data = (
             {"entity_id": entity_id}
             if slot is None
             else {"entity_id": entity_id, "code_slot": slot}
         )
         answer = self._service("get_lock_usercode", data, answers=True).get(entity_id) or {}
-        used = {}
+        held = {}
         for key, value in answer.items():
-            if isinstance(value, dict) and value.get("in_use") and value.get("usercode"):
-                used[int(key)] = str(value["usercode"])
-        return used
+            if not isinstance(value, dict):
+                continue
+            in_use = value.get("in_use")
+            if value.get("usercode") or in_use is not False:
+                # in_use None: the lock has not told; treat the slot as taken, never free.
+                held[int(key)] = (str(value.get("usercode") or ""), in_use is True)
+        if slot is None:
+            self._remember_slot_count(entity_id, max((int(k) for k in answer), default=0))
+        return held
 
     def list_codes(self, lock_remote_id: str) -> list[RemoteCode]:
         """The codes in locksync's slot range, as read back from the lock.
@@ -309,10 +390,7 @@ class HomeAssistantAdapter(Adapter):
         names[str(slot)] = {"name": spec.name, "at": timezone.now().isoformat()}
         self._save_names(entity_id, names)  # before the call: an unanswered write stays ours
         try:
-            self._service(
-                "set_lock_usercode",
-                {"entity_id": entity_id, "code_slot": slot, "usercode": spec.pin},
-            )
+            self._set(entity_id, slot, spec.pin)
         except VendorError as error:
             if error.reason != Reason.TIMEOUT:
                 if previous is None:
@@ -329,10 +407,35 @@ class HomeAssistantAdapter(Adapter):
             status=CodeStatus.SET if landed else CodeStatus.SETTING,
         )
 
+    def _set(self, entity_id: str, slot: int, pin: str) -> None:
+        """Write the slot; a 500 from a lock that still answers and lacks the PIN: rejected."""
+        try:
+            self._service(
+                "set_lock_usercode", {"entity_id": entity_id, "code_slot": slot, "usercode": pin}
+            )
+        except VendorError as error:
+            if error.reason != Reason.VENDOR_ERROR or not error.retryable:
+                raise
+            # Outage or refusal? Both are 500 (see the module docstring): ask the lock.
+            try:
+                online = self.get_lock(entity_id).online
+                landed = online and self._read_slots(entity_id, slot).get(slot) == pin
+            except VendorError:
+                raise error from None
+            if not online:
+                raise VendorError(
+                    Reason.LOCK_OFFLINE, "the Z-Wave lock is asleep or unreachable"
+                ) from error
+            if not landed:
+                raise VendorError(
+                    Reason.REJECTED, "the lock refused this PIN (Home Assistant answered 500)"
+                ) from error
+
     def create_code(self, lock_remote_id: str, spec: CodeSpec) -> RemoteCode:
         self._require_online(lock_remote_id)
+        held = self._read_all(lock_remote_id)
         slots, names = self._slots(lock_remote_id), self._names(lock_remote_id)
-        used = self._read_slots(lock_remote_id)
+        used = {n: pin for n, (pin, _enabled) in held.items()}
         for slot, pin in used.items():
             if pin != spec.pin:
                 continue

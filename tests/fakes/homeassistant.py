@@ -8,9 +8,28 @@ Each lock has `supportedUsers` slots (default 30). A Z-Wave lock refuses a PIN t
 slot holds (it reports "duplicate code" and keeps the slot empty), so does the fake. A dead
 node makes the entity `unavailable` and the services fail with 500; an asleep node queues
 writes until `wake()` and reads back what it last reported.
+
+Documented facts modelled (vendors/README.md §6 "How slots work"):
+- slots 1…N where N is the lock's `supportedUsers`; `get_lock_usercode` answers for every
+  slot, so its answer is the lock's real slot count (a 5-slot lock: `add_lock(slots=5)`);
+- `userIdStatus` 0 available, 1 enabled, 2 disabled: `disable_slot()` keeps the code in a
+  slot the host disabled. The answer's `in_use` is `status == enabled` (zwave-js-server-python
+  `util/lock.py`, [3P]), so a disabled slot reads `in_use: false` with its `usercode` still set.
+Where the README is silent (documented by Home Assistant, not in our notes, [INF]):
+- which integration a `lock.*` entity belongs to is not in `/api/states`; Home Assistant's
+  template function `integration_entities('zwave_js')` (`POST /api/template`) lists them.
+  `add_lock(integration="august")` makes a lock of another integration, whose entity takes
+  no `zwave_js` service (400, as Home Assistant answers for an entity outside the domain).
+- a lock that refuses a PIN (its own rules, e.g. a PIN it blocks) makes the service call raise
+  inside Home Assistant, which answers 500 with a plain text body; the node stays alive and
+  the slot reads back without the PIN (`refuse_pin()`). A dead node also answers 500, but
+  then the entity is `unavailable` and reads fail too: that is how the adapter tells them apart.
 """
 
 from __future__ import annotations
+
+import json
+import re
 
 from tests.fakes.server import FakeRequest, FakeResponse, Switches
 
@@ -30,7 +49,14 @@ class FakeHomeAssistant(Switches):
 
     # -- set-up helpers used by tests --
 
-    def add_lock(self, name: str = "Front door", *, slots: int = 30, battery: int = 90) -> str:
+    def add_lock(
+        self,
+        name: str = "Front door",
+        *,
+        slots: int = 30,
+        battery: int = 90,
+        integration: str = "zwave_js",
+    ) -> str:
         object_id = name.lower().replace(" ", "_")
         entity_id = f"lock.{object_id}"
         self.locks[entity_id] = {
@@ -40,6 +66,9 @@ class FakeHomeAssistant(Switches):
             "battery": battery,
             "node_status": "alive",
             "capacity": slots,
+            "integration": integration,
+            "disabled": set(),
+            "refused": set(),
         }
         return entity_id
 
@@ -50,6 +79,14 @@ class FakeHomeAssistant(Switches):
             slot = slot or next(n for n, pin in sorted(slots.items()) if not pin)
             slots[slot] = code
             return slot
+
+    def disable_slot(self, entity_id: str, slot: int) -> None:
+        """The host disabled the slot at the lock (userIdStatus 2): its code stays in it."""
+        self.locks[entity_id]["disabled"].add(slot)
+
+    def refuse_pin(self, entity_id: str, pin: str) -> None:
+        """The lock refuses this PIN: set_lock_usercode fails inside Home Assistant (500)."""
+        self.locks[entity_id]["refused"].add(pin)
 
     def set_offline(self, entity_id: str, offline: bool = True) -> None:
         self.locks[entity_id]["node_status"] = "dead" if offline else "alive"
@@ -122,10 +159,21 @@ class FakeHomeAssistant(Switches):
                 if state is None:
                     return FakeResponse(404, {"message": "Entity not found."})
                 return FakeResponse(200, state)
+            if request.method == "POST" and request.path == "/api/template":
+                return self._template(request)
             prefix = "/api/services/zwave_js/"
             if request.method == "POST" and request.path.startswith(prefix):
                 return self._service(request.path.removeprefix(prefix), request)
             return FakeResponse(404, {"message": "Not found"})
+
+    def _template(self, request: FakeRequest) -> FakeResponse:
+        """Renders only `integration_entities('<domain>')` (with `| tojson`), as text."""
+        template = str((request.json or {}).get("template", ""))
+        match = re.search(r"integration_entities\(['\"](\w+)['\"]\)", template)
+        if not match:
+            return FakeResponse(400, {"message": "Error rendering template"})
+        entities = [e for e, lock in self.locks.items() if lock["integration"] == match[1]]
+        return FakeResponse(200, json.dumps(sorted(entities)))
 
     def _service(self, service: str, request: FakeRequest) -> FakeResponse:
         wants_answer = "return_response" in request.query
@@ -142,7 +190,7 @@ class FakeHomeAssistant(Switches):
             return FakeResponse(
                 400, {"message": "Service does not support responses. Remove return_response"}
             )
-        if lock is None:
+        if lock is None or lock["integration"] != "zwave_js":
             return FakeResponse(400, {"message": "Entity is not a Z-Wave JS lock"})
         if lock["node_status"] == "dead":
             return FakeResponse(500, "500 Internal Server Error")
@@ -158,6 +206,8 @@ class FakeHomeAssistant(Switches):
             usercode = str(data.get("usercode", ""))
             if len(usercode) < 4 or not usercode.isdigit():
                 return FakeResponse(400, {"message": "User code must be at least 4 digits"})
+            if usercode in lock["refused"]:
+                return FakeResponse(500, "500 Internal Server Error")
             taken = {pin for n, pin in lock["slots"].items() if n != int(slot)}
             if usercode not in taken:  # the lock refuses a duplicate and keeps the slot empty
                 self._apply(lock, int(slot), usercode)
@@ -176,6 +226,12 @@ class FakeHomeAssistant(Switches):
     def _read(entity_id: str, lock: dict, slot) -> FakeResponse:
         wanted = [int(slot)] if slot is not None else sorted(lock["slots"])
         answer = {
-            str(n): {"usercode": lock["slots"][n], "in_use": bool(lock["slots"][n])} for n in wanted
+            str(n): {
+                "code_slot": n,
+                "name": f"User Code ({n})",
+                "usercode": lock["slots"][n],
+                "in_use": bool(lock["slots"][n]) and n not in lock["disabled"],
+            }
+            for n in wanted
         }
         return FakeResponse(200, {"changed_states": [], "service_response": {entity_id: answer}})

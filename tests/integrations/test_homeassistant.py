@@ -254,3 +254,98 @@ def test_an_address_that_is_not_home_assistant_is_a_clear_error(world):
     finally:
         fake.handle = original
     assert "does not answer like Home Assistant" in error.value.message
+
+
+# -- issue #20: Home Assistant as its documentation says (vendors/README.md §6) --
+
+
+def test_only_zwave_js_locks_are_offered_as_code_capable(world):
+    fake, connection, lock = world
+    fake.add_lock("Garage door", integration="august")  # user-code services are zwave_js's
+    assert [i.remote_id for i in adapter_for(connection).list_locks()] == ["lock.front_door"]
+
+
+def test_a_slot_the_host_disabled_keeps_its_code_and_is_never_overwritten(world):  # rule D2
+    fake, connection, lock = world
+    fake.add_code_by_hand(lock.remote_id, code="3141", slot=10)
+    fake.disable_slot(lock.remote_id, 10)  # userIdStatus 2: in_use false, code still there
+    written = adapter_for(connection).create_code(lock.remote_id, code())
+    assert written.remote_id == "11"
+    assert fake.codes(lock.remote_id) == {10: "3141", 11: "4826"}
+
+
+def test_a_lock_with_five_slots_is_not_offered_slots_beyond_them(host, fake_homeassistant):
+    entity_id = fake_homeassistant.add_lock("Small door", slots=5)
+    connection = LockConnectionFactory(
+        host=host,
+        vendor="homeassistant",
+        credentials={"base_url": fake_homeassistant.url, "access_token": TOKEN},
+    )
+    [info] = adapter_for(connection).list_locks()
+    assert info.capabilities.max_active_codes_supported == 0  # the default range is 10-29
+    lock = Lock.objects.create(connection=connection, remote_id=entity_id, name="Small door")
+    lock.code_slot_first, lock.code_slot_last = 3, 29
+    lock.save()
+    adapter = adapter_for(connection)
+    assert adapter.get_lock(entity_id).capabilities.max_active_codes_supported == 3
+    for pin, name in [("4826", "A"), ("5937", "B"), ("6048", "C")]:
+        adapter.create_code(entity_id, code(name, pin))
+    with pytest.raises(VendorError) as error:
+        adapter.create_code(entity_id, code("D", "7159"))
+    assert error.value.reason == Reason.LOCK_FULL  # not a retryable failure on slot 6
+    assert set(fake_homeassistant.codes(entity_id)) == {3, 4, 5}
+
+
+def test_a_pin_the_lock_refuses_is_rejected_not_retried_all_stay(world):  # rules R1, R2
+    fake, connection, lock = world
+    fake.refuse_pin(lock.remote_id, "4826")  # Home Assistant answers 500, the node is alive
+    with pytest.raises(VendorError) as error:
+        adapter_for(connection).create_code(lock.remote_id, code())
+    assert (error.value.reason, error.value.retryable) == (Reason.REJECTED, False)
+    assert fake.codes(lock.remote_id) == {}
+
+
+def test_a_500_from_a_dead_node_stays_an_outage_not_a_refusal(world):  # rule R2
+    fake, connection, lock = world
+    adapter = adapter_for(connection)
+    adapter.list_codes(lock.remote_id)
+    original = fake._service
+
+    def die_during_the_write(service, request):
+        if service == "set_lock_usercode":
+            fake.set_offline(lock.remote_id)
+        return original(service, request)
+
+    fake._service = die_during_the_write
+    with pytest.raises(VendorError) as error:
+        adapter.create_code(lock.remote_id, code())
+    assert error.value.retryable and error.value.reason != Reason.REJECTED
+
+
+@pytest.mark.parametrize("body", [{"entity_id": "lock.x"}, [["lock.x"]], [{"state": "on"}]])
+def test_states_of_the_wrong_shape_are_a_vendor_error(world, body):
+    fake, connection, lock = world
+    original = fake.handle
+
+    def wrong_shape(request):
+        if request.path == "/api/states":
+            return FakeResponse(200, body)
+        return original(request)
+
+    fake.handle = wrong_shape
+    with pytest.raises(VendorError) as error:
+        adapter_for(connection).list_locks()
+    assert error.value.reason == Reason.VENDOR_ERROR
+
+
+def test_call_times_are_counted_under_the_registry_name_metrics_reads(world):
+    from locksync import metrics
+
+    fake, connection, lock = world
+    adapter_for(connection).list_codes(lock.remote_id)
+    counts = {
+        sample.labels["vendor"]: sample.value
+        for sample in metrics._vendor_latency().samples
+        if sample.name.endswith("_count")
+    }
+    assert counts["homeassistant"] >= 3  # states, usercodes, ... written where /metrics reads
