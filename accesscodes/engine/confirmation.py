@@ -24,6 +24,11 @@ CONFIRM_POLL = timedelta(seconds=30)
 # An acknowledged write that never shows on the lock counts as failed after this long.
 CONFIRM_GIVE_UP = timedelta(minutes=15)
 UNANSWERED_GRACE = timedelta(minutes=2)
+# A code the vendor holds `unset` until its window (Seam) can still fail days early
+# (`failed_to_set_on_device`): it is looked at again on a growing interval, the time since
+# its write, between these bounds, and never later than its window start (S6, R1).
+HELD_POLL_FIRST = timedelta(minutes=15)
+HELD_POLL_MAX = timedelta(hours=6)
 
 
 class ConfirmationHandlers:
@@ -96,7 +101,10 @@ class ConfirmationHandlers:
     def await_window_start(self, lock_code: LockCode, found: RemoteCode) -> None:
         lock_code.vendor_code_id = found.remote_id
         record_success(lock_code)
-        lock_code.next_attempt_at = window_for_lock(lock_code)[0]
+        now = timezone.now()
+        waited = now - (lock_code.last_attempt_at or now)
+        interval = min(max(waited, HELD_POLL_FIRST), HELD_POLL_MAX)
+        lock_code.next_attempt_at = min(now + interval, window_for_lock(lock_code)[0])
         store(lock_code)
 
     def discard_failed_copy(self, lock_code: LockCode, found: RemoteCode) -> None:

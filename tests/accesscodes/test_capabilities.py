@@ -151,7 +151,9 @@ def test_a_code_the_vendor_holds_unset_until_its_window_starts_is_healthy_not_fa
     assert lock_code.state == LockCode.State.SETTING
     assert lock_code.attempts == 0 and lock_code.last_error == ""
     assert not CodeEvent.objects.filter(lock_code=lock_code, kind="failed").exists()
-    clock.move_to(lock_code.next_attempt_at)
+    # polled on a growing interval before the window (issue #20), still healthy, then set
+    assert lock_code.next_attempt_at <= lock_code.window_starts_at
+    clock.move_to(lock_code.window_starts_at)
     settle()
     lock_code.refresh_from_db()
     assert lock_code.state == LockCode.State.SET

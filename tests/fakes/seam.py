@@ -14,6 +14,11 @@ when the window frees, as Seam documents (`limits`; accepted writes in `create_l
 as in a real workspace. `cannot_specify_pin_code` devices refuse a `code` and choose one
 themselves. Webhooks are registered with /webhooks/create, which returns
 the `whsec_…` signing secret.
+
+`fail_early(access_code_id)` models README §3 "Lifecycle / timing": failures show up as
+`errors[]` (`failed_to_set_on_device`) on a code still `unset`. The README does not say how
+long before `starts_at` Seam can report that; issue #20 observed it up to days early (Seam
+programs many codes right away), so the fake lets a test report it at any time.
 """
 
 from __future__ import annotations
@@ -172,6 +177,16 @@ class FakeSeam(Switches):
             if offline
             else []
         )
+
+    def fail_early(self, access_code_id: str) -> None:
+        """Seam gave up programming a code still `unset` before its start (README §3)."""
+        with self.lock:
+            code = self.codes[access_code_id]
+            code.pop("_program_at", None)
+            code.update(status="unset", _never=True)
+            code["errors"] = [
+                _code_error("failed_to_set_on_device", "Failed to set code on device")
+            ]
 
     def set_battery(self, device_id: str, level: float) -> None:
         props = self.devices[device_id]["properties"]

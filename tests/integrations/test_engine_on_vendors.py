@@ -265,3 +265,29 @@ def test_a_vendor_asking_to_wait_is_waited_out_and_the_lock_left_alone_meanwhile
     lock_code.refresh_from_db()
     assert lock_code.state == LockCode.State.SET
     assert world.codes_on_lock()[lock_code.name_on_lock] == lock_code.pin
+
+
+@pytest.mark.parametrize("world", ["seam"], indirect=True)
+def test_a_seam_code_held_unset_is_polled_and_an_early_failure_found_days_before_check_in(
+    world,
+):  # rules S6, R1 (issue #20): followed until confirmed or reported failed
+    device = world.fake.devices[world.native_id]
+    device["_scheduling"] = "just_in_time"  # held `unset` until shortly before starts_at
+    reservation = world.book(starts_in=timedelta(days=3))
+    world.settle()
+    lock_code = reservation.access_code.lock_codes.get()
+    assert lock_code.state == LockCode.State.SETTING and lock_code.vendor_code_id
+    # polled again within the hour, not first at the window start three days away
+    assert lock_code.next_attempt_at - timezone.now() <= timedelta(hours=1)
+    world.clock.shift(timedelta(hours=20))
+    first = lock_code.vendor_code_id
+    world.fake.fail_early(first)  # Seam gives up two days early
+    for _ in range(8):  # the growing interval still looks within hours
+        world.clock.shift(timedelta(hours=1))
+        world.settle()
+    lock_code.refresh_from_db()
+    # found and retried (R1) two days before check-in: the failed copy is gone from Seam
+    # and a new one is on its way
+    assert first not in world.fake.codes
+    assert lock_code.vendor_code_id and lock_code.vendor_code_id != first
+    assert timezone.now() < lock_code.window_starts_at - timedelta(days=1)
