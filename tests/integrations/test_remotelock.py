@@ -10,6 +10,7 @@ from django.utils import timezone
 from accesscodes.models import LockCode
 from integrations.base import CodeSpec, CodeStatus, Reason, VendorError
 from integrations.connections import connection_create
+from integrations.models import LockConnection
 from integrations.registry import adapter_for
 from integrations.remotelock import error_from
 from integrations.services import match_create
@@ -436,3 +437,31 @@ def test_the_fake_rate_limits_at_120_requests_a_minute_as_a_vendor_error(
     with pytest.raises(VendorError) as error:
         adapter.list_locks()
     assert error.value.reason == Reason.RATE_LIMITED
+
+
+def test_a_token_refresh_saves_only_the_token_fields(connection, fake_remotelock):
+    # One OAuth helper for every vendor (issue #20): a secret saved meanwhile survives.
+    fake_remotelock.add_lock()
+    adapter_for(connection).list_locks()
+    connection.refresh_from_db()
+    adapter = adapter_for(connection)  # holds the credentials as they were
+    LockConnection.objects.filter(pk=connection.pk).update(
+        credentials={**connection.credentials, "webhook_secret": "whsec_saved_meanwhile"}
+    )
+    fake_remotelock.expire_tokens()
+    adapter.list_locks()  # a 403, a refresh, and the new tokens saved
+    connection.refresh_from_db()
+    assert connection.credentials["webhook_secret"] == "whsec_saved_meanwhile"
+    assert connection.credentials["access_token"] == adapter.credentials["access_token"]
+    assert fake_remotelock.token_grants == ["client_credentials", "refresh_token"]
+
+
+def test_an_engine_pass_after_the_token_expired_does_not_disconnect_the_account(world):
+    # RemoteLock answers an expired token with 403: sign in again (R2), not disconnected.
+    world.fake.expire_tokens()
+    reservation = world.book(starts_in=timedelta(days=1))
+    world.settle()
+    world.lock.connection.refresh_from_db()
+    assert world.lock.connection.state == LockConnection.State.CONNECTED
+    lock_code = reservation.access_code.lock_codes.get()
+    assert world.pins_on_lock() == {lock_code.name_on_lock: lock_code.pin}
