@@ -12,11 +12,17 @@ for the same guest and hours returns the same PIN (SPEC R4).
 A lock linked to an igloohome bridge also takes custom PINs through bridge jobs (4 create,
 5 delete), queued and polled through `/jobs/{id}`: there locksync chooses the PIN and can
 delete it. Such a code's remote id carries its PIN encrypted, since job 5 needs the PIN.
+A bridge runs about two jobs a minute and may be offline, so a job is only queued: each job
+id is kept on the Lock (`adapter_state["jobs"]`, by a hash of the PIN) as soon as igloohome
+answers, and followed to its end by later calls. A create still queued is answered with its
+remote id (status `setting`), so a stay cancelled meanwhile gets a delete job, queued behind
+the create; a delete is done only when its job has run.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import time
 import zoneinfo
 from datetime import UTC, datetime, timedelta
@@ -35,8 +41,12 @@ from integrations.base import (
     VendorError,
 )
 from integrations.http import VendorHttpClient, redact_pins
+from integrations.igloohome_jobs import job_error, job_key, jobs_forget, jobs_of, jobs_remember
 from integrations.models import Lock
+from integrations.oauth import BearerTokens
 from locksync.fields import decrypt_text, encrypt_text
+
+log = logging.getLogger(__name__)
 
 SCOPES = (
     "igloohomeapi/algopin-hourly igloohomeapi/algopin-daily igloohomeapi/get-devices "
@@ -51,6 +61,7 @@ JOB_CREATE_PIN, JOB_DELETE_PIN = 4, 5
 JOB_FAILED = 2
 CUSTOM_PIN_TYPE = 4
 EXPIRY_MARGIN = 60.0
+TOKEN_LIFETIME = 3600.0
 
 ALGOPIN = LockCapabilities(
     time_bound_codes=True,
@@ -138,13 +149,19 @@ class IgloohomeAdapter(Adapter):
             headers={"Accept": "application/json"},
         )
         self.auth = VendorHttpClient(base_url=settings.IGLOOHOME_AUTH_URL, vendor="igloohome")
+        self.tokens = BearerTokens(
+            connection=connection,
+            credentials=self.credentials,
+            grant=self._grant,
+            vendor="igloohome",
+            default_lifetime=TOKEN_LIFETIME,
+            margin=EXPIRY_MARGIN,
+        )
 
     # -- plumbing --
 
-    def _sign_in(self) -> None:
-        pair = (
-            f"{self.credentials.get('client_id', '')}:{self.credentials.get('client_secret', '')}"
-        )
+    def _grant(self, credentials: dict) -> dict:
+        pair = f"{credentials.get('client_id', '')}:{credentials.get('client_secret', '')}"
         response = self.auth.post(
             "oauth2/token",
             data={"grant_type": "client_credentials", "scope": SCOPES},
@@ -156,41 +173,34 @@ class IgloohomeAdapter(Adapter):
             raise VendorError(
                 Reason.VENDOR_ERROR, f"igloohome sign-in answered {response.status_code}"
             )
+        return self._json(response)
+
+    def _request(self, method: str, path: str, **kwargs) -> dict:
+        response = self.tokens.send(
+            lambda headers: self.http.request(method, path, headers=headers, **kwargs)
+        )
+        return self._read(response)
+
+    @staticmethod
+    def _json(response) -> dict:
+        """A JSON object, or a VendorError: an HTML page with status 200 is not an answer."""
         try:
             body = response.json()
         except ValueError as error:
             raise VendorError(Reason.VENDOR_ERROR, "igloohome answered without JSON") from error
-        self.credentials.update(
-            access_token=body["access_token"],
-            expires_at=time.time() + float(body.get("expires_in") or 3600) - EXPIRY_MARGIN,
-        )
-        if self.connection.pk is not None:
-            self.connection.credentials = dict(self.credentials)
-            self.connection.save(update_fields=["credentials", "updated_at"])
+        if not isinstance(body, dict):
+            raise VendorError(Reason.VENDOR_ERROR, "igloohome answered with an unexpected shape")
+        return body
 
-    def _request(self, method: str, path: str, **kwargs) -> dict:
-        if not self.credentials.get("access_token") or time.time() >= float(
-            self.credentials.get("expires_at") or 0
-        ):
-            self._sign_in()
-        for attempt in (1, 2):
-            headers = {"Authorization": f"Bearer {self.credentials['access_token']}"}
-            response = self.http.request(method, path, headers=headers, **kwargs)
-            if response.status_code == 401 and attempt == 1:
-                self._sign_in()
-                continue
-            return self._read(response)
-        raise AssertionError("unreachable")
-
-    @staticmethod
-    def _read(response) -> dict:
+    @classmethod
+    def _read(cls, response) -> dict:
         status = response.status_code
+        if status < 400:
+            return cls._json(response)
         try:
             body = response.json()
         except ValueError:
             body = {}
-        if status < 400:
-            return body
         message = (
             str(body.get("message") or body.get("error") or "") if isinstance(body, dict) else ""
         )
@@ -210,18 +220,25 @@ class IgloohomeAdapter(Adapter):
     @staticmethod
     def _bridge_of(device: dict) -> str | None:
         for linked in device.get("linkedDevices") or []:
-            if str(linked.get("type", "")).lower() == "bridge":
+            if (
+                isinstance(linked, dict)
+                and str(linked.get("type", "")).lower() == "bridge"
+                and linked.get("deviceId")
+            ):
                 return str(linked["deviceId"])
         return None
 
     def _lock_info(self, device: dict) -> LockInfo:
+        if not device.get("deviceId"):
+            raise VendorError(Reason.VENDOR_ERROR, "igloohome answered a device without its id")
+        battery = device.get("batteryLevel")
         return LockInfo(
             remote_id=str(device["deviceId"]),
             name=device.get("deviceName") or "",
             model=f"igloohome {device.get('type', 'Lock')}",
             # algoPINs need no connection: the lock is always able to take them.
             online=True,
-            battery_level=device.get("batteryLevel"),
+            battery_level=battery if isinstance(battery, int) else None,
             capabilities=BRIDGED if self._bridge_of(device) else ALGOPIN,
         )
 
@@ -229,11 +246,23 @@ class IgloohomeAdapter(Adapter):
         devices, cursor = [], None
         while True:
             body = self._request("GET", "devices", params={"cursor": cursor} if cursor else None)
-            devices += body.get("payload") or []
+            payload = body.get("payload")
+            devices += (
+                [d for d in payload if isinstance(d, dict)] if isinstance(payload, list) else []
+            )
             cursor = body.get("nextCursor")
             if not cursor:
                 break
-        return [self._lock_info(d) for d in devices if d.get("type") == "Lock"]
+        locks = []
+        for device in devices:
+            if device.get("type") != "Lock":
+                continue
+            if not device.get("deviceId"):
+                # Skipped, not a crash: every other lock of the account still imports.
+                log.warning("igloohome listed a lock without a deviceId; skipped")
+                continue
+            locks.append(self._lock_info(device))
+        return locks
 
     def _device(self, remote_id: str) -> dict:
         return self._request("GET", f"devices/{remote_id}")
@@ -299,6 +328,8 @@ class IgloohomeAdapter(Adapter):
             "accessName": spec.name[:60],
         }
         answer = self._request("POST", f"devices/{lock_remote_id}/algopin/{kind}", json=body)
+        if not answer.get("pin") or not answer.get("pinId"):
+            raise VendorError(Reason.VENDOR_ERROR, "igloohome answered without a PIN")
         return RemoteCode(
             remote_id=f"algo:{answer['pinId']}",
             pin=str(answer["pin"]),
@@ -313,64 +344,126 @@ class IgloohomeAdapter(Adapter):
         raise VendorError(Reason.REJECTED, "igloohome codes cannot be changed; issue a new one")
 
     def delete_code(self, lock_remote_id: str, code_remote_id: str) -> None:
+        """Done only when a delete job has run on the lock (never assumed)."""
         pin = pin_from_remote_id(code_remote_id)
         if pin is None:
             raise VendorError(
                 Reason.REJECTED,
                 "an igloohome algoPIN cannot be revoked remotely; it works until its end",
             )
+        row = self._lock_row(lock_remote_id)
+        key = job_key(lock_remote_id, pin)
+        pending = jobs_of(row).get(key, {}).get("delete")
+        if pending:
+            job = self._follow(pending)  # an earlier delete: follow it, do not queue another
+            if self._done(job):
+                jobs_forget(row, key)
+                return
+            if not self._failed(job):
+                raise VendorError(Reason.TIMEOUT, "the igloohome bridge has not run the delete yet")
         bridge_id = self._bridge_of(self._device(lock_remote_id))
         if bridge_id is None:
             raise VendorError(Reason.LOCK_OFFLINE, "the lock's igloohome bridge is gone")
-        self._run_job(lock_remote_id, bridge_id, JOB_DELETE_PIN, {"pin": pin})
+        job = self._run_job(
+            row, key, "delete", lock_remote_id, bridge_id, JOB_DELETE_PIN, {"pin": pin}
+        )
+        if self._done(job):
+            jobs_forget(row, key)
+            return
+        if self._failed(job):
+            jobs_remember(row, key, delete=None)
+            raise job_error(job)
+        raise VendorError(Reason.TIMEOUT, "the igloohome bridge has not run the delete yet")
 
     # -- bridge jobs --
 
     def _bridge_create(self, lock_remote_id: str, spec: CodeSpec, zone) -> RemoteCode:
-        bridge_id = self._bridge_of(self._device(lock_remote_id))
-        if bridge_id is None:
-            raise VendorError(
-                Reason.REJECTED, "this igloohome lock has no bridge: its PINs come from igloohome"
-            )
         now_hour = _floor_hour(timezone.now().astimezone(zone))
         start = max(_floor_hour(spec.starts_at.astimezone(zone)), now_hour)
         end = max(_ceil_hour(spec.ends_at.astimezone(zone)), start + HOUR)
-        job = {
-            "accessName": spec.name[:60],
-            "pin": spec.pin,
-            "pinType": CUSTOM_PIN_TYPE,
-            "startDate": _stamp(start),
-            "endDate": _stamp(end),
-        }
-        self._run_job(lock_remote_id, bridge_id, JOB_CREATE_PIN, job)
+        row = self._lock_row(lock_remote_id)
+        key = job_key(lock_remote_id, spec.pin)
+        earlier = jobs_of(row).get(key, {})
+        job = None
+        if earlier.get("create") and earlier.get("name") == spec.name:
+            job = self._follow(earlier["create"])  # a create still under way: follow it (R4)
+            if self._failed(job):
+                jobs_remember(row, key, create=None)
+                job = None
+        if job is None:
+            bridge_id = self._bridge_of(self._device(lock_remote_id))
+            if bridge_id is None:
+                raise VendorError(
+                    Reason.REJECTED,
+                    "this igloohome lock has no bridge: its PINs come from igloohome",
+                )
+            data = {
+                "accessName": spec.name[:60],
+                "pin": spec.pin,
+                "pinType": CUSTOM_PIN_TYPE,
+                "startDate": _stamp(start),
+                "endDate": _stamp(end),
+            }
+            jobs_remember(row, key, name=spec.name)
+            job = self._run_job(row, key, "create", lock_remote_id, bridge_id, JOB_CREATE_PIN, data)
+        if self._failed(job):
+            jobs_remember(row, key, create=None)
+            raise job_error(job)
         return RemoteCode(
             remote_id=bridge_remote_id(spec.pin),
             pin=spec.pin,
             name=spec.name,
-            status=CodeStatus.SET,
+            # Still queued: the id is ours now, so a cancel gets a delete job behind it.
+            status=CodeStatus.SET if self._done(job) else CodeStatus.SETTING,
             starts_at=start,
             ends_at=end,
         )
 
-    def _run_job(self, lock_remote_id: str, bridge_id: str, job_type: int, data: dict) -> None:
-        """Queue a bridge job and wait for it; a job still queued at the end is ambiguous."""
+    @staticmethod
+    def _done(job: dict) -> bool:
+        status = (job.get("jobResponse") or {}).get("jobStatus")
+        return bool(job.get("completed")) or status == 0
+
+    @staticmethod
+    def _failed(job: dict) -> bool:
+        return (job.get("jobResponse") or {}).get("jobStatus") == JOB_FAILED
+
+    def _follow(self, job_id: str) -> dict:
+        job = self._request("GET", f"jobs/{job_id}")
+        return {
+            **job,
+            "jobResponse": job.get("jobResponse")
+            if isinstance(job.get("jobResponse"), dict)
+            else {},
+        }
+
+    def _run_job(
+        self,
+        row,
+        key: str,
+        role: str,
+        lock_remote_id: str,
+        bridge_id: str,
+        job_type: int,
+        data: dict,
+    ) -> dict:
+        """Queue a bridge job, keep its id at once, and watch it for a while: the answer is
+        the job as last seen (done, failed, or still queued)."""
         queued = self._request(
             "POST",
             f"devices/{lock_remote_id}/jobs/bridges/{bridge_id}",
             json={"jobType": job_type, "jobData": data},
         )
+        job_id = queued.get("jobId")
+        if not job_id:
+            raise VendorError(Reason.VENDOR_ERROR, "igloohome queued the job without an id")
+        jobs_remember(row, key, **{role: str(job_id)})
         interval = settings.IGLOOHOME_JOB_POLL_INTERVAL
         polls = max(1, int(settings.IGLOOHOME_JOB_WAIT / max(interval, 0.1)))
-        for _ in range(polls):
-            job = self._request("GET", f"jobs/{queued['jobId']}")
-            status = (job.get("jobResponse") or {}).get("jobStatus")
-            if status == JOB_FAILED:
-                raise VendorError(
-                    Reason.LOCK_OFFLINE, "the igloohome bridge could not reach the lock"
-                )
-            if job.get("completed") or status == 0:
-                return
+        job: dict = {}
+        for attempt in range(polls):
+            job = self._follow(str(job_id))
+            if self._done(job) or self._failed(job) or attempt == polls - 1:
+                break
             time.sleep(interval)
-        # The bridge may still carry the job out (SPEC R4): the next attempt repeats it, which
-        # the bridge treats as the same PIN.
-        raise VendorError(Reason.TIMEOUT, "the igloohome bridge has not finished yet")
+        return job

@@ -1,12 +1,28 @@
 """A stateful fake of the iglooaccess API (vendors/README.md §4), enough for the adapter.
 
-OAuth client credentials with HTTP Basic on `/oauth2/token`; devices with cursor pages;
-algoPINs computed from (lock, kind, window, variance), so asking twice for the same window and
-variance gives the same PIN, as a real algorithm does. Dates must be `YYYY-MM-DDTHH:00:00±hh:mm`,
-carry the offset of the lock's zone at that date, and not start before the current hour.
-Hourly codes 1–672 h; daily 29–367 days with the same time of day at both ends; variance 1–3.
-Bridge jobs are queued and complete after `job_polls` looks at `/jobs/{id}` (or fail when the
-bridge is offline). Nothing here can list or delete an algoPIN: neither can the real API.
+From vendors/README.md §4 ([3P] clients, [DOC via Seam] constraints):
+- OAuth client credentials with HTTP Basic on `/oauth2/token`; devices with cursor pages
+  (`nextCursor`, `payload[]` of `{type, deviceId, deviceName, linkedDevices, batteryLevel}`).
+- algoPINs computed from (lock, kind, window, variance), so asking twice for the same window
+  and variance gives the same PIN, as a real algorithm does. Dates must be
+  `YYYY-MM-DDTHH:00:00±hh:mm`, carry the offset of the lock's zone at that date, and not start
+  before the current hour. Hourly codes 1–672 h; daily 29–367 days with the same time of day
+  at both ends; variance 1–3. Nothing here can list or delete an algoPIN: neither can the API.
+- A total of 199 PINs (online + offline) per lock: a create job on a full lock fails.
+- Bridge jobs (4 create custom PIN, 5 delete PIN) are **queued only**: `POST .../jobs/bridges/
+  {bridgeId}` answers `{jobId}` and the bridge carries jobs out later, about two a minute
+  [3P]: here one job per `job_interval` seconds per bridge, in the order queued, only while
+  the bridge is online (time.time(), so time_machine drives it). `GET /jobs/{id}` answers
+  `{jobId, completed, jobType, expiryDate, jobResponse:{jobStatus}}`; jobStatus 0 done,
+  2 failed [3P]. Jobs "can expire" [3P, Seam tracker #132].
+
+The README is silent on, so these are inferences [INF]: how long a job lives before it
+expires (`job_ttl`, 24 h here); what a failed job says about why (here `jobResponse.message`:
+"Bridge could not reach the lock", "PIN storage is full", "PIN already exists", "Job
+expired"); whether a bridge offline fails a job or keeps it queued (here: kept, until it
+expires); the error body (`{message}` here, as the README's "`{error}`/message").
+A delete job for a PIN queued behind its create job runs after it: a stay cancelled while its
+create is queued ends with nothing on the lock once both have run.
 """
 
 from __future__ import annotations
@@ -15,6 +31,7 @@ import base64
 import hashlib
 import re
 import secrets
+import time
 import uuid
 import zoneinfo
 from datetime import UTC, datetime, timedelta
@@ -43,9 +60,14 @@ class FakeIgloohome(Switches):
         self.issued: dict[str, list[dict]] = {}
         self.custom_pins: dict[str, dict[str, dict]] = {}
         self.jobs: dict[str, dict] = {}
-        self.job_polls = 2
+        self.job_interval = 30.0  # about two jobs a minute per bridge
+        self.job_ttl = 24 * 3600.0
+        self.pin_limit = 199
         self.bridge_online: dict[str, bool] = {}
+        self.bridge_free_at: dict[str, float] = {}
         self.page_size = 50
+        # The next this many API answers are an HTML page with status 200.
+        self.html_next = 0
 
     # -- set-up helpers used by tests --
 
@@ -81,11 +103,26 @@ class FakeIgloohome(Switches):
         self.custom_pins[device_id] = {}
         return device_id
 
+    def add_device_without_id(self, name: str = "Odd device") -> None:
+        """A device entry with no `deviceId` (the API has answered such entries)."""
+        self.devices[f"odd-{len(self.devices)}"] = {"type": "Lock", "deviceName": name}
+
+    def queued_jobs(self, device_id: str) -> list[dict]:
+        with self.lock:
+            self._advance()
+            return [
+                j for j in self.jobs.values() if j["device_id"] == device_id and j["status"] is None
+            ]
+
     def bridge_of(self, device_id: str) -> str:
         return self.devices[device_id]["linkedDevices"][0]["deviceId"]
 
     def set_battery(self, device_id: str, percent: int) -> None:
         self.devices[device_id]["batteryLevel"] = percent
+
+    def set_lock_unreachable(self, device_id: str, unreachable: bool = True) -> None:
+        """The bridge is online but cannot reach the lock (out of Bluetooth range)."""
+        self.devices[device_id]["unreachable"] = unreachable
 
     def set_bridge_offline(self, device_id: str, offline: bool = True) -> None:
         self.bridge_online[self.bridge_of(device_id)] = not offline
@@ -99,7 +136,9 @@ class FakeIgloohome(Switches):
 
     def codes(self, device_id: str) -> list[dict]:
         """Every algoPIN issued for the lock (each works in its window) and its custom PINs."""
-        return self.issued[device_id] + list(self.custom_pins[device_id].values())
+        with self.lock:
+            self._advance()
+            return self.issued[device_id] + list(self.custom_pins[device_id].values())
 
     # -- the API --
 
@@ -129,10 +168,14 @@ class FakeIgloohome(Switches):
                 return self._oauth(request)
             if request.header("authorization").removeprefix("Bearer ") not in self.tokens:
                 return FakeResponse(401, {"message": "Unauthorized"})
+            if self.html_next:
+                self.html_next -= 1
+                return FakeResponse(200, "<html><body>Service temporarily unavailable</body>")
             if self.rate_limited:
                 return FakeResponse(
                     429, {"message": "Too Many Requests"}, headers={"Retry-After": "60"}
                 )
+            self._advance()
             return self._route(request)
 
     def _route(self, request: FakeRequest) -> FakeResponse:
@@ -223,41 +266,65 @@ class FakeIgloohome(Switches):
             "bridge_id": bridge_id,
             "type": job_type,
             "data": data,
-            "polls_left": self.job_polls,
+            "queued_at": time.time(),
             "never": self.take_drop(),
             "status": None,
+            "message": "",
         }
-        return FakeResponse(200, {"jobId": job_id})
+        return FakeResponse(200, {"jobId": job_id}, delay=self.take_timeout())
 
     def _job(self, job_id: str) -> FakeResponse:
         job = self.jobs.get(job_id)
         if job is None:
             return _bad("Job not found", 404)
-        if job["status"] is None and not job["never"]:
-            job["polls_left"] -= 1
-            if job["polls_left"] <= 0:
-                job["status"] = self._run(job)
+        response = {} if job["status"] is None else {"jobStatus": job["status"]}
+        if job["message"]:
+            response["message"] = job["message"]
         return FakeResponse(
             200,
             {
                 "jobId": job_id,
                 "jobType": job["type"],
                 "completed": job["status"] == 0,
-                "expiryDate": "2099-01-01T00:00:00.000Z",
-                "jobResponse": {} if job["status"] is None else {"jobStatus": job["status"]},
+                "expiryDate": datetime.fromtimestamp(job["queued_at"] + self.job_ttl, UTC)
+                .isoformat()
+                .replace("+00:00", "Z"),
+                "jobResponse": response,
             },
         )
 
-    def _run(self, job: dict) -> int:
-        if not self.bridge_online.get(job["bridge_id"], False):
-            return 2
+    def _advance(self) -> None:
+        """Each online bridge runs its oldest queued job, one per `job_interval`; a job older
+        than `job_ttl` expires unrun."""
+        now = time.time()
+        for job in sorted(self.jobs.values(), key=lambda j: j["queued_at"]):
+            if job["status"] is not None:
+                continue
+            if now - job["queued_at"] >= self.job_ttl:
+                job["status"], job["message"] = 2, "Job expired"
+                continue
+            bridge = job["bridge_id"]
+            if not self.bridge_online.get(bridge, False) or job["never"]:
+                continue
+            free_at = max(self.bridge_free_at.get(bridge, 0.0), job["queued_at"])
+            if free_at > now:
+                continue
+            job["status"], job["message"] = self._run(job)
+            self.bridge_free_at[bridge] = free_at + self.job_interval
+
+    def _run(self, job: dict) -> tuple[int, str]:
+        if self.devices[job["device_id"]].get("unreachable"):
+            return 2, "Bridge could not reach the lock"
         pins = self.custom_pins[job["device_id"]]
         pin = str(job["data"]["pin"])
         if job["type"] == 4:
             existing = pins.get(pin)
             if existing and existing["accessName"] != job["data"].get("accessName"):
-                return 2  # the lock refuses a PIN it already holds for someone else
+                return 2, "PIN already exists"  # the lock holds it for someone else
+            held = len(pins) + len(self.issued[job["device_id"]])
+            if not existing and held >= self.pin_limit:
+                return 2, "PIN storage is full"
             pins[pin] = dict(job["data"])
-            return 0
+            return 0, ""
         pins.pop(pin, None)
-        return 0
+        return 0, ""

@@ -1,11 +1,33 @@
 """A stateful fake of the RemoteLock API (vendors/README.md §5), enough for the adapter.
 
-OAuth on `/oauth/token` (client credentials and refresh, 2-hour tokens); every API call needs
-`Accept: application/vnd.lockstate+json; version=1`. Guests carry lock-local naive windows;
-a grant to a lock starts pending and syncs `sync_delay` seconds later (time.time(), so
-time_machine drives it) if the lock is connected. Lists are paginated with `meta`. RemoteLock
-does not document its error body or what a full lock answers: `{"errors": [...]}` with 422 is
-an inference [INF], as is the "maximum number of users" answer of a full lock.
+From vendors/README.md §5 [DOC]:
+- OAuth on `/oauth/token` (client credentials and refresh; `expires_in: 7199`, 2-hour tokens);
+  every API call needs `Accept: application/vnd.lockstate+json; version=1`.
+- Guests carry lock-local windows without an offset; a grant (`POST /access_persons/:id/
+  accesses`) answers `devices_synced_count` / `devices_pending_sync_count` /
+  `devices_failed_sync_count`, and the code reaches the lock "the next time the lock wakes
+  up": here `sync_delay` seconds later (time.time(), so time_machine drives it) if connected.
+- Guest statuses `upcoming`, `current`, `expired`, `deactivated`; `GET /access_persons`
+  answers only current and upcoming ones by default. An expired guest is hidden from that
+  listing but keeps its access on the lock until it is deactivated or deleted (`codes()`
+  shows what the lock holds). `PUT /access_persons/:id/deactivate` (preferred) and
+  `DELETE /access_persons/:id` (204) take it off, once the lock next syncs.
+- Lists are paginated with `meta{page, per_page, total_count, total_pages}`.
+
+From RemoteLock's own API reference (developer.remotelock.com, its slate source), which the
+README does not cover:
+- `GET /devices/:id/access_person_accesses`: the device's own access listing (each with
+  `access_person_id`, `access_person_type` and the sync counts, but no name or PIN);
+  `GET /access_persons/:id` answers one person whatever its status.
+- Devices carry `local_pins`: PINs programmed at the keypad, which no access person holds.
+- Error bodies: `{"errors": [{"attribute", "messages": [...], "full_messages": [...]}]}`; the
+  status table gives 401 "Not permitted" and 403 "Expired/Invalid token".
+- Rate limit: 120 requests a minute per account (issue #20 quotes it; the README found none);
+  over it the fake answers 429 with Retry-After.
+
+Docs are silent on: what a full lock answers (the "maximum number of users" 422 is an
+inference [INF]); whether a deactivated guest's access stays in the device listing until the
+lock syncs (here it does, pending, then synced); what a sync of a deactivation reports.
 """
 
 from __future__ import annotations
@@ -13,6 +35,7 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
+import zoneinfo
 from datetime import datetime
 
 from tests.fakes.server import FakeRequest, FakeResponse, Switches
@@ -22,8 +45,12 @@ CLIENT_SECRET = "rl-secret"  # noqa: S105
 MEDIA_TYPE = "application/vnd.lockstate+json; version=1"
 
 
-def _unprocessable(attribute: str, message: str) -> FakeResponse:
-    return FakeResponse(422, {"errors": [{"attribute": attribute, "message": message}]})
+def _unprocessable(attribute: str | None, message: str) -> FakeResponse:
+    full = f"{attribute.capitalize()} {message}" if attribute else message
+    return FakeResponse(
+        422,
+        {"errors": [{"attribute": attribute, "messages": [message], "full_messages": [full]}]},
+    )
 
 
 def _naive(value) -> bool:
@@ -52,6 +79,11 @@ class FakeRemoteLock(Switches):
         # The shared timeout switch delays the grant (the write that puts a code on a lock);
         # this one delays the guest's creation before it.
         self.timeout_next_guest_creates = 0
+        # Account rate limit (requests a minute) and what each minute used.
+        self.rate_limit = 120
+        self.minute_calls: dict[int, int] = {}
+        # The next this many 200 answers of the API come without their `data`.
+        self.omit_data_next = 0
 
     # -- set-up helpers used by tests --
 
@@ -88,6 +120,24 @@ class FakeRemoteLock(Switches):
             self._grant(person["id"], device_id, synced=True)
             return person["id"]
 
+    def add_local_pin(self, device_id: str, pin: str) -> None:
+        """A PIN programmed at the keypad itself: on the lock, held by no access person."""
+        self.devices[device_id]["attributes"].setdefault("local_pins", []).append(pin)
+
+    def listed_by_default(self) -> list[str]:
+        """The people `GET /access_persons` answers without a status filter."""
+        with self.lock:
+            for person in self.persons.values():
+                self._refresh_status(person)
+            return [
+                p["id"]
+                for p in self.persons.values()
+                if p["attributes"]["status"] in ("current", "upcoming")
+            ]
+
+    def api_calls(self) -> int:
+        return sum(1 for _, path in self.calls if path != "/oauth/token")
+
     def set_offline(self, device_id: str, offline: bool = True) -> None:
         self.devices[device_id]["attributes"]["connected"] = not offline
 
@@ -106,18 +156,41 @@ class FakeRemoteLock(Switches):
         self.access_tokens.clear()
 
     def codes(self, device_id: str) -> list[dict]:
-        """What the lock itself holds: synced accesses of active people."""
+        """What the lock itself holds: synced accesses (an expired guest's included: its access
+        stays on the lock until it is deactivated or deleted and the lock syncs that)."""
         with self.lock:
             self._sync_due()
             held = []
             for person in self.persons.values():
-                if person["attributes"]["status"] == "deactivated":
-                    continue
+                self._refresh_status(person)
+                # A deactivated person's access is on the lock until the lock syncs it.
                 for access in self.accesses.get(person["id"], []):
                     attributes = access["attributes"]
                     if attributes["accessible_id"] == device_id and attributes["on_lock"]:
                         held.append(person["attributes"])
             return held
+
+    def _zone_of(self, person_id: str) -> zoneinfo.ZoneInfo:
+        for access in self.accesses.get(person_id, []):
+            device = self.devices.get(access["attributes"]["accessible_id"]) or {}
+            location = self.locations.get((device.get("attributes") or {}).get("location_id"))
+            if location:
+                return zoneinfo.ZoneInfo(location["attributes"]["time_zone"])
+        return zoneinfo.ZoneInfo("UTC")
+
+    def _refresh_status(self, person: dict) -> None:
+        """A guest's status follows its lock-local window; deactivation is final."""
+        attributes = person["attributes"]
+        if attributes["status"] == "deactivated" or person["type"] != "access_guest":
+            return
+        now = datetime.now(self._zone_of(person["id"])).replace(tzinfo=None)
+        starts, ends = attributes.get("starts_at"), attributes.get("ends_at")
+        if ends and datetime.fromisoformat(ends) <= now:
+            attributes["status"] = "expired"
+        elif starts and datetime.fromisoformat(starts) > now:
+            attributes["status"] = "upcoming"
+        else:
+            attributes["status"] = "current"
 
     # -- state --
 
@@ -147,6 +220,8 @@ class FakeRemoteLock(Switches):
                 "devices_synced_count": 1 if synced else 0,
                 "devices_pending_sync_count": 0 if synced else 1,
                 "devices_failed_sync_count": 0,
+                "access_person_id": person_id,
+                "access_person_type": self.persons[person_id]["type"],
                 "on_lock": synced,
                 "sync_at": None if synced else time.time() + self.sync_delay,
                 "never_syncs": False,
@@ -191,7 +266,7 @@ class FakeRemoteLock(Switches):
                 )
 
     def _pins_on(self, device_id: str, *, excluding: str = "") -> set[str]:
-        pins = set()
+        pins = set(self.devices[device_id]["attributes"].get("local_pins") or ())
         for person_id, accesses in self.accesses.items():
             person = self.persons[person_id]["attributes"]
             if person_id == excluding or person["status"] == "deactivated":
@@ -234,13 +309,24 @@ class FakeRemoteLock(Switches):
                 return self._oauth(request.form)
             token = request.header("authorization").removeprefix("Bearer ")
             if self.access_tokens.get(token, 0) < time.time():
-                return FakeResponse(401, {"error": "invalid_token"})
+                # RemoteLock's status table: 403 is "Expired/Invalid token".
+                return FakeResponse(
+                    403, {"message": "Expired or invalid token", "type": "invalid_token"}
+                )
             if request.header("accept") != MEDIA_TYPE:
                 return FakeResponse(406, {"error": "unsupported Accept header"})
-            if self.rate_limited:
+            minute = int(time.time() // 60)
+            self.minute_calls[minute] = self.minute_calls.get(minute, 0) + 1
+            if self.rate_limited or self.minute_calls[minute] > self.rate_limit:
                 return FakeResponse(429, {"error": "rate limited"}, headers={"Retry-After": "30"})
             self._sync_due()
-            return self._route(request)
+            for person in self.persons.values():
+                self._refresh_status(person)
+            response = self._route(request)
+            if self.omit_data_next and response.status < 300 and isinstance(response.body, dict):
+                self.omit_data_next -= 1
+                response.body = {k: v for k, v in response.body.items() if k != "data"}
+            return response
 
     def _page(self, items: list, request: FakeRequest) -> FakeResponse:
         page = int(request.query.get("page", 1))
@@ -267,6 +353,18 @@ class FakeRemoteLock(Switches):
             # The real API takes type[] filters; this fake answers every device, so the
             # adapter has to keep only locks itself.
             return self._page(list(self.devices.values()), request)
+        if parts[0] == "devices" and parts[2:] == ["access_person_accesses"] and method == "GET":
+            if parts[1] not in self.devices:
+                return FakeResponse(404, {"errors": [{"messages": ["not found"]}]})
+            return self._page(
+                [
+                    access
+                    for accesses in self.accesses.values()
+                    for access in accesses
+                    if access["attributes"]["accessible_id"] == parts[1]
+                ],
+                request,
+            )
         if parts[0] == "devices" and len(parts) == 2 and method == "GET":
             device = self.devices.get(parts[1])
             return FakeResponse(200, {"data": device}) if device else FakeResponse(404, {})
@@ -274,10 +372,10 @@ class FakeRemoteLock(Switches):
             location = self.locations.get(parts[1])
             return FakeResponse(200, {"data": location}) if location else FakeResponse(404, {})
         if parts == ["access_persons"] and method == "GET":
-            active = [
-                p for p in self.persons.values() if p["attributes"]["status"] != "deactivated"
-            ]
-            return self._page(active, request)
+            # Only current and upcoming people unless a status filter asks for others.
+            wanted = request.query.get("attributes[status][]", "current,upcoming").split(",")
+            listed = [p for p in self.persons.values() if p["attributes"]["status"] in wanted]
+            return self._page(listed, request)
         if parts == ["access_persons"] and method == "POST":
             return self._create_person(request.json or {})
         if parts[0] == "access_persons" and len(parts) >= 2:
@@ -309,6 +407,13 @@ class FakeRemoteLock(Switches):
         self, person: dict, rest: list[str], method: str, request: FakeRequest
     ) -> FakeResponse:
         person_id = person["id"]
+        if rest == [] and method == "GET":
+            return FakeResponse(200, {"data": person})
+        if rest == [] and method == "DELETE":
+            if not self.take_drop():
+                del self.persons[person_id]
+                del self.accesses[person_id]
+            return FakeResponse(204, None, delay=self.take_timeout())
         if rest == [] and method == "PUT":
             attributes = (request.json or {}).get("attributes") or {}
             if not (_naive(attributes.get("starts_at")) and _naive(attributes.get("ends_at"))):

@@ -1,19 +1,24 @@
 """igloohome specifics: vendor-computed algoPINs on hour windows in the lock's zone, three per
 window, daily codes for long stays, no change or revocation; custom PINs through a bridge."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
+from django.utils import timezone
 
+from accesscodes.models import LockCode
 from integrations.base import CodeSpec, CodeStatus, LockCapabilities, Reason, VendorError
 from integrations.connections import connection_create
 from integrations.igloohome import ALGOPIN, BRIDGED
-from integrations.models import Lock
+from integrations.igloohome_jobs import job_error
+from integrations.models import Lock, LockConnection
 from integrations.registry import adapter_for
 from integrations.services import match_create
+from reservations.services import reservation_cancel, reservation_upsert
+from tests.accesscodes.conftest import settle
 from tests.api.conftest import client_for
-from tests.factories import LockConnectionFactory, PropertyFactory
+from tests.factories import LockConnectionFactory, PropertyFactory, SmartLockSettingsFactory
 from tests.fakes.igloohome import CLIENT_ID, CLIENT_SECRET
 
 pytestmark = pytest.mark.django_db
@@ -150,15 +155,26 @@ def test_a_bridged_lock_takes_our_pin_through_a_bridge_job_and_deletes_it_again(
     assert info.capabilities.pin_chosen_by_vendor is False
     assert info.capabilities.can_delete_codes is True
     created = adapter.create_code(lock.remote_id, window(NOW + timedelta(days=1), 24, pin="4826"))
+    assert created.status == CodeStatus.SET
     assert [c["pin"] for c in fake_igloohome.codes(lock.remote_id)] == ["4826"]
     assert "4826" not in created.remote_id  # the PIN rides along encrypted, for job 5
-    adapter.delete_code(lock.remote_id, created.remote_id)
+    assert "4826" not in str(Lock.objects.get(pk=lock.pk).adapter_state)
+    # The bridge runs about two jobs a minute: the delete waits its turn, and is not done
+    # until it has run.
+    with pytest.raises(VendorError) as error:
+        adapter.delete_code(lock.remote_id, created.remote_id)
+    assert error.value.reason == Reason.TIMEOUT
+    assert [c["pin"] for c in fake_igloohome.codes(lock.remote_id)] == ["4826"]
+    clock.shift(timedelta(seconds=30))
+    adapter_for(connection).delete_code(lock.remote_id, created.remote_id)
     assert fake_igloohome.codes(lock.remote_id) == []
+    deletes = [j for j in fake_igloohome.jobs.values() if j["type"] == 5]
+    assert len(deletes) == 1  # the second call followed the queued job, it queued no other
 
 
 def test_a_bridge_that_cannot_reach_the_lock_is_lock_offline(connection, fake_igloohome, clock):
     lock = lisbon_lock(connection, fake_igloohome, bridge=True)
-    fake_igloohome.set_bridge_offline(lock.remote_id)
+    fake_igloohome.set_lock_unreachable(lock.remote_id)
     with pytest.raises(VendorError) as error:
         adapter_for(connection).create_code(
             lock.remote_id, window(NOW + timedelta(days=1), 24, pin="4826")
@@ -166,17 +182,25 @@ def test_a_bridge_that_cannot_reach_the_lock_is_lock_offline(connection, fake_ig
     assert (error.value.reason, error.value.retryable) == (Reason.LOCK_OFFLINE, True)
 
 
-def test_a_bridge_job_still_queued_when_we_stop_waiting_is_an_ambiguous_timeout(
+def test_a_bridge_job_still_queued_when_we_stop_waiting_is_setting_with_our_id(
     connection, fake_igloohome, clock, settings
-):  # rule R4
-    settings.IGLOOHOME_JOB_WAIT = 0.5
+):  # rules R4, S6
+    settings.IGLOOHOME_JOB_WAIT = 0.05
     lock = lisbon_lock(connection, fake_igloohome, bridge=True)
-    fake_igloohome.drop_next_writes = 1
-    with pytest.raises(VendorError) as error:
-        adapter_for(connection).create_code(
-            lock.remote_id, window(NOW + timedelta(days=1), 24, pin="4826")
-        )
-    assert (error.value.reason, error.value.retryable) == (Reason.TIMEOUT, True)
+    fake_igloohome.set_bridge_offline(lock.remote_id)
+    adapter = adapter_for(connection)
+    created = adapter.create_code(lock.remote_id, window(NOW + timedelta(days=1), 24, pin="4826"))
+    assert created.status == CodeStatus.SETTING
+    assert created.remote_id  # a cancel meanwhile can queue the delete behind it
+    assert len(fake_igloohome.queued_jobs(lock.remote_id)) == 1
+    # Asked again (the engine retrying), the same job is followed, not a second one queued.
+    fake_igloohome.set_bridge_offline(lock.remote_id, False)
+    again = adapter_for(connection).create_code(
+        lock.remote_id, window(NOW + timedelta(days=1), 24, pin="4826")
+    )
+    assert again.status == CodeStatus.SET
+    assert len(fake_igloohome.jobs) == 1
+    assert [c["pin"] for c in fake_igloohome.codes(lock.remote_id)] == ["4826"]
 
 
 def test_a_revoked_api_client_disconnects_the_account(connection, fake_igloohome):
@@ -228,3 +252,172 @@ def test_asking_for_an_igloohome_locks_codes_gets_a_clear_answer_not_a_crash(
     client.force_login(host_user)
     page = client.get(f"/locks/{lock.pk}/").content.decode()
     assert "offline PINs live only on the keypad" in page
+
+
+# --- round 2 (issue #20): queued bridge jobs followed to their end, replies that are not JSON ---
+
+
+class BridgedWorld:
+    """A bridged igloohome lock matched to a Lisbon flat, driven by the engine's sweeps."""
+
+    def __init__(self, host, fake, clock):
+        self.fake, self.clock = fake, clock
+        self.device_id = fake.add_lock("Flat door", time_zone="Europe/Lisbon", bridge=True)
+        connection = connection_create(
+            host=host,
+            vendor="igloohome",
+            credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+        )
+        self.lock = connection.locks.get(remote_id=self.device_id)
+        SmartLockSettingsFactory(host=host)
+        self.prop = PropertyFactory(
+            host=host, time_zone="Europe/Lisbon", checkin_time=time(16), checkout_time=time(11)
+        )
+        match_create(lock=self.lock, property=self.prop)
+
+    def pins_on_lock(self) -> list[str]:
+        return [c["pin"] for c in self.fake.codes(self.device_id)]
+
+    def settle(self, rounds: int = 4) -> None:
+        for _ in range(rounds):
+            settle()
+            self.clock.shift(timedelta(seconds=30))
+        settle()
+
+    def book(self, *, starts_in: timedelta):
+        check_in = timezone.now().replace(minute=0, second=0, microsecond=0) + starts_in
+        reservation, _ = reservation_upsert(
+            host=self.prop.host,
+            external_id="B1",
+            property=self.prop,
+            guest_name="Ana Silva",
+            check_in=check_in,
+            check_out=check_in + timedelta(days=3),
+            reservation_code="HMABC123",
+        )
+        return reservation
+
+
+@pytest.fixture
+def bridged(host, fake_igloohome, settings):
+    settings.IGLOOHOME_JOB_WAIT = 0.05  # a worker does not sit out the bridge's queue
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield BridgedWorld(host, fake_igloohome, traveller)
+
+
+def test_a_stay_cancelled_while_its_create_job_is_queued_ends_with_nothing_on_the_lock(
+    bridged,
+):  # rules D1, R4, S6: the create ran late, after the cancel
+    bridged.fake.set_bridge_offline(bridged.device_id)  # the bridge holds the job for now
+    reservation = bridged.book(starts_in=timedelta(days=1))
+    settle()
+    lock_code = LockCode.objects.get(access_code__reservation=reservation)
+    assert lock_code.vendor_code_id  # known at once, though the job has not run
+    assert len(bridged.fake.queued_jobs(bridged.device_id)) == 1
+    reservation_cancel(reservation=reservation)
+    bridged.settle()
+    bridged.clock.shift(timedelta(hours=1))
+    bridged.fake.set_bridge_offline(bridged.device_id, False)  # the create runs, late
+    bridged.fake.codes(bridged.device_id)
+    [create] = [j for j in bridged.fake.jobs.values() if j["type"] == 4]
+    assert create["status"] == 0  # it did put the PIN on the lock, after the cancel
+    bridged.clock.shift(timedelta(hours=23, minutes=1))  # C3: deleted 24 h after the cancel
+    for _ in range(6):
+        bridged.settle()
+        bridged.clock.shift(timedelta(minutes=5))
+    assert bridged.pins_on_lock() == []
+    lock_code.refresh_from_db()
+    assert lock_code.state == LockCode.State.REMOVED
+    kinds = [j["type"] for j in sorted(bridged.fake.jobs.values(), key=lambda j: j["queued_at"])]
+    assert kinds[0] == 4 and 5 in kinds  # the create, then a delete behind it
+    assert Lock.objects.get(pk=bridged.lock.pk).adapter_state.get("jobs") == {}
+
+
+def test_after_checkout_the_bridged_pin_is_removed_only_by_a_delete_job_that_ran(bridged):
+    # rules D1, C3
+    reservation = bridged.book(starts_in=timedelta(days=1))
+    bridged.settle()
+    lock_code = LockCode.objects.get(access_code__reservation=reservation)
+    assert bridged.pins_on_lock() == [lock_code.pin]
+    bridged.fake.set_bridge_offline(bridged.device_id)
+    bridged.clock.shift(timedelta(days=5))
+    bridged.settle()
+    lock_code.refresh_from_db()
+    assert lock_code.state != LockCode.State.REMOVED
+    assert bridged.pins_on_lock() == [lock_code.pin]
+    bridged.fake.set_bridge_offline(bridged.device_id, False)
+    for _ in range(6):
+        bridged.clock.shift(timedelta(minutes=5))
+        bridged.settle()
+    lock_code.refresh_from_db()
+    assert (lock_code.state, bridged.pins_on_lock()) == (LockCode.State.REMOVED, [])
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("PIN storage is full", Reason.LOCK_FULL),
+        ("PIN already exists", Reason.DUPLICATE_CODE),
+        ("Bridge could not reach the lock", Reason.LOCK_OFFLINE),
+        ("Job expired", Reason.LOCK_OFFLINE),
+        ("Something else went wrong", Reason.VENDOR_ERROR),
+    ],
+)
+def test_a_failed_job_is_mapped_to_what_it_is(message, reason):  # rule R2
+    error = job_error({"jobResponse": {"jobStatus": 2, "message": message}})
+    assert error.reason == reason
+
+
+def test_a_full_lock_fails_the_create_job_as_lock_full_not_rejected(
+    connection, fake_igloohome, clock
+):  # rules R2, S8: the documented 199 PINs a lock
+    lock = lisbon_lock(connection, fake_igloohome, bridge=True)
+    fake_igloohome.pin_limit = 0
+    with pytest.raises(VendorError) as error:
+        adapter_for(connection).create_code(
+            lock.remote_id, window(NOW + timedelta(days=1), 24, pin="4826")
+        )
+    assert error.value.reason == Reason.LOCK_FULL
+    assert fake_igloohome.codes(lock.remote_id) == []
+
+
+def test_an_html_page_with_status_200_is_a_vendor_error_not_a_crash(
+    connection, fake_igloohome, clock
+):
+    lock = lisbon_lock(connection, fake_igloohome)
+    adapter = adapter_for(connection)
+    adapter.list_locks()
+    fake_igloohome.html_next = 1
+    with pytest.raises(VendorError) as error:
+        adapter.create_code(lock.remote_id, window(NOW + timedelta(days=1), 24))
+    assert error.value.reason == Reason.VENDOR_ERROR
+    fake_igloohome.html_next = 1
+    with pytest.raises(VendorError):
+        adapter.list_locks()
+
+
+def test_a_device_without_a_device_id_is_skipped_not_a_crash(host, fake_igloohome):
+    fake_igloohome.add_lock("Gate")
+    fake_igloohome.add_device_without_id()
+    connection = connection_create(
+        host=host,
+        vendor="igloohome",
+        credentials={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+    )
+    assert list(connection.locks.values_list("name", flat=True)) == ["Gate"]
+
+
+def test_a_token_refresh_keeps_a_webhook_secret_saved_meanwhile(connection, fake_igloohome):
+    # The shared OAuth helper saves only the token fields (issue #20).
+    fake_igloohome.add_lock("Gate")
+    adapter = adapter_for(connection)  # holds the credentials as they were
+    LockConnection.objects.filter(pk=connection.pk).update(
+        credentials={**connection.credentials, "webhook_secret": "whsec_saved_meanwhile"}
+    )
+    connection.refresh_from_db()
+    connection.credentials = {**connection.credentials}
+    adapter.list_locks()  # signs in and saves its token
+    connection.refresh_from_db()
+    assert connection.credentials["webhook_secret"] == "whsec_saved_meanwhile"
+    assert connection.credentials["access_token"]
+    assert connection.credentials["client_id"] == CLIENT_ID
