@@ -26,7 +26,10 @@ def pin_ready(reservation: Reservation) -> str:
     lock_codes = list(access_code.lock_codes.exclude(state=LockCode.State.REMOVED))
     if not lock_codes:
         return ""
-    if all(code.state == LockCode.State.SET and code.pin == access_code.pin for code in lock_codes):
+    if all(
+        code.state == LockCode.State.SET and code.in_sync and code.pin == access_code.pin
+        for code in lock_codes
+    ):
         return access_code.pin
     return ""
 

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.fakes.server import FakeRequest, FakeResponse
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class FakePms:
@@ -138,7 +143,7 @@ class FakeSmoobu(FakePms):
             "phone": extra.pop("phone", "+49 151 23456789"),
             "language": extra.pop("language", "de"),
             "is-blocked-booking": extra.pop("blocked", False),
-            "modifiedAt": extra.pop("modified_at", "2026-06-01 09:00:00"),
+            "modifiedAt": extra.pop("modified_at", None) or _now(),
         }
         reservation.update(extra)
         self.reservations[remote_id] = reservation
