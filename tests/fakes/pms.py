@@ -184,3 +184,140 @@ class FakeSmoobu(FakePms):
         pages = max(1, -(-len(found) // self.page_size))
         chunk = found[(page - 1) * self.page_size : page * self.page_size]
         return FakeResponse(200, {"page_count": pages, "page": page, "bookings": chunk})
+
+
+class FakeHostaway(FakePms):
+    client_id, client_secret = "81234", "hostaway-secret"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: set[str] = set()
+
+    def authorised(self, request: FakeRequest) -> bool:
+        if request.path.endswith("/accessTokens"):
+            return True
+        return request.header("authorization").removeprefix("Bearer ") in self.tokens
+
+    def handle(self, request: FakeRequest) -> FakeResponse:
+        response = super().handle(request)
+        # Hostaway answers a bad or expired token with 403.
+        return FakeResponse(403, {"status": "fail"}) if response.status == 401 else response
+
+    def add(self, remote_id: str, *, listing: str, arrival: str, departure: str, **extra) -> dict:
+        reservation = {
+            "id": int(remote_id),
+            "listingMapId": int(listing),
+            "status": extra.pop("status", "new"),
+            "arrivalDate": arrival,
+            "departureDate": departure,
+            "checkInTime": extra.pop("check_in", None),
+            "checkOutTime": extra.pop("check_out", None),
+            "guestName": extra.pop("guest_name", "Maria Rossi"),
+            "phone": extra.pop("phone", "+39 312 345 6789"),
+            "guestEmail": extra.pop("email", "maria@example.com"),
+            "guestLocale": extra.pop("locale", "it"),
+            "channelReservationId": f"HA{remote_id}",
+            "doorCode": None,
+        }
+        reservation.update(extra)
+        self.reservations[remote_id] = reservation
+        return reservation
+
+    def route(self, request: FakeRequest) -> FakeResponse:
+        path = request.path.removeprefix("/v1")
+        if path == "/accessTokens":
+            form = request.form
+            if (form.get("client_id"), form.get("client_secret")) != (
+                self.client_id,
+                self.client_secret,
+            ):
+                return FakeResponse(403, {"status": "fail"})
+            token = f"ha-token-{len(self.tokens) + 1}"
+            self.tokens.add(token)
+            return FakeResponse(200, {"access_token": token, "expires_in": 63072000})
+        if path == "/listings":
+            items = [{"id": int(k), "name": v} for k, v in self.listings.items()]
+            return FakeResponse(200, {"status": "success", "result": items})
+        if path == "/reservations":
+            q = request.query
+            items = [
+                r
+                for key, r in sorted(self.reservations.items())
+                if key not in self.hidden
+                and (not q.get("listingId") or str(r["listingMapId"]) == q["listingId"])
+                and r["departureDate"] >= q.get("departureStartDate", "")
+            ]
+            return FakeResponse(200, {"status": "success", "result": items})
+        match = re.fullmatch(r"/reservations/(\d+)", path)
+        if match:
+            reservation = self.visible(match.group(1))
+            if reservation is None:
+                return FakeResponse(404, {"status": "fail", "message": "Not found"})
+            if request.method == "PUT":
+                self.writes.append((match.group(1), request.json))
+                reservation.update(request.json)
+            return FakeResponse(200, {"status": "success", "result": reservation})
+        return FakeResponse(404, {"status": "fail"})
+
+
+class FakeGuesty(FakePms):
+    client_id, client_secret = "guesty-client", "guesty-secret"
+    tokens_per_day = 5
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: list[str] = []
+
+    def authorised(self, request: FakeRequest) -> bool:
+        if request.path.endswith("/oauth2/token"):
+            return True
+        return request.header("authorization").removeprefix("Bearer ") in self.tokens
+
+    def add(self, remote_id: str, *, listing: str, arrival: str, departure: str, **extra) -> dict:
+        reservation = {
+            "_id": remote_id,
+            "listingId": listing,
+            "status": extra.pop("status", "confirmed"),
+            "source": extra.pop("source", "airbnb2"),
+            "checkInDateLocalized": arrival,
+            "checkOutDateLocalized": departure,
+            "checkIn": f"{arrival}T15:00:00.000Z",
+            "checkOut": f"{departure}T10:00:00.000Z",
+            "plannedArrival": extra.pop("planned_arrival", None),
+            "plannedDeparture": extra.pop("planned_departure", None),
+            "confirmationCode": f"GY-{remote_id}",
+            "guest": {
+                "fullName": extra.pop("guest_name", "Lucía García"),
+                "phone": extra.pop("phone", "+34 612 345 678"),
+                "email": "lucia@example.com",
+                "preferredLanguage": extra.pop("language", "es"),
+            },
+        }
+        reservation.update(extra)
+        self.reservations[remote_id] = reservation
+        return reservation
+
+    def route(self, request: FakeRequest) -> FakeResponse:
+        if request.path == "/oauth2/token":
+            if len(self.tokens) >= self.tokens_per_day:
+                return FakeResponse(429, {"error": "too many tokens"}, {"Retry-After": "86400"})
+            if request.form.get("client_secret") != self.client_secret:
+                return FakeResponse(401, {"error": "invalid_client"})
+            self.tokens.append(f"gy-token-{len(self.tokens) + 1}")
+            return FakeResponse(
+                200, {"access_token": self.tokens[-1], "expires_in": 86400, "token_type": "Bearer"}
+            )
+        path = request.path.removeprefix("/v1")
+        if path == "/listings":
+            items = [{"_id": k, "title": v} for k, v in self.listings.items()]
+            return FakeResponse(200, {"results": items, "count": len(items)})
+        if path == "/reservations":
+            items = [r for key, r in sorted(self.reservations.items()) if key not in self.hidden]
+            return FakeResponse(200, {"results": items, "count": len(items)})
+        match = re.fullmatch(r"/reservations/([^/]+)", path)
+        if match:
+            reservation = self.visible(match.group(1))
+            if reservation is None:
+                return FakeResponse(404, {"error": {"message": "Reservation not found"}})
+            return FakeResponse(200, reservation)
+        return FakeResponse(404, {"error": "no route"})

@@ -12,7 +12,7 @@ from django.utils import timezone
 from pms.models import PmsConnection, PmsListing
 from tests.accesscodes.conftest import codes_on, settle
 from tests.factories import MatchFactory, PropertyFactory, SmartLockSettingsFactory
-from tests.fakes.pms import FakeHospitable, FakeSmoobu
+from tests.fakes.pms import FakeGuesty, FakeHospitable, FakeHostaway, FakeSmoobu
 from tests.fakes.server import FakeServer
 
 __all__ = ["codes_on", "day", "post_webhook", "settle"]
@@ -99,3 +99,43 @@ def hospitable_connection(host, prop, lock, hospitable):
 @pytest.fixture
 def smoobu_connection(host, prop, lock, smoobu):
     return _connect(host, "smoobu", {"api_key": FakeSmoobu.api_key}, prop, "101")
+
+
+@pytest.fixture
+def hostaway(settings):
+    fake = FakeHostaway()
+    fake.listings = {"201": "Alfama Loft"}
+    with FakeServer(fake) as server:
+        settings.HOSTAWAY_API_URL = f"{server.url}/v1"
+        yield fake
+
+
+@pytest.fixture
+def guesty(settings):
+    fake = FakeGuesty()
+    fake.listings = {"gl-1": "Alfama Loft"}
+    with FakeServer(fake) as server:
+        settings.GUESTY_API_URL = f"{server.url}/v1"
+        settings.GUESTY_TOKEN_URL = f"{server.url}/oauth2"
+        yield fake
+
+
+@pytest.fixture
+def hostaway_connection(host, prop, lock, hostaway):
+    credentials = {"client_id": FakeHostaway.client_id, "client_secret": FakeHostaway.client_secret}
+    return _connect(host, "hostaway", credentials, prop, "201")
+
+
+@pytest.fixture
+def guesty_connection(host, prop, lock, guesty):
+    credentials = {"client_id": FakeGuesty.client_id, "client_secret": FakeGuesty.client_secret}
+    return _connect(host, "guesty", credentials, prop, "gl-1")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
