@@ -58,7 +58,9 @@ class HospitableAdapter(PmsAdapter):
         # Hospitable lists reservations per property only; the poll reads every mapped listing.
         found = []
         for listing in self.connection.listings.filter(property__isnull=False):
-            found += self.reservations_for_listing(listing.remote_id, since.date())
+            # start_date may filter on arrival: reach back so stays under way are read too.
+            start = min(since.date(), date.today() - timedelta(days=30))
+            found += self.reservations_for_listing(listing.remote_id, start)
         return found
 
     def get_reservation(self, remote_id: str) -> PmsReservation | None:

@@ -38,3 +38,16 @@ def test_another_hosts_connection_is_not_found(client, other_host, host_user):
     client.force_login(host_user)
     theirs = PmsConnection.objects.create(host=other_host, pms="smoobu", credentials={})
     assert client.get(f"/pms/{theirs.pk}/").status_code == 404
+
+
+def test_messages_go_to_the_pms_thread_where_it_has_one(
+    hospitable, hospitable_connection, smoobu, smoobu_connection
+):
+    from pms.registry import adapter_for
+
+    hospitable.add("res-1", listing="prop-uuid-1", arrival=day(1), departure=day(3))
+    smoobu.add("801", listing="101", arrival=day(1), departure=day(3))
+    adapter_for(hospitable_connection).send_message("res-1", "Your code is ready")
+    adapter_for(smoobu_connection).send_message("801", "Ihr Code ist bereit")
+    assert hospitable.writes == [("res-1", {"body": "Your code is ready"})]
+    assert smoobu.writes == [("801", {"subject": "", "messageBody": "Ihr Code ist bereit"})]
