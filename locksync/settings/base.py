@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "messaging",
     "health_check",
     "guests",
+    "pms",
 ]
 
 MIDDLEWARE = [
@@ -222,6 +223,7 @@ CELERY_BEAT_SCHEDULER = "locksync.monitoring:HeartbeatScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "reservations.tasks.*": {"queue": "feeds"},
+    "pms.tasks.*": {"queue": "feeds"},
     "messaging.tasks.*": {"queue": "messages"},
 }
 CELERY_QUEUE_NAMES = ["celery", "feeds", "messages"]
@@ -256,6 +258,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "reconcile-locks": {"task": "accesscodes.tasks.reconcile_locks", "schedule": 86400.0},
     # Every enabled iCal feed fetched and imported (SPEC §4: Airbnb, Vrbo, Booking.com).
     "import-ical-feeds": {"task": "reservations.tasks.ical_feeds_import", "schedule": 900.0},
+    # PMS connections: what changed since the last good poll, catching missed webhooks (Q3);
+    # PINs now on every lock written into the PMS's door-code field (Q5).
+    "poll-pms-connections": {"task": "pms.tasks.pms_poll_all", "schedule": 900.0},
+    "pms-write-backs": {"task": "pms.tasks.pms_write_backs_due", "schedule": 60.0},
     # Guest messages whose send time has come, and failed sends due for a retry (SPEC G1, G3).
     "send-due-messages": {"task": "messaging.tasks.messages_send_due", "schedule": 60.0},
     # Pre-arrival checks 24 h and 2 h before each stay's window in the property's zone, and
