@@ -8,13 +8,15 @@ from django.db.models import Q
 
 from locksync.fields import EncryptedTextField
 from locksync.models import TimeStampedModel
+from locksync.monitoring import mask_guest_links
 
 PIN_LIKE = re.compile(r"\d{4,}")
 
 
 def mask_pins(text: str) -> str:
-    """Replace every run of four or more digits (anything that could be a PIN) with dots."""
-    return PIN_LIKE.sub("••••", text)
+    """Replace every run of four or more digits (anything that could be a PIN) with dots, and
+    every guest-page link (it opens a page showing the PIN, SPEC §3) with a placeholder."""
+    return PIN_LIKE.sub("••••", mask_guest_links(text))
 
 
 class HostAlert(TimeStampedModel):

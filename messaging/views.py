@@ -147,7 +147,7 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
         context["reservation"] = reservation
         try:
             context["rendered"] = render_message(
-                reservation=reservation, subject=subject, body=body
+                reservation=reservation, subject=subject, body=body, preview=True
             )
         except CodeMissing:
             context["code_missing"] = True
