@@ -1,6 +1,8 @@
 """What every dashboard view shares: the signed-in user's host, and 404 for anyone else's ids."""
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -35,3 +37,87 @@ def get_or_404(selector: Callable[..., T], **kwargs: Any) -> T:
         return selector(**kwargs)
     except ObjectDoesNotExist as error:
         raise Http404("Not found") from error
+
+
+# --- "Today", the dashboard's home (SPEC V6) --------------------------------------------------
+
+# Below this a lock's battery is worth a line on Today, before the 20 % alert (issue #24: 23 %).
+TODAY_BATTERY_WARN = 30
+# How far around now stays are read; each is then placed on its property's local day.
+TODAY_REACH = timedelta(days=3)
+
+
+@dataclass
+class TodayStay:
+    """One arrival or departure: the stay, which day and event, and each lock's code state."""
+
+    reservation: Any
+    day: str  # "today" or "tomorrow"
+    event: str  # "arrival" or "departure"
+    at: str
+    codes: list = field(default_factory=list)  # (lock name, CodeView)
+    attention: bool = False
+
+
+def _today_stay(reservation, event: str, when, now) -> TodayStay | None:
+    from accesscodes.presentation import PANEL_ORDER, local_time_short, lock_code_view
+
+    zone = reservation.property.zone
+    days = (when.astimezone(zone).date() - now.astimezone(zone).date()).days
+    if days not in (0, 1):
+        return None
+    access = getattr(reservation, "access_code", None)
+    lock_codes = list(access.lock_codes.all()) if access is not None else []
+    views = [(lc.lock.name, lock_code_view(lc, reservation.property, now)) for lc in lock_codes]
+    views.sort(key=lambda item: PANEL_ORDER.get(item[1].key, 9))
+    attention = not views or any(v.key in ("failing", "waiting", "sending") for _, v in views)
+    day = "today" if days == 0 else "tomorrow"
+    at = local_time_short(when, reservation.property)
+    return TodayStay(reservation, day, event, at, views, attention)
+
+
+def today_overview(*, host, now: datetime | None = None) -> dict:
+    """Arrivals and departures of today and tomorrow (property-local days) with each lock's
+    code state, what needs the host first; open alerts; locks offline or with a low battery.
+    A fixed number of queries, however many stays (bench/dashboard.py)."""
+    from django.db.models import Prefetch, Q
+    from django.utils import timezone
+
+    from accesscodes.models import AccessCode, LockCode
+    from integrations.selectors import lock_list
+    from messaging.models import HostAlert
+    from reservations.models import Reservation
+
+    now = now or timezone.now()
+    near = Q(check_in__range=(now - TODAY_REACH, now + TODAY_REACH)) | Q(
+        check_out__range=(now - TODAY_REACH, now + TODAY_REACH)
+    )
+    # Today shows code states, never PINs or credentials: nothing here is decrypted.
+    lock_codes = LockCode.objects.select_related("lock").defer("pin")
+    stays = (
+        Reservation.objects.filter(near, host=host, status=Reservation.Status.ACCEPTED)
+        .select_related("property")
+        .prefetch_related(
+            Prefetch("access_code", queryset=AccessCode.objects.defer("pin")),
+            Prefetch("access_code__lock_codes", queryset=lock_codes),
+        )
+        .order_by("check_in")
+    )
+    lines = []
+    for reservation in stays:
+        for event, when in (
+            ("arrival", reservation.check_in),
+            ("departure", reservation.check_out),
+        ):
+            line = _today_stay(reservation, event, when, now)
+            if line is not None:
+                lines.append(line)
+    lines.sort(key=lambda line: (not line.attention, line.day != "today"))
+    locks = [
+        lock
+        for lock in lock_list(host=host, credentials=False)
+        if not lock.online
+        or (lock.battery_level is not None and lock.battery_level < TODAY_BATTERY_WARN)
+    ]
+    alerts = list(HostAlert.objects.filter(host=host, resolved_at__isnull=True)[:20])
+    return {"today_stays": lines, "attention_locks": locks, "open_alerts": alerts}

@@ -23,7 +23,7 @@ from integrations.selectors import (
     match_list,
 )
 from integrations.services import match_create, match_delete
-from locksync.dashboard import get_or_404, host_required
+from locksync.dashboard import get_or_404, host_required, today_overview
 from properties import calendar
 from properties.forms import (
     ICalFeedForm,
@@ -53,7 +53,8 @@ from reservations.selectors import ical_feed_get, ical_feed_list
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Show the host's properties with their matched locks, and the host's locks."""
+    """Today (SPEC V6): arrivals and departures, open alerts, locks needing a visit; then the
+    host's properties with their matched locks, and the host's locks."""
     host = host_for_user(user=request.user)
     if host is None:
         return render(request, "dashboard/home.html", {"host": None})
@@ -61,6 +62,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "host": host,
         "properties": property_list_with_locks(host=host),
         "locks": list(lock_list(host=host, credentials=False)),
+        **today_overview(host=host),
     }
     return render(request, "dashboard/home.html", context)
 
