@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
@@ -121,3 +122,12 @@ def today_overview(*, host, now: datetime | None = None) -> dict:
     ]
     alerts = list(HostAlert.objects.filter(host=host, resolved_at__isnull=True)[:20])
     return {"today_stays": lines, "attention_locks": locks, "open_alerts": alerts}
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for on every first load: a small icon, cached for a
+    day, not a 17 KB 404 page (issue #24)."""
+    icon = (settings.BASE_DIR / "static" / "favicon.svg").read_bytes()
+    response = HttpResponse(icon, content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from integrations import views as integration_views
+from locksync.dashboard import favicon
 from messaging import views as messaging_views
 from properties import views as property_views
 from reservations import feed_views
@@ -10,6 +11,7 @@ from reservations import views as reservation_views
 
 urlpatterns = [
     path("", property_views.home, name="home"),
+    path("favicon.ico", favicon, name="favicon"),
     path("properties/", property_views.property_list_view, name="property_list"),
     path("properties/new/", property_views.property_new, name="property_new"),
     path("properties/<int:pk>/", property_views.property_detail, name="property_detail"),
