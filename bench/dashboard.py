@@ -392,7 +392,9 @@ def keep_figures(timed: dict, stays: int) -> None:
 
 def today_main() -> int:
     """`bench/dashboard.py --today [--stays N] [--requests N] [--reuse]`: only the Today home
-    (SPEC V6) beside the trivial view; p95 target as for every page."""
+    (SPEC V6) beside the trivial view; p95 target as for every page. On SQLite at 10,000 stays
+    (2026-12-07, shared machine): trivial 2.1 / 2.2 ms, Today 76.7 / 79.5 ms p50 / p95, 13
+    queries."""
     parser = argparse.ArgumentParser(description="Today (the home) beside the trivial view")
     parser.add_argument("--today", action="store_true")
     parser.add_argument("--stays", type=int, default=DEFAULT_STAYS)

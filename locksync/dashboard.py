@@ -44,8 +44,10 @@ def get_or_404(selector: Callable[..., T], **kwargs: Any) -> T:
 
 # Below this a lock's battery is worth a line on Today, before the 20 % alert (issue #24: 23 %).
 TODAY_BATTERY_WARN = 30
-# How far around now stays are read; each is then placed on its property's local day.
-TODAY_REACH = timedelta(days=3)
+# Today's local day began under a day ago and tomorrow's ends within two days, in any zone:
+# only stays arriving or leaving in that reach are read, then placed on their property's day.
+TODAY_SINCE = timedelta(days=1)
+TODAY_UNTIL = timedelta(days=2)
 
 
 @dataclass
@@ -90,9 +92,8 @@ def today_overview(*, host, now: datetime | None = None) -> dict:
     from reservations.models import Reservation
 
     now = now or timezone.now()
-    near = Q(check_in__range=(now - TODAY_REACH, now + TODAY_REACH)) | Q(
-        check_out__range=(now - TODAY_REACH, now + TODAY_REACH)
-    )
+    reach = (now - TODAY_SINCE, now + TODAY_UNTIL)
+    near = Q(check_in__range=reach) | Q(check_out__range=reach)
     # Today shows code states, never PINs or credentials: nothing here is decrypted.
     lock_codes = LockCode.objects.select_related("lock").defer("pin")
     stays = (
