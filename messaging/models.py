@@ -33,6 +33,7 @@ class HostAlert(TimeStampedModel):
         FEED_PROBLEM = "feed_problem", "iCal feed needs attention"
         CODE_STILL_WORKS = "code_still_works", "Code keeps working after a change"
         CODE_CUT_SHORT = "code_cut_short", "Code ends before checkout"
+        CODE_FAILING_IN_STAY = "code_failing_in_stay", "Code failing for a guest staying now"
 
     host = models.ForeignKey("properties.Host", on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=32, choices=Kind.choices)
