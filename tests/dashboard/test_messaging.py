@@ -45,6 +45,8 @@ def test_unknown_shortcodes_are_reported_and_the_rule_is_not_saved(hannah, host,
 def test_a_code_sent_more_than_3_days_ahead_warns_on_save_and_in_preview(hannah, estate):  # G5
     response = hannah.post(reverse("rule_new"), rule_form(estate, days_before=5), follow=True)
     assert "more than 3 days before check-in" in response.text
+    # issue #24: after saving, the warning showed twice (flash message and the rule's page)
+    assert response.text.count("more than 3 days before check-in") == 1
     preview = hannah.post(
         reverse("rule_preview"),
         {"trigger": "booking_accepted", "body": "Code %smartlock_code%"},
