@@ -132,7 +132,12 @@ def property_detail(request: HttpRequest, pk: int) -> HttpResponse:
     matches = list(match_list(host=request.host).filter(property=property).order_by("lock__name"))
     matched_ids = {match.lock_id for match in matches}
     locks = lock_list(host=request.host, credentials=False)
-    free_locks = [lock for lock in locks if lock.pk not in matched_ids]
+    # Locks no property uses yet come first: the preselected one is never another property's
+    # door when a free one exists (issue #24).
+    used = set(match_list(host=request.host).values_list("lock_id", flat=True))
+    free_locks = sorted(
+        (lock for lock in locks if lock.pk not in matched_ids), key=lambda lock: lock.pk in used
+    )
     context = {
         "property": property,
         "matches": matches,
