@@ -227,6 +227,10 @@ def code_summary(reservation, now: datetime | None = None) -> tuple[str, str, st
     lock_codes = list(access_code.lock_codes.all()) if access_code else []
     if phase == "cancelled":
         return _cancelled_summary(lock_codes, reservation.property, now)
+    if not lock_codes and phase == "past":
+        # Its codes' rows may be gone with the stay over: nothing is on a lock any more, which
+        # says nothing about whether a lock was matched (issue #24).
+        return "stay over: no code on a lock", "muted", "removed"
     if not lock_codes:
         return "no lock matched", "muted", "none"
     views = [lock_code_view(lc, reservation.property, now) for lc in lock_codes]

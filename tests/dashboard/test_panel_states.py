@@ -195,3 +195,13 @@ def test_a_failing_lock_comes_before_the_set_ones_in_the_panel(hannah, host, est
 
     failing, sending, done = (panel.index(n) for n in ("Garden Gate", "Beta Door", "Alpha Door"))
     assert failing < sending < done
+
+
+def test_a_past_stay_whose_code_rows_are_gone_does_not_say_no_lock_matched(hannah, estate):
+    # issue #24: past stays whose locks matched read "no lock matched" in the list
+    LockCode.objects.filter(access_code__reservation=estate.reservation).delete()
+    Reservation.objects.filter(pk=estate.reservation.pk).update(
+        check_in=timezone.now() - timedelta(days=5), check_out=timezone.now() - timedelta(days=2)
+    )
+    listing = hannah.get(reverse("reservation_list"), {"show": "all"}).text
+    assert "stay over: no code on a lock" in listing and "no lock matched" not in listing
