@@ -15,6 +15,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -24,6 +26,9 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
 STAMP = VENV / ".installed"
 HOST, PORT = "127.0.0.1", os.environ.get("PORT", "8000")
+
+# How long `dev.py run` waits for the web server's /healthz before giving up.
+STARTUP_TIMEOUT = 90.0
 
 # pytest's exit code when it collected no test: a marker selection may legitimately be empty.
 PYTEST_NO_TESTS = 5
@@ -119,6 +124,33 @@ def worker_command() -> list[str]:
     ]
 
 
+def healthz_answers(url: str) -> bool:
+    """Whether the web server answers at url (any HTTP status: it is up, checks may still fail
+    while beat has not ticked yet)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own localhost URL)
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def wait_until_answering(processes, *, timeout: float = STARTUP_TIMEOUT, answers=None) -> str:
+    """Wait until /healthz answers; return why starting failed, or "" once it answers."""
+    answers = answers or healthz_answers
+    deadline = time.monotonic() + timeout
+    while True:
+        failed = [name for name, process in processes if process.poll() is not None]
+        if failed:
+            return f"{', '.join(failed)} exited"
+        if answers(f"http://{HOST}:{PORT}/healthz"):
+            return ""
+        if time.monotonic() > deadline:
+            return f"the web server did not answer at http://{HOST}:{PORT}/healthz"
+        time.sleep(0.25)
+
+
 def run(args: list[str]) -> int:
     # Stop the children on Ctrl-C and on `kill`, also when started in the background (where
     # SIGINT arrives ignored).
@@ -134,10 +166,9 @@ def run(args: list[str]) -> int:
         # (which would import every URL and view) saves ~20 MiB.
         start("worker + beat", *worker_command(), env={"CELERY_SKIP_CHECKS": "1"}),
     ]
-    time.sleep(4)
-    failed = [name for name, process in processes if process.poll() is not None]
+    failed = wait_until_answering(processes)
     if failed:
-        print(f"\n  locksync could not start: {', '.join(failed)} exited (see above)\n")
+        print(f"\n  locksync could not start: {failed} (see above)\n")
         stop(processes)
         return 1
     print(

@@ -140,9 +140,14 @@ def lock_code_view(lock_code, where, now: datetime | None = None) -> CodeView:
         return CodeView("leaving", label, "muted", False, state == "removing")
     if state == "failed":
         label = f"failing: {reason_sentence(lock_code.last_error) or 'the lock refused it'}"
-        if lock_code.next_attempt_at:
+        # Due now ("Retry now", or the sweep's turn): a worker is about to send it, so the
+        # panel polls until the outcome shows (SPEC V4).
+        due_now = bool(lock_code.next_attempt_at and lock_code.next_attempt_at <= now)
+        if due_now:
+            label += "; trying again now"
+        elif lock_code.next_attempt_at:
             label += f"; next attempt {at(lock_code.next_attempt_at)}"
-        return CodeView("failing", label, "bad", True, False)
+        return CodeView("failing", label, "bad", True, due_now)
     if state == "waiting_for_space":
         return CodeView("waiting", "waiting for space on the lock", "warn", True, False)
     if state == "setting":
@@ -180,6 +185,18 @@ def _irrevocable_view(lock_code, where, now: datetime, retiring: bool) -> CodeVi
     return CodeView("set", label, "ok", False, not lock_code.in_sync)
 
 
+# The panel's order of codes: what needs the host first (issue #24 wall 5, SPEC V6).
+PANEL_ORDER = {
+    "failing": 0,
+    "waiting": 1,
+    "sending": 2,
+    "scheduled": 3,
+    "set": 4,
+    "leaving": 5,
+    "removed": 6,
+}
+
+
 def access_panel(*, reservation, access: dict, now: datetime | None = None) -> dict:
     """What the Property Access panel shows: the stay's phase, each code's honest state,
     whether the PIN may be copied, and whether something is in flight (poll while it is)."""
@@ -188,8 +205,11 @@ def access_panel(*, reservation, access: dict, now: datetime | None = None) -> d
     for lock_code in access["lock_codes"]:
         lock_code.view = lock_code_view(lock_code, reservation.property, now)
     live = [lc for lc in access["lock_codes"] if lc.view.key not in ("removed", "leaving")]
+    # What needs the host comes first: failing, then not yet confirmed, then done (V6).
+    lock_codes = sorted(access["lock_codes"], key=lambda lc: PANEL_ORDER.get(lc.view.key, 9))
     return {
         **access,
+        "lock_codes": lock_codes,
         "phase": phase,
         "phase_label": STAY_PHASES[phase],
         "can_copy": phase in ("upcoming", "in_stay") and bool(live),
@@ -207,6 +227,10 @@ def code_summary(reservation, now: datetime | None = None) -> tuple[str, str, st
     lock_codes = list(access_code.lock_codes.all()) if access_code else []
     if phase == "cancelled":
         return _cancelled_summary(lock_codes, reservation.property, now)
+    if not lock_codes and phase == "past":
+        # Its codes' rows may be gone with the stay over: nothing is on a lock any more, which
+        # says nothing about whether a lock was matched (issue #24).
+        return "stay over: no code on a lock", "muted", "removed"
     if not lock_codes:
         return "no lock matched", "muted", "none"
     views = [lock_code_view(lc, reservation.property, now) for lc in lock_codes]

@@ -247,7 +247,9 @@ def connection_new(request: HttpRequest) -> HttpResponse:
                 "Match them to your properties.",
             )
             return redirect("connection_detail", pk=connection.pk)
-    return render(request, "integrations/connection_form.html", {"form": form, "adapter": adapter})
+    # An adapter is a class: the template would call it, so its key and label go in as text.
+    context = {"form": form, "vendor_key": adapter.key, "vendor_label": adapter.label}
+    return render(request, "integrations/connection_form.html", context)
 
 
 def webhook_context(connection, secret_form=None) -> dict:

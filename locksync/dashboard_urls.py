@@ -3,6 +3,7 @@
 from django.urls import path
 
 from integrations import views as integration_views
+from locksync.dashboard import favicon
 from messaging import views as messaging_views
 from pms import views as pms_views
 from properties import views as property_views
@@ -14,6 +15,7 @@ urlpatterns = [
     path("pms/", pms_views.pms_connection_list, name="pms_connection_list"),
     path("pms/new/<str:pms>/", pms_views.pms_connection_new, name="pms_connection_new"),
     path("pms/<int:pk>/", pms_views.pms_connection_detail, name="pms_connection_detail"),
+    path("favicon.ico", favicon, name="favicon"),
     path("properties/", property_views.property_list_view, name="property_list"),
     path("properties/new/", property_views.property_new, name="property_new"),
     path("properties/<int:pk>/", property_views.property_detail, name="property_detail"),

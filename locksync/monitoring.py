@@ -18,6 +18,9 @@ BEAT_HEARTBEAT_KEY = "locksync:beat:last_tick"
 # Anything that could be a PIN (SPEC P2: 4–8 digits; TTLock allows 9).
 PIN_LIKE = re.compile(r"(?<!\d)\d{4,9}(?!\d)")
 MASK = "[pin?]"
+# A guest-page link is a credential like a PIN (SPEC §3): its token never reaches a log line.
+GUEST_LINK = re.compile(r"(?:https?://[^\s/\"'<>]+)?/g/[A-Za-z0-9_-]{8,}/?")
+GUEST_LINK_MASK = "[guest link hidden]"
 # Attributes every LogRecord has; anything else was passed with `extra=` and is logged as a field.
 STANDARD_RECORD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -34,10 +37,26 @@ class JsonFormatter(logging.Formatter):
         }
         for name, value in vars(record).items():
             if name not in STANDARD_RECORD_ATTRIBUTES and not name.startswith("_"):
-                line[name] = value
+                line[name] = mask_guest_links(value) if isinstance(value, str) else value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
+
+
+def mask_guest_links(text: str) -> str:
+    """Replace every guest-page link (with or without its site) by a placeholder."""
+    return GUEST_LINK.sub(GUEST_LINK_MASK, text)
+
+
+class GuestLinkFilter(logging.Filter):
+    """Masks guest-page links in a record's message, request access lines included (§3)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_guest_links(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
 
 
 # -- Sentry --
@@ -46,7 +65,7 @@ class JsonFormatter(logging.Formatter):
 def scrub_pins(value: Any) -> Any:
     """Return value with every PIN-like digit run in its strings masked, at any depth."""
     if isinstance(value, str):
-        return PIN_LIKE.sub(MASK, value)
+        return PIN_LIKE.sub(MASK, mask_guest_links(value))
     if isinstance(value, dict):
         return {key: scrub_pins(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -60,7 +79,7 @@ SCRUBBED_EVENT_KEYS = ("message", "logentry", "exception", "breadcrumbs", "extra
 
 
 def sentry_before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
-    """Mask PINs in an error report before it leaves the process (SPEC §3)."""
+    """Mask PINs and guest links in an error report before it leaves the process (SPEC §3)."""
     for key in SCRUBBED_EVENT_KEYS:
         if key in event:
             event[key] = scrub_pins(event[key])

@@ -2,7 +2,8 @@
 
 A message's subject and body can carry a guest's PIN: users without accesscodes.view_pin see
 them with every digit run that could be a PIN masked, in lists, pages, titles and history
-(SPEC §3). Both are encrypted at rest, so the admin cannot search them either.
+(SPEC §3); guest-page links, which open a page showing the PIN, are masked for them too. Both
+are encrypted at rest, so the admin cannot search them either.
 """
 
 from django.contrib import admin

@@ -8,13 +8,15 @@ from django.db.models import Q
 
 from locksync.fields import EncryptedTextField
 from locksync.models import TimeStampedModel
+from locksync.monitoring import mask_guest_links
 
 PIN_LIKE = re.compile(r"\d{4,}")
 
 
 def mask_pins(text: str) -> str:
-    """Replace every run of four or more digits (anything that could be a PIN) with dots."""
-    return PIN_LIKE.sub("••••", text)
+    """Replace every run of four or more digits (anything that could be a PIN) with dots, and
+    every guest-page link (it opens a page showing the PIN, SPEC §3) with a placeholder."""
+    return PIN_LIKE.sub("••••", mask_guest_links(text))
 
 
 class HostAlert(TimeStampedModel):
@@ -31,6 +33,7 @@ class HostAlert(TimeStampedModel):
         FEED_PROBLEM = "feed_problem", "iCal feed needs attention"
         CODE_STILL_WORKS = "code_still_works", "Code keeps working after a change"
         CODE_CUT_SHORT = "code_cut_short", "Code ends before checkout"
+        CODE_FAILING_IN_STAY = "code_failing_in_stay", "Code failing for a guest staying now"
 
     host = models.ForeignKey("properties.Host", on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=32, choices=Kind.choices)

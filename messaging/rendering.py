@@ -121,14 +121,21 @@ def smartlock_code_text(*, reservation: Reservation) -> str:
     )
 
 
-def render(*, reservation: Reservation, subject: str, body: str) -> Rendered:
+def preview_guest_link() -> str:
+    """What a preview shows for %guest_link%: a placeholder that opens no stay (SPEC §3)."""
+    from django.conf import settings
+
+    return f"{settings.SITE_URL.rstrip('/')}/g/preview/"
+
+
+def render(*, reservation: Reservation, subject: str, body: str, preview: bool = False) -> Rendered:
     """Fill in the shortcodes with what is true now, dates in the guest's language and the
-    property's time. Raises CodeMissing (G4)."""
+    property's time. A preview issues no guest link. Raises CodeMissing (G4)."""
     with translation.override(guest_language(reservation)):
-        return _render(reservation=reservation, subject=subject, body=body)
+        return _render(reservation=reservation, subject=subject, body=body, preview=preview)
 
 
-def _render(*, reservation: Reservation, subject: str, body: str) -> Rendered:
+def _render(*, reservation: Reservation, subject: str, body: str, preview: bool) -> Rendered:
     prop = reservation.property
     check_in = reservation.check_in.astimezone(prop.zone)
     check_out = reservation.check_out.astimezone(prop.zone)
@@ -142,7 +149,9 @@ def _render(*, reservation: Reservation, subject: str, body: str) -> Rendered:
         "checkout_time": guest_time(check_out),
         "reservation_code": reservation.reservation_code,
     }
-    if "%guest_link%" in subject or "%guest_link%" in body:
+    if preview:
+        values["guest_link"] = preview_guest_link()
+    elif "%guest_link%" in subject or "%guest_link%" in body:
         from guests.services import guest_link_issue
 
         values["guest_link"] = guest_link_issue(reservation=reservation)

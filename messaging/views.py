@@ -110,8 +110,7 @@ def _rule_editor(request: HttpRequest, *, rule: MessageRule | None) -> HttpRespo
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            for warning in message_rule_warnings(rule=rule):
-                messages.warning(request, warning)
+            # The rule's page shows its warnings (G5); a flash message would repeat them.
             messages.success(request, f"The rule “{rule.name}” was saved.")
             return redirect("rule_detail", pk=rule.pk)
     context = {
@@ -147,7 +146,7 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
         context["reservation"] = reservation
         try:
             context["rendered"] = render_message(
-                reservation=reservation, subject=subject, body=body
+                reservation=reservation, subject=subject, body=body, preview=True
             )
         except CodeMissing:
             context["code_missing"] = True

@@ -23,7 +23,7 @@ from integrations.selectors import (
     match_list,
 )
 from integrations.services import match_create, match_delete
-from locksync.dashboard import get_or_404, host_required
+from locksync.dashboard import get_or_404, host_required, today_overview
 from properties import calendar
 from properties.forms import (
     ICalFeedForm,
@@ -53,7 +53,8 @@ from reservations.selectors import ical_feed_get, ical_feed_list
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Show the host's properties with their matched locks, and the host's locks."""
+    """Today (SPEC V6): arrivals and departures, open alerts, locks needing a visit; then the
+    host's properties with their matched locks, and the host's locks."""
     host = host_for_user(user=request.user)
     if host is None:
         return render(request, "dashboard/home.html", {"host": None})
@@ -61,6 +62,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "host": host,
         "properties": property_list_with_locks(host=host),
         "locks": list(lock_list(host=host, credentials=False)),
+        **today_overview(host=host),
     }
     return render(request, "dashboard/home.html", context)
 
@@ -130,7 +132,12 @@ def property_detail(request: HttpRequest, pk: int) -> HttpResponse:
     matches = list(match_list(host=request.host).filter(property=property).order_by("lock__name"))
     matched_ids = {match.lock_id for match in matches}
     locks = lock_list(host=request.host, credentials=False)
-    free_locks = [lock for lock in locks if lock.pk not in matched_ids]
+    # Locks no property uses yet come first: the preselected one is never another property's
+    # door when a free one exists (issue #24).
+    used = set(match_list(host=request.host).values_list("lock_id", flat=True))
+    free_locks = sorted(
+        (lock for lock in locks if lock.pk not in matched_ids), key=lambda lock: lock.pk in used
+    )
     context = {
         "property": property,
         "matches": matches,

@@ -34,6 +34,10 @@ class FailureHandlers:
         self.event(lock_code, kind, reason=f"{error.reason}: {error.message}")
         if kind == "failed":
             self.react(lock_code, error)
+            if not removing:
+                from accesscodes.stay_alerts import code_failing_in_stay_alert
+
+                code_failing_in_stay_alert(lock_code, error.reason)
 
     def react(self, lock_code: LockCode, error: VendorError) -> None:
         reason = error.reason

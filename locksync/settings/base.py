@@ -26,7 +26,9 @@ SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET_KEY)
 # run `manage.py rotate_encryption_keys`, then drop the old one).
 FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", default=[DEV_FIELD_ENCRYPTION_KEY])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# The public address for links in emails and guest pages. Unset, it is the address the embedded
+# default (`dev.py run`) serves on, PORT included; production sets it (README, "Production").
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{env('PORT', default='8000')}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -172,10 +174,13 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "locksync.monitoring.JsonFormatter"},
     },
+    # Guest-page links are credentials (SPEC §3): masked on every line, access lines included.
+    "filters": {"guest_links": {"()": "locksync.monitoring.GuestLinkFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["guest_links"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
@@ -185,6 +190,9 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # runserver's access lines ("GET /g/<token>/ 200") go through the masking handler.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 

@@ -14,6 +14,14 @@ def test_the_connect_page_offers_every_vendor_and_asks_for_its_credentials(hanna
     assert "TTLock app username" in ttlock and 'type="password"' in ttlock
 
 
+def test_the_connect_page_names_the_vendor(hannah):
+    # issue #24 wall 2: the page read "Connect" and "We check these details with before saving"
+    ttlock = hannah.get(reverse("connection_new"), {"vendor": "ttlock"}).text
+    assert "<h1>Connect TTLock</h1>" in ttlock
+    assert "We check these details with TTLock before saving them" in ttlock
+    assert 'name="vendor" value="ttlock"' in ttlock
+
+
 def test_connecting_the_simulator_imports_its_locks(hannah, host):
     account = SimulatedAccountFactory(api_key="demo-hannah")
     SimulatedDeviceFactory(account=account, name="Front door")

@@ -45,6 +45,8 @@ def test_unknown_shortcodes_are_reported_and_the_rule_is_not_saved(hannah, host,
 def test_a_code_sent_more_than_3_days_ahead_warns_on_save_and_in_preview(hannah, estate):  # G5
     response = hannah.post(reverse("rule_new"), rule_form(estate, days_before=5), follow=True)
     assert "more than 3 days before check-in" in response.text
+    # issue #24: after saving, the warning showed twice (flash message and the rule's page)
+    assert response.text.count("more than 3 days before check-in") == 1
     preview = hannah.post(
         reverse("rule_preview"),
         {"trigger": "booking_accepted", "body": "Code %smartlock_code%"},
@@ -130,3 +132,27 @@ def test_a_rule_is_edited_and_a_bad_edit_changes_nothing(hannah, host, estate): 
     estate.rule.refresh_from_db()
     assert estate.rule.name == "Renamed"
     assert "%guest_first_name%" in estate.rule.body
+
+
+def test_the_preview_shows_a_placeholder_guest_link_that_opens_nothing(hannah, client, estate):
+    # rule §3: a preview issues no working guest link
+    from urllib.parse import urlsplit
+
+    from guests.models import GuestLink
+
+    preview = hannah.post(
+        reverse("rule_preview"),
+        {
+            "subject": "Your stay",
+            "body": "Everything about it: %guest_link%",
+            "trigger": "before_check_in",
+            "preview_reservation": estate.reservation.pk,
+        },
+        **HTMX,
+    )
+    assert "Everything about it: http://" in preview.text
+    assert not GuestLink.objects.exists()
+    placeholder = preview.text.split("Everything about it: ")[1].split("<")[0].strip()
+    page = client.get(urlsplit(placeholder).path)
+    assert estate.reservation.guest_name not in page.content.decode()
+    assert estate.reservation.access_code.pin not in page.content.decode()

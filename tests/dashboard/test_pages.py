@@ -387,3 +387,25 @@ def test_the_panel_gives_the_backup_code_while_it_stands_in_for_the_guests(
     panel = hannah.get(reverse("access_panel", kwargs={"pk": estate.reservation.pk})).text
     assert "Backup code" in panel and "8642" in panel
     assert f">{estate.reservation.access_code.pin}<" not in panel
+
+
+def test_favicon_is_a_small_cached_icon_not_a_debug_404(client):
+    # issue #24: /favicon.ico answered a 17 KB debug 404 on every first load
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    assert b"<svg" in response.content and len(response.content) < 2048
+    assert "max-age" in response["Cache-Control"]
+
+
+def test_lock_to_match_preselects_a_free_lock_not_another_propertys(hannah, host, estate):
+    # issue #24: "Lock to match" preselected a lock another property already uses
+    from tests.factories import PropertyFactory
+
+    LockFactory(connection=estate.lock.connection, device__name="Zz Shed")  # matched nowhere
+    other = PropertyFactory(host=host, name="Hill House")
+    page = hannah.get(reverse("property_detail", kwargs={"pk": other.pk})).text
+    select = page[page.index('name="lock"') : page.index("</select>")]
+    first = select[select.index("<option") : select.index("</option>")]
+    assert "Zz Shed" in first
+    assert "Garden Gate" in select  # still offered, after the free one

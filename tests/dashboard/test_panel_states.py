@@ -149,3 +149,59 @@ def test_an_ended_stays_code_says_when_it_leaves_the_lock_not_set(hannah, estate
     assert "Past stay" in panel
     assert f"leaves the lock {local:%a %-d %b, %H:%M}" in panel
     assert "Retry now" not in panel and "Copy code" not in panel
+
+
+def test_after_retry_now_the_panel_polls_until_the_outcome_shows(hannah, estate):  # V4
+    # issue #24 wall 3: "this panel shows the progress" but it answered data-polling="no"
+    later = timezone.now() + timedelta(hours=1)
+    set_state(estate.reservation, state=LockCode.State.FAILED, last_error="lock_offline")
+    LockCode.objects.filter(access_code__reservation=estate.reservation).update(
+        next_attempt_at=later
+    )
+    assert 'data-polling="no"' in panel_of(hannah, estate.reservation)
+    lock_code = LockCode.objects.get(access_code__reservation=estate.reservation)
+
+    panel = hannah.post(
+        reverse("lock_code_retry", kwargs={"pk": lock_code.pk}), HTTP_HX_REQUEST="true"
+    ).text
+
+    assert "this panel shows the progress" in panel
+    assert 'hx-trigger="every 2s"' in panel and 'data-polling="yes"' in panel
+    assert "trying again now" in panel
+
+
+def test_a_failing_lock_comes_before_the_set_ones_in_the_panel(hannah, host, estate):  # V6
+    # issue #24 wall 5: the failing lock sat below the fold under a green "set"
+    from tests.dashboard.conftest import book
+
+    MatchFactory(
+        lock__connection=estate.lock.connection,
+        lock__device__name="Alpha Door",
+        property=estate.property,
+    )
+    MatchFactory(
+        lock__connection=estate.lock.connection,
+        lock__device__name="Beta Door",
+        property=estate.property,
+    )
+    stay = book(estate.property, name="Bo Lindqvist", n=7)
+    codes = LockCode.objects.filter(access_code__reservation=stay)
+    assert codes.count() == 3
+    codes.update(state=LockCode.State.SET, vendor_code_id="v")
+    codes.filter(lock=estate.lock).update(state=LockCode.State.FAILED, last_error="lock_offline")
+    codes.filter(lock__name="Beta Door").update(state=LockCode.State.SETTING)
+
+    panel = panel_of(hannah, stay)
+
+    failing, sending, done = (panel.index(n) for n in ("Garden Gate", "Beta Door", "Alpha Door"))
+    assert failing < sending < done
+
+
+def test_a_past_stay_whose_code_rows_are_gone_does_not_say_no_lock_matched(hannah, estate):
+    # issue #24: past stays whose locks matched read "no lock matched" in the list
+    LockCode.objects.filter(access_code__reservation=estate.reservation).delete()
+    Reservation.objects.filter(pk=estate.reservation.pk).update(
+        check_in=timezone.now() - timedelta(days=5), check_out=timezone.now() - timedelta(days=2)
+    )
+    listing = hannah.get(reverse("reservation_list"), {"show": "all"}).text
+    assert "stay over: no code on a lock" in listing and "no lock matched" not in listing

@@ -75,3 +75,49 @@ def test_dev_py_test_passes_pytests_exit_code_on_except_for_an_empty_selection(
     monkeypatch.setattr(dev.sys, "argv", ["dev.py", "test", "tests/dashboard", "-k", "queries"])
     assert dev.main() == exit_code
     assert calls[0][1:] == ["-m", "pytest", "tests/dashboard", "-k", "queries"]
+
+
+class _Running:
+    def poll(self):
+        return None
+
+
+def test_dev_run_waits_for_healthz_to_answer_before_saying_it_runs():
+    # issue #24 wall 6: the banner printed ~8 s before the web server answered
+    calls = []
+
+    def answers(url):
+        calls.append(url)
+        return len(calls) >= 3
+
+    assert dev.wait_until_answering([("web", _Running())], answers=answers) == ""
+    assert len(calls) == 3 and calls[0].endswith("/healthz")
+
+
+def test_dev_run_gives_up_when_the_web_server_never_answers_or_exits():
+    never = dev.wait_until_answering([("web", _Running())], timeout=0.3, answers=lambda url: False)
+    assert "did not answer" in never
+    exited = SimpleNamespace(poll=lambda: 1)
+    assert dev.wait_until_answering([("web", exited)], answers=lambda url: True) == "web exited"
+
+
+def test_healthz_answers_is_false_while_nothing_listens():
+    assert dev.healthz_answers("http://127.0.0.1:9/healthz") is False
+
+
+@pytest.mark.parametrize(("port", "expected"), [("8011", "http://127.0.0.1:8011"), ("", None)])
+def test_site_url_follows_the_port_of_the_embedded_default(port, expected):
+    # issue #24 wall 1: with PORT set every guest link pointed at port 8000
+    import os
+    import subprocess
+    import sys
+
+    environ = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "PORT")}
+    if port:
+        environ["PORT"] = port
+    environ["DJANGO_SETTINGS_MODULE"] = "locksync.settings.local"
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.SITE_URL)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == (expected or "http://127.0.0.1:8000")
