@@ -170,6 +170,9 @@ class ScheduledMessage(TimeStampedModel):
         SENT = "sent"
         FAILED = "failed"  # last attempt failed; retried at send_after
         CANCELLED = "cancelled"
+        # Due at once when its rule was saved, for a stay booked before: not sent unless the
+        # host confirms (SPEC G11).
+        SKIPPED = "skipped"
 
     reservation = models.ForeignKey(
         "reservations.Reservation", on_delete=models.CASCADE, related_name="scheduled_messages"

@@ -23,6 +23,7 @@ from accesscodes.presentation import local_time
 from messaging.delivery import deliver, reachable
 from messaging.models import Conversation, HostAlert, Message, MessageRule, ScheduledMessage
 from messaging.rendering import CodeMissing, needs_code, render
+from messaging.rule_checks import skip_due_now
 from properties.models import Host, Property
 from reservations.models import Reservation
 
@@ -136,6 +137,7 @@ def message_rule_create(
     send_time: time | None = None,
     channel: str = MessageRule.Channel.EMAIL,
     enabled: bool = True,
+    send_to_existing: bool = False,
 ) -> MessageRule:
     """Save a rule (unknown shortcodes are a ValidationError) and schedule it for the stays
     already booked at its properties."""
@@ -164,10 +166,14 @@ def message_rule_create(
         ).select_related("property")
         for reservation in reservations:
             messages_schedule_for_reservation(reservation=reservation)
+        if not send_to_existing:
+            skip_due_now(rule)
     return rule
 
 
-def message_rule_update(*, rule: MessageRule, **changes) -> MessageRule:
+def message_rule_update(
+    *, rule: MessageRule, send_to_existing: bool = False, **changes
+) -> MessageRule:
     """Change a rule and reschedule its unsent messages (a sent message stays sent)."""
     properties = changes.pop("properties", None)
     editable = {
@@ -200,6 +206,8 @@ def message_rule_update(*, rule: MessageRule, **changes) -> MessageRule:
         ).distinct()
         for reservation in affected.select_related("property"):
             messages_schedule_for_reservation(reservation=reservation)
+        if not send_to_existing:
+            skip_due_now(rule)
     return rule
 
 
@@ -252,7 +260,11 @@ def messages_schedule_for_reservation(*, reservation: Reservation) -> None:
         if row is None:
             ScheduledMessage.objects.create(reservation=reservation, rule=rule, send_after=moment)
             continue
-        if row.state in (ScheduledMessage.State.SENT, ScheduledMessage.State.SENDING):
+        if row.state in (
+            ScheduledMessage.State.SENT,
+            ScheduledMessage.State.SENDING,
+            ScheduledMessage.State.SKIPPED,
+        ):
             continue
         keep_time = (
             rule.trigger == MessageRule.Trigger.BOOKING_ACCEPTED

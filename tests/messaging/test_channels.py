@@ -91,8 +91,9 @@ def book(prop, *, phone=GUEST, email="ana@example.com"):
     return reservation
 
 
-def rule(prop, channel):
+def rule(prop, channel, **kw):
     return message_rule_create(
+        **kw,
         host=prop.host,
         properties=[prop],
         name="Door code",
@@ -178,7 +179,7 @@ def test_whatsapp_free_text_inside_the_window(clock, client, prop, account, twil
     inbound(client, {"From": f"whatsapp:{GUEST}", "Body": "Hello, arriving late"})
     twilio.whatsapp_sessions.add(f"whatsapp:{GUEST}")
     clock.shift(timedelta(hours=1))
-    rule(prop, MessageRule.Channel.WHATSAPP)
+    rule(prop, MessageRule.Channel.WHATSAPP, send_to_existing=True)
     messages_send_due()
     [message] = twilio.messages
     assert (
@@ -193,7 +194,7 @@ def test_whatsapp_window_closed_free_text_refused_by_twilio_falls_back(
     # rule G10: locksync thought the window was open; Twilio says 63016, email takes over
     book(prop)
     inbound(client, {"From": f"whatsapp:{GUEST}", "Body": "Hello"})
-    rule(prop, MessageRule.Channel.WHATSAPP)
+    rule(prop, MessageRule.Channel.WHATSAPP, send_to_existing=True)
     messages_send_due()
     assert twilio.messages == []
     assert "63016" in Delivery.objects.get(channel="whatsapp").reason
@@ -342,3 +343,30 @@ def test_the_auth_token_is_encrypted_at_rest(account):
         [(stored,)] = cursor.fetchall()
     assert TOKEN not in stored
     assert TwilioAccount.objects.get().auth_token == TOKEN
+
+
+def test_saving_a_rule_sends_nothing_to_existing_stays_until_the_host_confirms(clock, prop):
+    # rule G11: saving a rule once sent 7 emails at once
+    from messaging.rule_checks import message_rule_send_skipped, message_rule_skipped_count
+
+    for number in range(7):
+        reservation_upsert(
+            host=prop.host,
+            external_id=f"BK-{number}",
+            property=prop,
+            guest_name="Ana Silva",
+            guest_email=f"guest{number}@example.com",
+            check_in=utc(2026, 3, 9, 20, 0) + timedelta(days=number * 4),
+            check_out=utc(2026, 3, 12, 15, 0) + timedelta(days=number * 4),
+            source=Reservation.Source.API,
+        )
+    saved = rule(prop, MessageRule.Channel.EMAIL)
+    messages_send_due()
+    assert mail.outbox == []
+    assert message_rule_skipped_count(rule=saved) == 7
+
+    assert message_rule_send_skipped(rule=saved) == 7
+    messages_send_due()
+    assert len(mail.outbox) == 7
+    messages_send_due()
+    assert len(mail.outbox) == 7
