@@ -33,6 +33,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("locksync.api_urls")),
     path("webhooks/pms/", include("pms.urls")),
+    path("webhooks/twilio/", include("messaging.urls")),
     path("webhooks/", include("integrations.urls")),
     # For load balancers and compose healthchecks: 200 when the database, cache, broker and
     # beat are fine, 500 naming what is not.

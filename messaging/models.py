@@ -34,6 +34,8 @@ class HostAlert(TimeStampedModel):
         CODE_STILL_WORKS = "code_still_works", "Code keeps working after a change"
         CODE_CUT_SHORT = "code_cut_short", "Code ends before checkout"
         CODE_FAILING_IN_STAY = "code_failing_in_stay", "Code failing for a guest staying now"
+        CHANNEL_FALLBACK = "channel_fallback", "Message sent on another channel"
+        DELIVERY_FAILED = "delivery_failed", "Message not delivered"
 
     host = models.ForeignKey("properties.Host", on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -59,6 +61,9 @@ class MessageRule(TimeStampedModel):
         BEFORE_CHECK_OUT = "before_check_out", "Before checkout"
 
     class Channel(models.TextChoices):
+        BEST = "best", "Best available"
+        SMS = "sms", "SMS"
+        WHATSAPP = "whatsapp", "WhatsApp"
         EMAIL = "email", "Email"
 
     host = models.ForeignKey("properties.Host", on_delete=models.CASCADE, related_name="rules")
@@ -118,6 +123,7 @@ class Message(TimeStampedModel):
     class State(models.TextChoices):
         SENDING = "sending"
         SENT = "sent"
+        DELIVERED = "delivered"
         FAILED = "failed"
         RECEIVED = "received"
 
@@ -167,6 +173,9 @@ class ScheduledMessage(TimeStampedModel):
         SENT = "sent"
         FAILED = "failed"  # last attempt failed; retried at send_after
         CANCELLED = "cancelled"
+        # Due at once when its rule was saved, for a stay booked before: not sent unless the
+        # host confirms (SPEC G11).
+        SKIPPED = "skipped"
 
     reservation = models.ForeignKey(
         "reservations.Reservation", on_delete=models.CASCADE, related_name="scheduled_messages"
@@ -208,3 +217,79 @@ class ScheduledMessage(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.rule or self.get_kind_display()} for {self.reservation}"
+
+
+class TwilioAccount(TimeStampedModel):
+    """The host's own Twilio account for SMS and WhatsApp (SPEC G8); the token is encrypted
+    at rest like lock credentials (SPEC §3)."""
+
+    host = models.OneToOneField(
+        "properties.Host", on_delete=models.CASCADE, related_name="twilio_account"
+    )
+    account_sid = models.CharField(max_length=64, unique=True)
+    auth_token = EncryptedTextField()
+    sms_from = models.CharField(max_length=20, blank=True, help_text="Sender number, E.164.")
+    messaging_service_sid = models.CharField(
+        max_length=64, blank=True, help_text="Used instead of the sender number when set."
+    )
+    whatsapp_from = models.CharField(max_length=20, blank=True, help_text="E.164.")
+    whatsapp_content_sid = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The approved WhatsApp template (HX...) used outside the 24-hour window.",
+    )
+    whatsapp_variables = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Template variables as shortcodes, e.g. {"1": "%guest_first_name%", '
+        '"2": "%smartlock_code%"}.',
+    )
+
+    def __str__(self) -> str:
+        return f"Twilio {self.account_sid}"
+
+
+class OptOut(TimeStampedModel):
+    """A guest number that sent STOP (or the provider refused it as opted out) on one channel:
+    nothing more is sent there until START (SPEC G10)."""
+
+    host = models.ForeignKey("properties.Host", on_delete=models.CASCADE, related_name="opt_outs")
+    phone = models.CharField(max_length=20)
+    channel = models.CharField(max_length=16, choices=MessageRule.Channel.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["host", "phone", "channel"], name="optout_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} opted out of {self.channel}"
+
+
+class Delivery(TimeStampedModel):
+    """One attempt to send one scheduled message on one channel (SPEC G9)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        SENT = "sent"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+
+    scheduled = models.ForeignKey(
+        ScheduledMessage, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+    )
+    channel = models.CharField(max_length=16, choices=MessageRule.Channel.choices)
+    recipient = models.CharField(max_length=300, blank=True)
+    provider_id = models.CharField(max_length=64, blank=True, db_index=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    reason = models.TextField(blank=True, help_text="The provider's reason for a failure.")
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.recipient}: {self.state}"

@@ -20,9 +20,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
 from accesscodes.presentation import local_time
-from messaging.channels import ChannelError, channel_for
+from messaging.delivery import deliver, reachable
 from messaging.models import Conversation, HostAlert, Message, MessageRule, ScheduledMessage
 from messaging.rendering import CodeMissing, needs_code, render
+from messaging.rule_checks import skip_due_now
 from properties.models import Host, Property
 from reservations.models import Reservation
 
@@ -136,6 +137,7 @@ def message_rule_create(
     send_time: time | None = None,
     channel: str = MessageRule.Channel.EMAIL,
     enabled: bool = True,
+    send_to_existing: bool = False,
 ) -> MessageRule:
     """Save a rule (unknown shortcodes are a ValidationError) and schedule it for the stays
     already booked at its properties."""
@@ -164,10 +166,14 @@ def message_rule_create(
         ).select_related("property")
         for reservation in reservations:
             messages_schedule_for_reservation(reservation=reservation)
+        if not send_to_existing:
+            skip_due_now(rule)
     return rule
 
 
-def message_rule_update(*, rule: MessageRule, **changes) -> MessageRule:
+def message_rule_update(
+    *, rule: MessageRule, send_to_existing: bool = False, **changes
+) -> MessageRule:
     """Change a rule and reschedule its unsent messages (a sent message stays sent)."""
     properties = changes.pop("properties", None)
     editable = {
@@ -200,6 +206,8 @@ def message_rule_update(*, rule: MessageRule, **changes) -> MessageRule:
         ).distinct()
         for reservation in affected.select_related("property"):
             messages_schedule_for_reservation(reservation=reservation)
+        if not send_to_existing:
+            skip_due_now(rule)
     return rule
 
 
@@ -252,7 +260,11 @@ def messages_schedule_for_reservation(*, reservation: Reservation) -> None:
         if row is None:
             ScheduledMessage.objects.create(reservation=reservation, rule=rule, send_after=moment)
             continue
-        if row.state in (ScheduledMessage.State.SENT, ScheduledMessage.State.SENDING):
+        if row.state in (
+            ScheduledMessage.State.SENT,
+            ScheduledMessage.State.SENDING,
+            ScheduledMessage.State.SKIPPED,
+        ):
             continue
         keep_time = (
             rule.trigger == MessageRule.Trigger.BOOKING_ACCEPTED
@@ -324,8 +336,19 @@ def _template(scheduled: ScheduledMessage) -> tuple[str, str, str]:
         return (rule.subject or rule.name, rule.body, rule.channel)
     subject, body = FOLLOW_UP_TEMPLATES[scheduled.kind]
     # SPEC K4: locksync's own messages go out in the stay's language.
+    # G7: the follow-up goes where the guest read the code, falling back like any message.
+    earlier = (
+        Message.objects.filter(
+            conversation__reservation=scheduled.reservation,
+            direction=Message.Direction.OUTGOING,
+            state__in=[Message.State.SENT, Message.State.DELIVERED],
+        )
+        .order_by("-sent_at", "-id")
+        .values_list("channel", flat=True)
+        .first()
+    )
     with translation.override(scheduled.reservation.language or "en"):
-        return gettext(subject), gettext(body), MessageRule.Channel.EMAIL
+        return gettext(subject), gettext(body), earlier or MessageRule.Channel.EMAIL
 
 
 def _hold(scheduled: ScheduledMessage, *, reason: str, what_to_do: str, fix: str) -> None:
@@ -378,13 +401,12 @@ def message_send(*, scheduled_id: int) -> ScheduledMessage | None:
         return scheduled
 
     subject_template, body_template, channel_key = _template(scheduled)
-    channel = channel_for(channel_key)
-    recipient = channel.recipient(reservation)
-    if not recipient:
+    if not reachable(reservation=reservation, channel_key=channel_key):
         _hold(
             scheduled,
-            reason=f"the guest has no {channel_key} address",
-            what_to_do="add the guest's email address to the reservation.",
+            reason=f"the guest has no usable address for {channel_key}",
+            what_to_do="add the guest's email address or mobile number to the reservation "
+            "(a number that sent STOP gets nothing more there until START).",
             fix="reservation_edit",
         )
         return scheduled
@@ -401,23 +423,17 @@ def message_send(*, scheduled_id: int) -> ScheduledMessage | None:
         return scheduled
 
     conversation, _ = Conversation.objects.get_or_create(reservation=reservation)
-    message = scheduled.message or Message(
-        conversation=conversation, direction=Message.Direction.OUTGOING, channel=channel_key
-    )
-    message.recipient, message.subject, message.body = recipient, rendered.subject, rendered.body
-    message.state, message.error = Message.State.SENDING, ""
-    message.save()
-    scheduled.message = message
     scheduled.attempts += 1
-    scheduled.save(update_fields=["message", "attempts", "updated_at"])
-
-    try:
-        channel.send(recipient=recipient, subject=rendered.subject, body=rendered.body)
-    except ChannelError as error:
-        message.state, message.error = Message.State.FAILED, str(error)
-        message.save(update_fields=["state", "error", "updated_at"])
+    scheduled.save(update_fields=["attempts", "updated_at"])
+    message, error = deliver(
+        scheduled=scheduled, channel_key=channel_key, rendered=rendered, conversation=conversation
+    )
+    if message is not None:
+        scheduled.message = message
+        scheduled.save(update_fields=["message", "updated_at"])
+    if error:
         scheduled.state = ScheduledMessage.State.FAILED
-        scheduled.last_error = str(error)
+        scheduled.last_error = error
         scheduled.send_after = now + _retry_delay(scheduled.attempts)
         scheduled.save(update_fields=["state", "last_error", "send_after", "updated_at"])
         log.warning("message %s failed (attempt %s)", scheduled.pk, scheduled.attempts)

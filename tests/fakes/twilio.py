@@ -1,0 +1,96 @@
+"""A stateful fake of Twilio's Messages API (2010-04-01) for the channel tests.
+
+It checks HTTP basic auth (account SID + auth token), refuses numbers that sent STOP with
+21610, and refuses WhatsApp free text outside the 24-hour window with 63016, as Twilio does
+(docs/api/errors/21610, 63016). Every accepted message is kept in `messages`.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import re
+import threading
+
+from tests.fakes.server import FakeRequest, FakeResponse
+
+MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
+
+
+def _error(code: int, message: str, status: int = 400) -> FakeResponse:
+    return FakeResponse(
+        status,
+        {
+            "code": code,
+            "message": message,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        },
+    )
+
+
+class FakeTwilio:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.accounts: dict[str, str] = {}
+        self.messages: list[dict[str, str]] = []
+        self.opted_out: set[str] = set()  # "To" values, e.g. "+15551234567", "whatsapp:+1..."
+        self.whatsapp_sessions: set[str] = set()  # numbers that wrote in the last 24 hours
+        self.fail_next = 0
+        self._ids = itertools.count(1)
+
+    def add_account(self, sid: str, token: str) -> None:
+        self.accounts[sid] = token
+
+    def _authorised(self, request: FakeRequest, sid: str) -> bool:
+        header = request.header("authorization")
+        if not header.startswith("Basic "):
+            return False
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        return user == sid and self.accounts.get(sid) == password
+
+    def handle(self, request: FakeRequest) -> FakeResponse:
+        match = MESSAGES.match(request.path)
+        if not match or request.method != "POST":
+            return _error(20404, "The requested resource was not found", 404)
+        sid = match["sid"]
+        if not self._authorised(request, sid):
+            return _error(20003, "Authenticate", 401)
+        form = request.form
+        to = form.get("To", "")
+        with self.lock:
+            if self.fail_next:
+                self.fail_next -= 1
+                return _error(20500, "Internal Server Error", 500)
+            if to in self.opted_out:
+                return _error(21610, "Attempt to send to unsubscribed recipient")
+            if not form.get("From") and not form.get("MessagingServiceSid"):
+                return _error(21603, "A 'From' phone number is required.")
+            whatsapp = to.startswith("whatsapp:")
+            if whatsapp and "ContentSid" not in form and to not in self.whatsapp_sessions:
+                return _error(
+                    63016,
+                    "Failed to send freeform message because you are outside the allowed "
+                    "window. If you are using WhatsApp, please use a Message Template.",
+                )
+            message_sid = f"SM{next(self._ids):032x}"
+            record = {"sid": message_sid, "account_sid": sid, **form}
+            self.messages.append(record)
+        return FakeResponse(
+            201,
+            {
+                "sid": message_sid,
+                "account_sid": sid,
+                "to": to,
+                "from": form.get("From"),
+                "messaging_service_sid": form.get("MessagingServiceSid"),
+                "body": form.get("Body", ""),
+                "status": "queued",
+                "num_segments": "1",
+                "direction": "outbound-api",
+                "api_version": "2010-04-01",
+                "error_code": None,
+                "error_message": None,
+                "uri": f"/2010-04-01/Accounts/{sid}/Messages/{message_sid}.json",
+            },
+        )
