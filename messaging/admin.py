@@ -10,10 +10,13 @@ from django.contrib import admin
 
 from messaging.models import (
     Conversation,
+    Delivery,
     HostAlert,
     Message,
     MessageRule,
+    OptOut,
     ScheduledMessage,
+    TwilioAccount,
     mask_pins,
 )
 
@@ -127,3 +130,37 @@ class MessageAdmin(MessageTextMixin, ReadOnlyAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
+
+
+@admin.register(TwilioAccount)
+class TwilioAccountAdmin(admin.ModelAdmin):
+    list_display = ["account_sid", "host", "sms_from", "messaging_service_sid", "whatsapp_from"]
+    list_select_related = ["host"]
+    search_fields = ["account_sid", "host__name", "sms_from", "whatsapp_from"]
+    autocomplete_fields = ["host"]
+    # The auth token is a credential: never shown, not even to staff (SPEC §3).
+    exclude = ["auth_token"]
+
+
+@admin.register(OptOut)
+class OptOutAdmin(admin.ModelAdmin):
+    """A number that sent STOP; support may lift it when the guest asks (START does the same)."""
+
+    list_display = ["phone", "channel", "host", "created_at"]
+    list_select_related = ["host"]
+    list_filter = ["channel"]
+    search_fields = ["phone", "host__name"]
+    autocomplete_fields = ["host"]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "scheduled", "state", "provider_id", "created_at"]
+    list_select_related = ["scheduled__reservation", "scheduled__rule"]
+    list_filter = ["state", "channel"]
+    search_fields = [
+        "recipient",
+        "provider_id",
+        "scheduled__reservation__guest_name",
+        "scheduled__reservation__reservation_code",
+    ]

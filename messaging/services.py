@@ -351,6 +351,15 @@ def _template(scheduled: ScheduledMessage) -> tuple[str, str, str]:
         return gettext(subject), gettext(body), earlier or MessageRule.Channel.EMAIL
 
 
+def _unreachable_reason(channel_key: str) -> str:
+    if channel_key == MessageRule.Channel.EMAIL:
+        return "the guest has no email address"
+    if channel_key == MessageRule.Channel.BEST:
+        return "the guest has no usable mobile number or email address"
+    label = dict(MessageRule.Channel.choices).get(channel_key, channel_key)
+    return f"the guest has no usable address for {label} and no email address"
+
+
 def _hold(scheduled: ScheduledMessage, *, reason: str, what_to_do: str, fix: str) -> None:
     """Hold the message and tell the host once per reason (SPEC G4); the alert links to the
     page where the host fixes it (`fix`: a dashboard URL name taking the reservation's pk)."""
@@ -404,7 +413,7 @@ def message_send(*, scheduled_id: int) -> ScheduledMessage | None:
     if not reachable(reservation=reservation, channel_key=channel_key):
         _hold(
             scheduled,
-            reason=f"the guest has no usable address for {channel_key}",
+            reason=_unreachable_reason(channel_key),
             what_to_do="add the guest's email address or mobile number to the reservation "
             "(a number that sent STOP gets nothing more there until START).",
             fix="reservation_edit",

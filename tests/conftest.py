@@ -50,6 +50,7 @@ def support_agent(db):
             "reservations",
             "accesscodes",
             "messaging",
+            "pms",
         ]
     ).exclude(codename="view_pin")
     user.user_permissions.set(permissions)

@@ -19,7 +19,16 @@ from accesscodes.models import (
     LockListing,
 )
 from integrations.models import Lock, LockConnection, SimulatedCode, SimulatedDevice
-from messaging.models import Conversation, Message, MessageRule, ScheduledMessage
+from messaging.models import (
+    Conversation,
+    Delivery,
+    Message,
+    MessageRule,
+    OptOut,
+    ScheduledMessage,
+    TwilioAccount,
+)
+from pms.models import PmsBooking, PmsConnection, PmsEvent, PmsListing
 from properties.services import api_token_create
 from reservations.models import ICalFeed, ICalSeen, Reservation
 from tests.factories import (
@@ -36,14 +45,16 @@ from tests.factories import (
     UserFactory,
 )
 
-OUR_APPS = {"properties", "integrations", "reservations", "accesscodes", "messaging"}
+OUR_APPS = {"properties", "integrations", "reservations", "accesscodes", "messaging", "pms"}
 OUR_MODELS = [model for model in admin.site._registry if model._meta.app_label in OUR_APPS]
 PIN_MODELS = [AccessCode, LockCode, BackupCode, SimulatedCode]
 # Written only by the engine: support reads them, nobody adds or edits them in the admin.
 ENGINE_RECORDS = {AccessCode, LockCode, BackupCode, CodeEvent, LockLease, HealthcheckRun}
 ENGINE_RECORDS |= {LockListing}
 # Written only by the message sender and the iCal import, likewise read-only.
-ENGINE_RECORDS |= {ScheduledMessage, Conversation, Message, ICalSeen}
+ENGINE_RECORDS |= {ScheduledMessage, Conversation, Message, ICalSeen, Delivery}
+# Written only by the PMS import.
+ENGINE_RECORDS |= {PmsBooking, PmsEvent}
 
 
 def admin_url(model, view: str, *args) -> str:
@@ -69,6 +80,7 @@ def estate(host):
     LockListing.objects.create(lock=match.lock, read_at=timezone.now(), entries="[]")
     HealthcheckRun.objects.create(run_date=date(2026, 11, 25), codes_checked=3)
     _messaging_and_feed_rows(host, reservation)
+    _channel_and_pms_rows(host, reservation)
     return {
         "match": match,
         "reservation": reservation,
@@ -91,6 +103,24 @@ def _messaging_and_feed_rows(host, reservation) -> None:
     ICalSeen.objects.create(
         feed=feed, uid=f"uid-{reservation.pk}", reservation=reservation, last_seen_at=timezone.now()
     )
+
+
+def _channel_and_pms_rows(host, reservation) -> None:
+    """A Twilio account, an opted-out number, a delivery, a PMS connection with its rows."""
+    number = f"+3519{reservation.pk:08d}"
+    TwilioAccount.objects.create(
+        host=HostFactory(), account_sid=f"AC{reservation.pk:032d}", auth_token="secret"
+    )
+    OptOut.objects.create(host=host, phone=number, channel="sms")
+    Delivery.objects.create(
+        scheduled=ScheduledMessage.objects.get(reservation=reservation),
+        channel="sms",
+        recipient=number,
+    )
+    connection = PmsConnection.objects.create(host=host, pms="smoobu", credentials={"k": "v"})
+    PmsListing.objects.create(connection=connection, remote_id="L1", property=reservation.property)
+    PmsBooking.objects.create(connection=connection, remote_id="B1", reservation=reservation)
+    PmsEvent.objects.create(connection=connection, event_key="e1", kind="newReservation")
 
 
 def _device_of(lock: Lock) -> SimulatedDevice:
@@ -256,6 +286,7 @@ def _rows(model, host, count: int) -> None:
         LockListing.objects.create(lock=match.lock, read_at=timezone.now())
         HealthcheckRun.objects.create(run_date=first_day + timedelta(days=number))
         _messaging_and_feed_rows(host, reservation)
+        _channel_and_pms_rows(host, reservation)
 
 
 @pytest.mark.parametrize("model", OUR_MODELS, ids=lambda m: m.__name__)

@@ -2,8 +2,10 @@
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.converters import IntConverter
 
 from accesscodes.models import LockCode
+from pms.models import PmsConnection
 
 DASHBOARD = "locksync.dashboard_urls"
 
@@ -13,13 +15,18 @@ def patterns_with_ids(resolver=None, prefix=""):
     for pattern in resolver.url_patterns:
         if isinstance(pattern, URLResolver):
             yield from patterns_with_ids(pattern, prefix)
-        elif isinstance(pattern, URLPattern) and pattern.pattern.converters:
+        elif isinstance(pattern, URLPattern) and any(
+            isinstance(converter, IntConverter) for converter in pattern.pattern.converters.values()
+        ):  # a <str:pms> key names a kind of PMS, not an object of any host
             yield pattern
 
 
 def ids_of(estate) -> dict[str, dict[str, int]]:
     """For each page with ids, the ids of the given estate's objects it takes."""
     lock_code = LockCode.objects.get(access_code__reservation=estate.reservation)
+    pms_connection, _ = PmsConnection.objects.get_or_create(
+        host=estate.property.host, pms="smoobu", defaults={"credentials": {"api_key": "k"}}
+    )
     property_pk = {"pk": estate.property.pk}
     return {
         "property_detail": property_pk,
@@ -49,6 +56,7 @@ def ids_of(estate) -> dict[str, dict[str, int]]:
         "ical_feed_new": property_pk,
         "ical_feed_remove": {"pk": estate.feed.pk},
         "ical_feed_confirm_drop": {"pk": estate.feed.pk},
+        "pms_connection_detail": {"pk": pms_connection.pk},
     }
 
 

@@ -36,7 +36,7 @@ DEMO_EMAIL = "demo@locksync.test"
 SUPPORT_EMAIL = "support@locksync.test"
 DEMO_PASSWORD = "locksync-demo"  # noqa: S105 (a published demo login, printed on purpose)
 SIMULATOR_API_KEY = "demo"
-OUR_APPS = ["properties", "integrations", "reservations", "accesscodes", "messaging"]
+OUR_APPS = ["properties", "integrations", "reservations", "accesscodes", "messaging", "pms"]
 
 LISBON, BROOKLYN = "Lisbon Loft", "Brooklyn Brownstone"
 
