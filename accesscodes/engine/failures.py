@@ -17,7 +17,10 @@ class FailureHandlers:
     """Failing a guest code: record it, schedule the retry, and react to the reason."""
 
     def fail(self, lock_code: LockCode, error: VendorError, *, removing: bool = False) -> None:
-        on_lock_stale = lock_code.state == LockCode.State.SET and not lock_code.in_sync
+        # A code on the lock whose last change is not known to have landed (a write that
+        # failed, or one acknowledged and not yet seen) is followed until the lock shows it,
+        # even when the window it should have has ended: a cancelled stay's cut window (C3).
+        on_lock_stale = lock_code.state == LockCode.State.SET
         kind = record_failure(
             lock_code,
             error,

@@ -9,8 +9,9 @@ from accesscodes.models import LockCode
 from accesscodes.services import lock_resync
 from accesscodes.signals import pin_changed
 from integrations.base import Constraint, Reason
-from integrations.models import LockConnection, SimulatedDevice
+from integrations.models import LockConnection, SimulatedCode, SimulatedDevice
 from properties.models import SmartLockSettings
+from reservations.services import reservation_cancel
 from tests.accesscodes.conftest import codes_on, device_of, settle
 from tests.accesscodes.test_lifecycle import book
 from tests.factories import SimulatedCodeFactory
@@ -346,3 +347,33 @@ def test_reconnecting_any_number_of_times_leaves_one_copy_of_each_code(
         "HMBO": pending.access_code.pin,
     }
     assert device.codes.count() == 2
+
+
+def test_a_cancelled_stays_cut_window_is_retried_when_the_lock_went_offline_before_it_showed(
+    clock, prop, lock
+):  # rules C3, S6, R1: a change acknowledged but not applied, then the lock offline, is
+    # still followed until the lock shows it, although the cut window has already ended
+    reservation = book(prop, starts_in=timedelta(hours=5))
+    settle()
+    assert codes_on(lock) == {"Ana Silva": reservation.access_code.pin}
+    device = device_of(lock)
+    device.fault_count, device.fault_reason = 1, Reason.VENDOR_ERROR
+    device.fault_mode = SimulatedDevice.FaultMode.ACK_NEVER_APPLIED
+    device.save()
+    reservation_cancel(reservation=reservation)  # the update is acknowledged, never applied
+    settle()
+    SimulatedDevice.objects.filter(pk=device.pk).update(online=False)
+    clock.shift(timedelta(minutes=1))
+    settle()  # the look for the change finds the lock offline
+    SimulatedDevice.objects.filter(pk=device.pk).update(online=True)
+    lock_code = reservation.access_code.lock_codes.get()
+    lock_code.refresh_from_db()
+    assert lock_code.next_attempt_at is not None, "the stale window on the lock was given up"
+    for _ in range(6):  # the retries of R1, well within the day before its deletion (D1)
+        clock.move_to(max(lock_code.next_attempt_at, timezone.now()) + timedelta(seconds=1))
+        settle()
+        lock_code.refresh_from_db()
+        if lock_code.next_attempt_at is None or lock_code.state == LockCode.State.REMOVED:
+            break
+    [code] = SimulatedCode.objects.filter(device=device, never_applies=False)
+    assert code.ends_at <= timezone.now(), "the cancelled guest's code still opens the door"
