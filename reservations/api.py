@@ -24,6 +24,7 @@ from accesscodes.models import AccessCode, BackupCode, LockCode
 from accesscodes.presentation import lock_code_view, works_until
 from accesscodes.selectors import smartlock_codes_for_reservation
 from guests.services import arrival_json, stay_language_set
+from guests.timeline import stay_timeline
 from locksync.api import (
     HostScopedMixin,
     KnownFieldsMixin,
@@ -301,6 +302,16 @@ class LockAccessSerializer(serializers.Serializer):
     )
 
 
+class TimelineStepSerializer(serializers.Serializer):
+    """One step of a stay's plan; `at` is null for a step that waits on another."""
+
+    at = serializers.DateTimeField(allow_null=True)
+    kind = serializers.CharField()
+    what = serializers.CharField()
+    done = serializers.BooleanField()
+    lock = serializers.CharField(allow_blank=True)
+
+
 class AccessSerializer(serializers.Serializer):
     reservation = serializers.CharField(help_text="The external id.")
     status = serializers.CharField()
@@ -485,6 +496,14 @@ class ReservationViewSet(
         """The reservation's conversation: every message with its delivery state (SPEC G6)."""
         reservation = self.get_object()
         return Response(MessageSerializer(messages_for(reservation), many=True).data)
+
+    @extend_schema(responses=TimelineStepSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def timeline(self, request, external_id=None):
+        """The stay's plan: which PIN goes to which lock when, when it works, which messages
+        carry it, the pre-arrival checks, when it is removed (issue #25)."""
+        reservation = self.get_object()
+        return Response([step.as_dict() for step in stay_timeline(reservation=reservation)])
 
     @extend_schema(responses=AccessSerializer)
     @action(detail=True, methods=["get"])

@@ -13,6 +13,7 @@ from accesscodes.presentation import access_panel as panel_view
 from accesscodes.presentation import code_summary
 from accesscodes.selectors import lock_code_get, reservation_access
 from accesscodes.services import EngineError, lock_code_retry_now, lock_resync
+from guests.timeline import stay_timeline
 from integrations.selectors import lock_get
 from locksync.dashboard import get_or_404, host_required
 from locksync.pagination import (
@@ -99,7 +100,11 @@ def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "reservations/detail.html",
-        {"reservation": reservation, "access": _access(request, reservation)},
+        {
+            "reservation": reservation,
+            "access": _access(request, reservation),
+            "timeline": stay_timeline(reservation=reservation),
+        },
     )
 
 
