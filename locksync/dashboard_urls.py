@@ -7,7 +7,7 @@ from locksync.dashboard import favicon
 from messaging import views as messaging_views
 from pms import views as pms_views
 from properties import views as property_views
-from reservations import feed_views
+from reservations import door_views, feed_views
 from reservations import views as reservation_views
 
 urlpatterns = [
@@ -77,6 +77,11 @@ urlpatterns = [
         "reservations/<int:pk>/cancel/",
         reservation_views.reservation_cancel_view,
         name="reservation_cancel",
+    ),
+    path(
+        "reservations/<int:pk>/simulate-entry/",
+        door_views.reservation_simulate_entry,
+        name="reservation_simulate_entry",
     ),
     path("inbox/", reservation_views.inbox, name="inbox"),
     path("inbox/<int:pk>/", reservation_views.conversation, name="conversation"),

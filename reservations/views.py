@@ -25,6 +25,7 @@ from locksync.pagination import (
 )
 from messaging.selectors import conversation_messages, held_messages
 from properties.selectors import property_list
+from reservations.door_views import simulated_locks
 from reservations.forms import ReservationEditForm, ReservationForm
 from reservations.models import Reservation
 from reservations.previews import code_effects, overlap_warnings
@@ -104,6 +105,7 @@ def reservation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "reservation": reservation,
             "access": _access(request, reservation),
             "timeline": stay_timeline(reservation=reservation),
+            "can_simulate_entry": bool(simulated_locks(reservation)),
         },
     )
 

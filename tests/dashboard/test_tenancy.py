@@ -42,6 +42,7 @@ def ids_of(estate) -> dict[str, dict[str, int]]:
         "reservation_detail": {"pk": estate.reservation.pk},
         "reservation_cancel": {"pk": estate.reservation.pk},
         "reservation_edit": {"pk": estate.reservation.pk},
+        "reservation_simulate_entry": {"pk": estate.reservation.pk},
         "conversation": {"pk": estate.reservation.pk},
         "access_panel": {"pk": estate.reservation.pk},
         "conversation_lock_resync": {"pk": estate.reservation.pk, "lock_pk": estate.lock.pk},

@@ -156,3 +156,25 @@ def test_the_timeline_is_on_the_stays_page_and_in_the_api(client, clock, stay, p
     assert answer.status_code == 200, answer.content
     kinds = [step["kind"] for step in answer.json()]
     assert {"write", "works_from", "works_until", "remove", "message", "check_in"} <= set(kinds)
+
+
+def test_simulate_entering_the_code_shows_what_the_guest_sees_at_the_door(
+    client, clock, stay, prop, lock
+):  # issue #25: before the write, at check-in once written, and after a cancel
+    client.force_login(HostMemberFactory(host=prop.host).user)
+    url = reverse("reservation_simulate_entry", kwargs={"pk": stay.pk})
+    pin = stay.access_code.pin
+
+    def door(when: str) -> str:
+        page = client.post(url, {"when": when}, follow=True)
+        return " ".join(str(message) for message in page.context["messages"])
+
+    assert f"Typing {pin} now. Front door" in door("now")
+    assert "the lock holds no code with this PIN" in door("check_in")
+    clock.move_to(planned(stay_timeline(reservation=stay), "write") + MINUTE)
+    run_jobs()
+    assert "the door stays shut; the code works from" in door("now")
+    assert "the door opens" in door("check_in")
+    reservation_cancel(reservation=stay)
+    run_jobs()
+    assert "the door opens" not in door("check_in")
