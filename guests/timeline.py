@@ -21,7 +21,7 @@ from messaging.models import ScheduledMessage
 from messaging.rendering import needs_code
 from reservations.models import Reservation
 
-CHECK_WORDS = {
+CHECK_WORDS: dict[str, str] = {
     StayCheck.Kind.BEFORE_24H: "Pre-arrival check (24 hours before): every lock is read; a "
     "code not confirmed is written again, and if it still is not, the guest gets a backup "
     "code and you are told",
@@ -94,7 +94,7 @@ def _lock_steps(lock_code: LockCode, now: datetime) -> list[Step]:
         )
     else:
         steps.append(Step(lock_code.set_at, "confirm", f"PIN {pin} is on {lock}", True, lock))
-    if starts_at is not None:
+    if starts_at is not None and ends_at is not None:
         steps.append(Step(starts_at, "works_from", f"Works on {lock} from", starts_at <= now, lock))
         steps.append(Step(ends_at, "works_until", f"Stops working on {lock}", ends_at <= now, lock))
     else:

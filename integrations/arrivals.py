@@ -49,7 +49,7 @@ def _stay_of_code(*, lock: Lock, at: datetime, vendor_code_id: str = "", pin: st
     ]
     for backup in backups.select_related("reservation"):
         access_code = getattr(backup.reservation, "access_code", None)
-        if access_code is not None and (not pin or backup.pin == pin):
+        if backup.reservation and access_code is not None and (not pin or backup.pin == pin):
             candidates.append((backup.reservation, access_code, Arrival.Via.BACKUP_CODE))
     for reservation, access_code, via in candidates:
         if access_code.starts_at - CLOCK_SKEW <= at < access_code.ends_at + CLOCK_SKEW:
@@ -137,7 +137,7 @@ def ttlock_entries_record(*, data: dict) -> None:
             continue
         pin = str(record.get("keyboardPwd") or "")
         try:
-            at = datetime.fromtimestamp(int(record.get("lockDate")) / 1000, tz=UTC)
+            at = datetime.fromtimestamp(int(record.get("lockDate", "")) / 1000, tz=UTC)
         except (TypeError, ValueError, OverflowError, OSError):
             at = timezone.now()
         for lock in locks:

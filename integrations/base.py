@@ -48,6 +48,11 @@ RETRYABLE_BY_DEFAULT: dict[Reason, bool] = {
 class VendorError(Exception):
     """A vendor refused or failed a call; the caller decides about retries (SPEC R2/R3)."""
 
+    # The vendor's own code for the failure, kept by adapters that map one (TTLock's
+    # errcode, RemoteLock's HTTP status).
+    errcode: int | None = None
+    status: int | None = None
+
     def __init__(
         self,
         reason: Reason,
@@ -263,4 +268,13 @@ class Adapter:
         raise NotImplementedError
 
     def delete_code(self, lock_remote_id: str, code_remote_id: str) -> None:
+        raise NotImplementedError
+
+    # Only vendors whose API registers webhooks (Seam, Nuki) have these; the caller checks
+    # that the vendor can before calling (integrations.connections).
+    def webhook_register(self, url: str) -> tuple[str, str]:
+        """Register `url`; return the vendor's webhook id and its signing secret."""
+        raise NotImplementedError
+
+    def webhook_unregister(self, webhook_id: str) -> None:
         raise NotImplementedError

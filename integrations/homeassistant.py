@@ -317,11 +317,9 @@ class HomeAssistantAdapter(Adapter):
         A full read answers for every slot the lock has: its size is remembered as the
         lock's slot count.
         """
-        data = (
-            {"entity_id": entity_id}
-            if slot is None
-            else {"entity_id": entity_id, "code_slot": slot}
-        )
+        data: dict[str, str | int] = {"entity_id": entity_id}
+        if slot is not None:
+            data["code_slot"] = slot
         answer = self._service("get_lock_usercode", data, answers=True).get(entity_id) or {}
         held = {}
         for key, value in answer.items():

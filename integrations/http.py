@@ -131,7 +131,7 @@ def vendor_call_log(*, vendor: str, method: str, path: str, outcome: str, second
         fields,
         extra=fields,
     )
-    vendor_call_observe(vendor=fields["vendor"], seconds=seconds)
+    vendor_call_observe(vendor=str(fields["vendor"]), seconds=seconds)
 
 
 def vendor_httpx_event_hooks(vendor: str) -> dict[str, list[Callable]]:

@@ -378,6 +378,8 @@ class IgloohomeAdapter(Adapter):
     # -- bridge jobs --
 
     def _bridge_create(self, lock_remote_id: str, spec: CodeSpec, zone) -> RemoteCode:
+        # igloohome's codes are all time-bound (its capabilities say so): a window is given.
+        assert spec.starts_at is not None and spec.ends_at is not None
         now_hour = _floor_hour(timezone.now().astimezone(zone))
         start = max(_floor_hour(spec.starts_at.astimezone(zone)), now_hour)
         end = max(_ceil_hour(spec.ends_at.astimezone(zone)), start + HOUR)

@@ -23,7 +23,8 @@ JOB_OFFLINE_WORDS = ("reach", "offline", "expired", "timeout", "timed out", "con
 def job_error(job: dict) -> VendorError:
     """A failed bridge job as what it is: a full lock, a PIN the lock holds, an unreachable
     lock or expired job (offline), else a vendor error."""
-    response = job.get("jobResponse") if isinstance(job.get("jobResponse"), dict) else {}
+    response = job.get("jobResponse")
+    response = response if isinstance(response, dict) else {}
     message = str(response.get("message") or response.get("error") or job.get("message") or "")
     text = message.lower()
     if any(word in text for word in JOB_FULL_WORDS):

@@ -137,7 +137,7 @@ class NukiAdapter(Adapter):
         return LockInfo(
             remote_id=str(smartlock["smartlockId"]),
             name=smartlock.get("name", ""),
-            model=MODELS.get(smartlock.get("type"), "Nuki"),
+            model=MODELS.get(smartlock.get("type", -1), "Nuki"),
             online=smartlock.get("serverState") != SERVER_STATE_OFFLINE,
             battery_level=battery,
             capabilities=CAPABILITIES,

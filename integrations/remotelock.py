@@ -221,7 +221,8 @@ class RemoteLockAdapter(Adapter):
         while True:
             body = self._request("GET", path, params={**params, "page": page, "per_page": PER_PAGE})
             items += [item for item in _data(body, list) if isinstance(item, dict)]
-            meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+            meta = body.get("meta") if isinstance(body, dict) else None
+            meta = meta if isinstance(meta, dict) else {}
             try:
                 pages = int(meta.get("total_pages") or 1)
             except (TypeError, ValueError):

@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import BigIntegerField, DateTimeField, F, IntegerField
+from django.db.models import BigIntegerField, DateTimeField, F, Field, IntegerField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -124,7 +124,8 @@ class SimulatorAdapter(Adapter):
         self._codes: dict[int, list[SimulatedCode]] = {}
         off = {Feature(name) for name in self.credentials.get("features_off", ())}
         if off:
-            self.features = frozenset(type(self).features - off)
+            # Per account, for tests that switch a feature off: an instance's own set.
+            self.features = frozenset(type(self).features - off)  # type: ignore[misc]
 
     @staticmethod
     def _traits(device: SimulatedDevice) -> dict:
@@ -185,6 +186,7 @@ class SimulatorAdapter(Adapter):
         fresh = device is None
         if fresh:
             device = self._device(lock_remote_id)
+        assert device is not None
         if device.latency_ms:
             time.sleep(device.latency_ms / 2000)
         return device, fresh
@@ -333,7 +335,8 @@ class SimulatorAdapter(Adapter):
                     code = self._insert(device, spec, fault)
             except VendorError as refused:
                 error = refused
-        self._after_commit(device, error, fault)
+        self._after_commit(device, error, fault)  # raises the error, if any
+        assert code is not None
         remote = self._remote(code)
         return RemoteCode(
             remote_id=remote.remote_id,
@@ -386,7 +389,8 @@ class SimulatorAdapter(Adapter):
                         code.save()
             except VendorError as refused:
                 error = refused
-        self._after_commit(device, error, fault)
+        self._after_commit(device, error, fault)  # raises the error, if any
+        assert code is not None
         return self._remote(code)
 
     @_recorded("delete_code")
@@ -427,7 +431,7 @@ def _fingerprint_columns() -> dict:
     codes, devices = SimulatedCode._meta.db_table, SimulatedDevice._meta.db_table
     visible = f'FROM "{codes}" c WHERE c.device_id = "{devices}".id AND c.never_applies = %s'
     # Constant SQL (table names from the models); the one value is a parameter.
-    columns = (
+    columns: tuple[tuple[str, str, Field], ...] = (
         ("visible_count", "COUNT(*)", IntegerField()),
         ("visible_last_id", "MAX(c.id)", BigIntegerField()),
         ("visible_last_change", "MAX(c.updated_at)", DateTimeField()),

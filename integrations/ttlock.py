@@ -104,7 +104,7 @@ BEIJING = timezone(timedelta(hours=8))
 def standard_offset(zone: zoneinfo.ZoneInfo, at: datetime | None = None) -> timedelta:
     """A zone's UTC offset without daylight saving, as TTLock's `timezoneRawOffset` is."""
     moment = (at or datetime.now(tz=UTC)).astimezone(zone)
-    return moment.utcoffset() - (moment.dst() or timedelta(0))
+    return (moment.utcoffset() or timedelta(0)) - (moment.dst() or timedelta(0))
 
 
 def md5_hex(text: str) -> str:

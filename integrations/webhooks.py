@@ -146,8 +146,10 @@ def nuki_webhook(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = _connection(connection_id, "nuki")
     secret = (connection.credentials or {}).get("webhook_secret") if connection else None
     signature = request.headers.get("X-Nuki-Signature-SHA256", "")
-    if not secret or not nuki_signature_valid(
-        secret=secret, body=request.body, signature=signature
+    if (
+        connection is None
+        or not secret
+        or not nuki_signature_valid(secret=secret, body=request.body, signature=signature)
     ):
         return HttpResponseForbidden("bad signature")
     try:
@@ -192,7 +194,7 @@ def seam_event_apply(*, connection: LockConnection, event) -> None:
 def seam_webhook(request: HttpRequest, connection_id: int) -> HttpResponse:
     connection = _connection(connection_id, "seam")
     secret = (connection.credentials or {}).get("webhook_secret") if connection else None
-    if not secret:
+    if connection is None or not secret:
         return HttpResponseForbidden("bad signature")
     headers = {key.lower(): value for key, value in request.headers.items()}
     try:

@@ -66,6 +66,10 @@ class EncryptedTextField(models.TextField):
 class EncryptedJSONField(models.TextField):
     """A JSON object stored Fernet-encrypted (vendor credentials)."""
 
+    # What the model attribute holds, for django-stubs' mypy plugin: JSON, not text.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
     def get_prep_value(self, value: Any) -> str | None:
         if value is None:
             return None
