@@ -14,7 +14,7 @@ from locksync.api import (
     StrictPrimaryKeyRelatedField,
     WallClockTimeField,
 )
-from messaging.models import Message, MessageRule
+from messaging.models import Delivery, Message, MessageRule
 from messaging.services import message_rule_create, message_rule_update, message_rule_warnings
 from properties import selectors as property_selectors
 
@@ -91,7 +91,18 @@ class MessageRuleViewSet(
         instance.delete()  # its unsent messages go with it; sent ones stay in conversations
 
 
+class DeliverySerializer(serializers.ModelSerializer):
+    """One attempt on one channel: queued, sent, delivered or failed with the reason (G9)."""
+
+    class Meta:
+        model = Delivery
+        fields = ["id", "channel", "recipient", "state", "reason", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
 class MessageSerializer(serializers.ModelSerializer):
+    deliveries = DeliverySerializer(many=True, read_only=True)
+
     class Meta:
         model = Message
         fields = [
@@ -105,10 +116,13 @@ class MessageSerializer(serializers.ModelSerializer):
             "error",
             "sent_at",
             "created_at",
+            "deliveries",
         ]
         read_only_fields = fields
 
 
 def messages_for(reservation) -> list[Message]:
     conversation = getattr(reservation, "conversation", None)
-    return list(conversation.messages.all()) if conversation else []
+    if conversation is None:
+        return []
+    return list(conversation.messages.prefetch_related("deliveries"))

@@ -28,7 +28,9 @@ def conversation_messages(*, host: Host, reservation) -> list:
     return list(
         Message.objects.filter(
             conversation__reservation=reservation, conversation__reservation__host=host
-        ).order_by("created_at", "id")
+        )
+        .prefetch_related("deliveries")
+        .order_by("created_at", "id")
     )
 
 

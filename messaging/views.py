@@ -17,10 +17,11 @@ from locksync.pagination import (
     search_filter,
     search_query,
 )
-from messaging.forms import MessageRuleForm
+from messaging.forms import MessageRuleForm, TwilioAccountForm
 from messaging.models import MessageRule
 from messaging.rendering import SHORTCODES, CodeMissing, unknown_shortcodes
 from messaging.rendering import render as render_message
+from messaging.rule_checks import message_rule_send_skipped, message_rule_skipped_count
 from messaging.selectors import (
     host_alert_get,
     host_alert_list,
@@ -33,6 +34,7 @@ from messaging.services import (
     message_rule_update,
     message_rule_warnings,
 )
+from messaging.twilio_accounts import twilio_account_get, twilio_account_remove, twilio_account_save
 from properties.selectors import property_list
 from reservations.selectors import reservation_get, reservation_list_with_codes
 
@@ -128,9 +130,49 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "rule": rule,
         "warnings": message_rule_warnings(rule=rule),
+        "skipped_count": message_rule_skipped_count(rule=rule),
         "stays": _preview_stays(request.host),
     }
     return render(request, "messaging/rule_detail.html", context)
+
+
+@host_required
+@require_POST
+def rule_send_skipped(request: HttpRequest, pk: int) -> HttpResponse:
+    """The host confirms: the stays booked before the rule was saved get it now (SPEC G11)."""
+    rule = get_or_404(message_rule_get, host=request.host, pk=pk)
+    count = message_rule_send_skipped(rule=rule)
+    plural = "stay gets" if count == 1 else "stays get"
+    messages.success(request, f"{count} existing {plural} “{rule.name}” now.")
+    return redirect("rule_detail", pk=rule.pk)
+
+
+@host_required
+def twilio_account(request: HttpRequest) -> HttpResponse:
+    """Connect the host's own Twilio account for SMS and WhatsApp (SPEC G8)."""
+    account = twilio_account_get(host=request.host)
+    initial = {}
+    if account is not None:
+        initial = {field: getattr(account, field) for field in TwilioAccountForm.base_fields}
+        initial.pop("auth_token")
+    form = TwilioAccountForm(request.POST or None, initial=initial)
+    if account is None:
+        form.fields["auth_token"].required = True
+        form.fields["auth_token"].help_text = "Stored encrypted and never shown again."
+    if request.method == "POST" and request.POST.get("remove") and account is not None:
+        twilio_account_remove(host=request.host)
+        messages.success(request, "Twilio is disconnected: guest messages go by email.")
+        return redirect("twilio_account")
+    if request.method == "POST" and form.is_valid():
+        try:
+            twilio_account_save(host=request.host, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Twilio is connected: rules can send by SMS and WhatsApp.")
+            return redirect("twilio_account")
+    context = {"form": form, "account": account}
+    return render(request, "messaging/twilio_account.html", context)
 
 
 @host_required

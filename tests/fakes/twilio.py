@@ -15,6 +15,7 @@ import threading
 from tests.fakes.server import FakeRequest, FakeResponse
 
 MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
+ACCOUNT = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)\.json$")
 
 
 def _error(code: int, message: str, status: int = 400) -> FakeResponse:
@@ -49,7 +50,18 @@ class FakeTwilio:
         user, _, password = base64.b64decode(header[6:]).decode().partition(":")
         return user == sid and self.accounts.get(sid) == password
 
+    def _account(self, request: FakeRequest, sid: str) -> FakeResponse:
+        """GET /Accounts/{sid}.json: the account, or 20003 for a wrong SID or token."""
+        if not self._authorised(request, sid):
+            return _error(20003, "Authenticate", 401)
+        return FakeResponse(
+            200, {"sid": sid, "friendly_name": "My first Twilio account", "status": "active"}
+        )
+
     def handle(self, request: FakeRequest) -> FakeResponse:
+        account = ACCOUNT.match(request.path)
+        if account and request.method == "GET":
+            return self._account(request, account["sid"])
         match = MESSAGES.match(request.path)
         if not match or request.method != "POST":
             return _error(20404, "The requested resource was not found", 404)
