@@ -7,6 +7,7 @@ from django import forms
 from messaging.channels import CHANNELS
 from messaging.models import MessageRule
 from messaging.rendering import SHORTCODES, unknown_shortcodes
+from reservations.models import GUEST_LANGUAGES
 from reservations.phones import ascii_digits, phone_normalise
 
 
@@ -46,11 +47,46 @@ class MessageRuleForm(forms.Form):
         help_text="Shortcodes: " + ", ".join(f"%{name}%" for name in SHORTCODES),
     )
 
+    language = forms.ChoiceField(
+        choices=GUEST_LANGUAGES,
+        initial="en",
+        required=False,
+        label="Written in",
+        help_text="Below, the same message in other languages: a guest whose stay is in one "
+        "of them gets that text.",
+    )
+
     def __init__(self, *args, properties, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["properties"].choices = [(p.pk, str(p)) for p in properties]
         self.fields["channel"].choices = channel_choices()
         self.properties_by_pk = {p.pk: p for p in properties}
+        for code, name in GUEST_LANGUAGES:
+            self.fields[f"subject_{code}"] = forms.CharField(
+                max_length=300, required=False, label=f"Subject in {name}"
+            )
+            self.fields[f"body_{code}"] = forms.CharField(
+                required=False,
+                label=f"Message in {name}",
+                widget=forms.Textarea(attrs={"rows": 3}),
+            )
+
+    @staticmethod
+    def variant_initial(rule: MessageRule) -> dict:
+        initial = {}
+        for code, variant in (rule.variants or {}).items():
+            initial[f"subject_{code}"] = variant.get("subject", "")
+            initial[f"body_{code}"] = variant.get("body", "")
+        return initial
+
+    def _variants(self, language: str) -> dict:
+        data = self.cleaned_data
+        variants = {}
+        for code, _ in GUEST_LANGUAGES:
+            body = (data.get(f"body_{code}") or "").strip()
+            if body and code != language:
+                variants[code] = {"subject": data.get(f"subject_{code}") or "", "body": body}
+        return variants
 
     def service_fields(self) -> dict:
         data = self.cleaned_data
@@ -63,6 +99,8 @@ class MessageRuleForm(forms.Form):
             "hours_before": data.get("hours_before") or 0,
             "send_time": data.get("send_time"),
             "channel": data.get("channel") or MessageRule.Channel.EMAIL,
+            "language": data.get("language") or "en",
+            "variants": self._variants(data.get("language") or "en"),
             "properties": [self.properties_by_pk[pk] for pk in data["properties"]],
         }
 

@@ -22,6 +22,7 @@ from messaging.models import MessageRule
 from messaging.rendering import SHORTCODES, CodeMissing, unknown_shortcodes
 from messaging.rendering import render as render_message
 from messaging.rule_checks import message_rule_send_skipped, message_rule_skipped_count
+from messaging.rule_review import message_rule_problems
 from messaging.selectors import (
     host_alert_get,
     host_alert_list,
@@ -102,26 +103,52 @@ def _rule_editor(request: HttpRequest, *, rule: MessageRule | None) -> HttpRespo
             if field != "properties"
         }
         initial["properties"] = [p.pk for p in rule.properties.all()]
+        initial.update(MessageRuleForm.variant_initial(rule))
     form = MessageRuleForm(request.POST or None, initial=initial, properties=properties)
+    problems = []
     if request.method == "POST" and form.is_valid():
-        try:
-            if rule is None:
-                rule = message_rule_create(host=request.host, **form.service_fields())
-            else:
-                rule = message_rule_update(rule=rule, **form.service_fields())
-        except ValidationError as error:
-            form.add_error(None, error)
+        fields = form.service_fields()
+        problems = _problems_before_saving(rule, request.host, fields)
+        if problems and request.POST.get("checked") != "1":
+            pass  # shown with the stays they affect; "Save anyway" posts checked=1 (G11)
         else:
-            # The rule's page shows its warnings (G5); a flash message would repeat them.
-            messages.success(request, f"The rule “{rule.name}” was saved.")
-            return redirect("rule_detail", pk=rule.pk)
+            saved = _save_rule(form, rule, request.host, fields)
+            if saved is not None:
+                # The rule's page shows its warnings (G5); a flash message would repeat them.
+                messages.success(request, f"The rule “{saved.name}” was saved.")
+                return redirect("rule_detail", pk=saved.pk)
     context = {
         "form": form,
         "rule": rule,
+        "problems": problems,
         "shortcodes": SHORTCODES,
         "stays": _preview_stays(request.host),
     }
     return render(request, "messaging/rule_form.html", context)
+
+
+def _problems_before_saving(rule: MessageRule | None, host, fields: dict) -> list:
+    """SPEC G11's check of the rule as it would be saved."""
+    draft = MessageRule(host=host, **{k: v for k, v in fields.items() if k != "properties"})
+    try:
+        draft.full_clean(exclude=["host"])
+    except ValidationError:
+        return []  # refused when saving, with the reason
+    return message_rule_problems(rule=draft, properties=fields["properties"])
+
+
+def _save_rule(form, rule: MessageRule | None, host, fields: dict) -> MessageRule | None:
+    try:
+        if rule is None:
+            return message_rule_create(host=host, **fields)
+        return message_rule_update(rule=rule, **fields)
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            for name, errors in error.error_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            form.add_error(None, error)
+        return None
 
 
 @host_required
@@ -131,6 +158,7 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "rule": rule,
         "warnings": message_rule_warnings(rule=rule),
         "skipped_count": message_rule_skipped_count(rule=rule),
+        "problems": message_rule_problems(rule=rule),
         "stays": _preview_stays(request.host),
     }
     return render(request, "messaging/rule_detail.html", context)
