@@ -395,7 +395,9 @@ def message_send(*, scheduled_id: int) -> ScheduledMessage | None:
     if not reachable(reservation=reservation, channel_key=channel_key):
         _hold(
             scheduled,
-            reason=f"the guest has no usable address for {channel_key}",
+            reason="the guest has no email address"
+            if channel_key == MessageRule.Channel.EMAIL
+            else f"the guest has no usable address for {channel_key}",
             what_to_do="add the guest's email address or mobile number to the reservation "
             "(a number that sent STOP gets nothing more there until START).",
             fix="reservation_edit",

@@ -211,3 +211,64 @@ def test_the_conversation_and_the_api_show_each_delivery(client, hannah, host, e
     assert delivery["channel"] == "sms" and delivery["recipient"] == GUEST
     assert delivery["state"] == "failed" and "30003" in delivery["reason"]
     assert "provider_id" not in delivery
+
+
+def test_the_stay_form_refuses_a_number_sms_cannot_use(hannah, estate):
+    # rule G8: the stay form, with the property's country for national numbers
+    next_year = timezone.now().year + 1
+    form = {
+        "property": estate.property.pk,
+        "guest_name": "Carla Dias",
+        "guest_phone": "912 345",
+        "check_in_date": f"{next_year}-07-10",
+        "check_in_time": "",
+        "check_out_date": f"{next_year}-07-12",
+        "check_out_time": "",
+    }
+    response = hannah.post(reverse("reservation_new"), form)
+    assert response.status_code == 200
+    assert "“912 345” is not a valid phone number" in response.text
+    assert not Reservation.objects.filter(guest_name="Carla Dias").exists()
+    hannah.post(reverse("reservation_new"), {**form, "guest_phone": "912 345 678"})
+    assert Reservation.objects.get(guest_name="Carla Dias").guest_phone_e164 == "+351912345678"
+
+
+def test_a_stay_no_channel_can_reach_is_shown_before_its_message_is_due(hannah, host, estate):
+    # rules G8, G11: an SMS rule, a guest with neither a mobile number nor an email
+    TwilioAccount.objects.create(
+        host=host, account_sid=SID, auth_token=TOKEN, sms_from="+12125550100"
+    )
+    message_rule_create(
+        host=host,
+        name="Code by SMS",
+        body="Your code: %smartlock_code%",
+        trigger=MessageRule.Trigger.BEFORE_CHECK_IN,
+        days_before=1,
+        properties=[estate.property],
+        channel=MessageRule.Channel.SMS,
+    )
+    check_in = timezone.now() + timedelta(days=5)
+    reservation, _ = reservation_upsert(
+        host=host,
+        external_id="NO-ADDRESS",
+        property=estate.property,
+        guest_name="Nadia Ortiz",
+        check_in=check_in,
+        check_out=check_in + timedelta(days=2),
+        source=Reservation.Source.API,
+    )
+    page = hannah.get(reverse("conversation", args=[reservation.pk])).text
+    assert "Nadia Ortiz cannot be reached yet" in page
+    assert "“Code by SMS” (SMS)" in page
+
+    assert "“Welcome to Seaside Cottage” (Email)" in page  # the estate's email rule
+
+    reservation.guest_phone = GUEST
+    reservation.save(update_fields=["guest_phone"])
+    page = hannah.get(reverse("conversation", args=[reservation.pk])).text
+    assert "“Code by SMS”" not in page
+    assert "“Welcome to Seaside Cottage” (Email)" in page
+    reservation.guest_email = "nadia@example.com"
+    reservation.save(update_fields=["guest_email"])
+    page = hannah.get(reverse("conversation", args=[reservation.pk])).text
+    assert "cannot be reached yet" not in page
