@@ -9,6 +9,8 @@ a failed SMS or WhatsApp message falls back to it before email.
 from __future__ import annotations
 
 import json
+import logging
+import uuid
 from datetime import timedelta
 from typing import ClassVar
 
@@ -21,6 +23,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from reservations.models import Reservation
+
+log = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
 OPTED_OUT_CODES = {21610, 63014}  # STOP on SMS; the user blocked the WhatsApp sender
@@ -89,10 +93,28 @@ def _status_callback() -> str:
     return f"{base.rstrip('/')}{reverse('twilio_status')}" if base else ""
 
 
+def sms_console() -> bool:
+    """SMS_BACKEND=console (the embedded default): SMS and WhatsApp are printed to the log,
+    not sent; production refuses it, as it refuses console email (settings/production.py)."""
+    return getattr(settings, "SMS_BACKEND", "twilio") == "console"
+
+
+def _console_send(key: str, recipient: str, body: str) -> str:
+    """Print the message where `dev.py run` shows the worker's output, as console email does;
+    the caller stores its Delivery like any other."""
+    sid = f"console-{uuid.uuid4().hex[:24]}"
+    log.info("%s to %s (console SMS backend, not sent):\n%s", key.upper(), recipient, body)
+    return sid
+
+
 class _TwilioChannel(Channel):
     def recipient(self, reservation: Reservation) -> str:
+        if not reservation.guest_phone_valid:
+            return ""
+        if sms_console():
+            return reservation.guest_phone_e164
         account = _account(reservation)
-        if account is None or not self._configured(account) or not reservation.guest_phone_valid:
+        if account is None or not self._configured(account):
             return ""
         return reservation.guest_phone_e164
 
@@ -103,6 +125,8 @@ class _TwilioChannel(Channel):
         raise NotImplementedError
 
     def send(self, *, reservation: Reservation, recipient: str, subject: str, body: str) -> str:
+        if sms_console():
+            return _console_send(self.key, recipient, body)
         account = _account(reservation)
         params = self._params(account, reservation, recipient, body)
         callback = _status_callback()

@@ -42,6 +42,11 @@ def needs_check(rule: MessageRule) -> bool:
     return any(code in text for text in texts for code in CHECKED_SHORTCODES)
 
 
+def needs_code_text(rule: MessageRule) -> bool:
+    texts = [rule.subject, rule.body, *map(str, (rule.variants or {}).values())]
+    return any("%smartlock_code%" in text for text in texts)
+
+
 def upcoming_stays(*, properties: list[Property]) -> list[Reservation]:
     return list(
         Reservation.objects.filter(
@@ -140,7 +145,8 @@ def message_rule_problems(
         properties = list(rule.properties.all()) if rule.pk else []
     stays = upcoming_stays(properties=properties)
     problems = []
-    early = _before_the_lock(rule, stays)
+    # Only the code itself is early: the guest page reveals it at its own time (SPEC K2).
+    early = _before_the_lock(rule, stays) if needs_code_text(rule) else []
     if early:
         problems.append(
             RuleProblem(
