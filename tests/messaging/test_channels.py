@@ -370,3 +370,52 @@ def test_saving_a_rule_sends_nothing_to_existing_stays_until_the_host_confirms(c
     assert len(mail.outbox) == 7
     messages_send_due()
     assert len(mail.outbox) == 7
+
+
+def test_two_workers_on_one_due_message_send_it_once(clock, prop, account, twilio, monkeypatch):
+    # rule G9: worker B reaches the row while worker A is inside Twilio's call
+    from messaging import channels
+    from messaging.services import message_send
+
+    rule(prop, MessageRule.Channel.SMS)
+    book(prop)
+    [scheduled] = ScheduledMessage.objects.all()
+    real_send = channels.SmsChannel.send
+    second_worker = []
+
+    def send_while_another_worker_runs(self, **kwargs):
+        second_worker.append(message_send(scheduled_id=scheduled.pk))
+        second_worker.append(messages_send_due())
+        return real_send(self, **kwargs)
+
+    monkeypatch.setattr(channels.SmsChannel, "send", send_while_another_worker_runs)
+    first = message_send(scheduled_id=scheduled.pk)
+    assert first is not None and first.state == ScheduledMessage.State.SENT
+    assert second_worker == [None, 0]  # B found it claimed: nothing due, nothing sent
+    assert len(twilio.messages) == 1
+    assert Delivery.objects.count() == 1
+    clock.shift(timedelta(hours=1))
+    messages_send_due()
+    assert message_send(scheduled_id=scheduled.pk) is None  # a retried task changes nothing
+    assert len(twilio.messages) == 1
+
+
+def test_a_changed_pin_follows_on_whatsapp_with_the_template(
+    clock, prop, account, twilio, django_capture_on_commit_callbacks
+):
+    # rules G7, G8, G10: the correction goes where the guest read the code
+    rule(prop, MessageRule.Channel.WHATSAPP)
+    reservation = book(prop)
+    messages_send_due()
+    with django_capture_on_commit_callbacks(execute=True):
+        new_pin = access_code_pin_replace(
+            access_code=AccessCode.objects.get(reservation=reservation),
+            reason="duplicate_code",
+            avoid=set(),
+        )
+    messages_send_due()
+    first, second = twilio.messages
+    assert first["To"] == second["To"] == f"whatsapp:{GUEST}"
+    assert json.loads(second["ContentVariables"]) == {"1": "Ana", "2": new_pin}
+    assert "Body" not in second  # outside the 24-hour window: the template, never free text
+    assert mail.outbox == []
