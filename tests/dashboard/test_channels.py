@@ -272,3 +272,29 @@ def test_a_stay_no_channel_can_reach_is_shown_before_its_message_is_due(hannah, 
     reservation.save(update_fields=["guest_email"])
     page = hannah.get(reverse("conversation", args=[reservation.pk])).text
     assert "cannot be reached yet" not in page
+
+
+def test_the_editor_saves_a_language_variant_and_shows_it_when_editing(hannah, host, estate):
+    # rules G11, K4
+    form = rule_form(
+        estate,
+        name="Code in two languages",
+        language="en",
+        subject_de="Ihr Türcode",
+        body_de="Hallo %guest_first_name%, Ihr Code: %smartlock_code%",
+    )
+    hannah.post(reverse("rule_new"), form)
+    rule = MessageRule.objects.get(host=host, name="Code in two languages")
+    assert rule.variants == {
+        "de": {
+            "subject": "Ihr Türcode",
+            "body": "Hallo %guest_first_name%, Ihr Code: %smartlock_code%",
+        }
+    }
+    edit = hannah.get(reverse("rule_edit", args=[rule.pk])).text
+    assert "Ihr Türcode" in edit
+
+    response = hannah.post(reverse("rule_new"), {**form, "name": "Bad", "body_fr": "%code_porte%"})
+    assert response.status_code == 200
+    assert "Unknown shortcode in the French variant: %code_porte%" in response.text
+    assert not MessageRule.objects.filter(name="Bad").exists()
