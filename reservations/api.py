@@ -31,13 +31,13 @@ from locksync.api import (
     StrictChoiceField,
     StrictEmailField,
     WallClockTimeField,
+    check_guest_phone,
 )
 from messaging.api import MessageSerializer, messages_for
 from properties.api import HostPropertyField
 from properties.models import Property
 from reservations import selectors
 from reservations.models import GUEST_LANGUAGES, Reservation
-from reservations.phones import phone_entry_error
 from reservations.previews import stays_overlapping
 from reservations.services import (
     reservation_alter,
@@ -169,13 +169,6 @@ class ReservationSerializer(serializers.ModelSerializer):
         ]
 
 
-def _check_phone(attrs: dict, prop: Property) -> None:
-    """A number SMS and WhatsApp cannot use is refused where it is entered (SPEC G8)."""
-    error = phone_entry_error(raw=attrs.get("guest_phone", ""), time_zone=prop.time_zone)
-    if error:
-        raise serializers.ValidationError({"guest_phone": [error]})
-
-
 class ReservationWriteSerializer(KnownFieldsMixin, serializers.Serializer):
     """A whole reservation, as sent by PUT (or POST with external_id)."""
 
@@ -215,7 +208,7 @@ class ReservationWriteSerializer(KnownFieldsMixin, serializers.Serializer):
             raise serializers.ValidationError(
                 {"check_out_date": ["Checkout must be after check-in."]}
             )
-        _check_phone(attrs, prop)
+        check_guest_phone(attrs, time_zone=prop.time_zone)
         return attrs
 
 
@@ -266,7 +259,7 @@ class ReservationAlterSerializer(KnownFieldsMixin, serializers.Serializer):
             attrs["check_in"] = check_in
         if check_out:
             attrs["check_out"] = check_out
-        _check_phone(attrs, reservation.property)
+        check_guest_phone(attrs, time_zone=reservation.property.time_zone)
         return attrs
 
 
