@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from django.conf import settings
@@ -50,6 +50,14 @@ class Channel:
         """Deliver the message and return the provider's id ("" if none), or raise
         ChannelError."""
         raise NotImplementedError
+
+    def already_sent(
+        self, *, reservation: Reservation, recipient: str, body: str, since: datetime
+    ) -> str:
+        """After a worker stopped mid-send: the provider's id of the message if the provider
+        took it after `since`, else "" (then it is sent again; a channel that cannot tell,
+        like email, always says "")."""
+        return ""
 
 
 class EmailChannel(Channel):
@@ -142,6 +150,30 @@ class _TwilioChannel(Channel):
             raise ChannelError(f"{type(error).__name__}: {error}") from error
         return message.sid
 
+    def _to(self, recipient: str) -> str:
+        return recipient
+
+    def already_sent(
+        self, *, reservation: Reservation, recipient: str, body: str, since: datetime
+    ) -> str:
+        if sms_console():
+            return ""
+        account = _account(reservation)
+        if account is None:
+            return ""
+        try:
+            recent = twilio_client(account).messages.list(to=self._to(recipient), limit=20)
+        except (TwilioException, OSError):
+            return ""  # cannot tell: sending again is better than a guest without a code
+        earliest = since - timedelta(minutes=1)
+        for message in recent:
+            created = message.date_created
+            # A WhatsApp template's text is Twilio's, not ours: the number and time decide.
+            same_text = message.body == body or self.key == "whatsapp"
+            if created is not None and created >= earliest and same_text:
+                return message.sid
+        return ""
+
 
 class SmsChannel(_TwilioChannel):
     key = "sms"
@@ -172,6 +204,9 @@ def whatsapp_window_open(reservation: Reservation) -> bool:
 
 class WhatsAppChannel(_TwilioChannel):
     key = "whatsapp"
+
+    def _to(self, recipient: str) -> str:
+        return f"whatsapp:{recipient}"
 
     def _configured(self, account) -> bool:
         return bool(account.whatsapp_from)

@@ -419,3 +419,63 @@ def test_a_changed_pin_follows_on_whatsapp_with_the_template(
     assert json.loads(second["ContentVariables"]) == {"1": "Ana", "2": new_pin}
     assert "Body" not in second  # outside the 24-hour window: the template, never free text
     assert mail.outbox == []
+
+
+class WorkerKilled(BaseException):
+    """The process dies: nothing after the call runs (not an Exception a batch catches)."""
+
+
+def _kill_after_twilio_answers(monkeypatch, *, twilio_took_it: bool):
+    from messaging import channels
+
+    real_send = channels.SmsChannel.send
+
+    def send_then_die(self, **kwargs):
+        if twilio_took_it:
+            real_send(self, **kwargs)
+        raise WorkerKilled
+
+    monkeypatch.setattr(channels.SmsChannel, "send", send_then_die)
+    return lambda: monkeypatch.setattr(channels.SmsChannel, "send", real_send)
+
+
+def test_a_worker_killed_after_twilio_took_the_sms_does_not_send_it_again(
+    clock, prop, account, twilio, monkeypatch
+):
+    # rule G9 (S4): the retry finds the message at Twilio and records it as sent
+    rule(prop, MessageRule.Channel.SMS)
+    book(prop)
+    revive = _kill_after_twilio_answers(monkeypatch, twilio_took_it=True)
+    with pytest.raises(WorkerKilled):
+        messages_send_due()
+    revive()
+    assert ScheduledMessage.objects.get().state == ScheduledMessage.State.SENDING
+    clock.shift(timedelta(minutes=16))  # past STALE_SENDING: the sweep takes it again
+    messages_send_due()
+    [sms] = twilio.messages
+    [delivery] = Delivery.objects.all()
+    assert (delivery.state, delivery.provider_id) == ("sent", sms["sid"])
+    assert ScheduledMessage.objects.get().state == ScheduledMessage.State.SENT
+    assert Message.objects.get().state == Message.State.SENT
+    messages_send_due()
+    assert len(twilio.messages) == 1
+
+
+def test_a_worker_killed_before_twilio_took_the_sms_sends_it_on_the_retry(
+    clock, prop, account, twilio, monkeypatch
+):
+    # rules G9, S4: nothing at Twilio, so the guest still gets their code, once
+    rule(prop, MessageRule.Channel.SMS)
+    reservation = book(prop)
+    revive = _kill_after_twilio_answers(monkeypatch, twilio_took_it=False)
+    with pytest.raises(WorkerKilled):
+        messages_send_due()
+    revive()
+    assert twilio.messages == []
+    clock.shift(timedelta(minutes=16))
+    messages_send_due()
+    [sms] = twilio.messages
+    assert reservation.access_code.pin in sms["Body"]
+    interrupted, sent = Delivery.objects.order_by("id")
+    assert (interrupted.state, interrupted.reason) == ("failed", "interrupted: not sent")
+    assert (sent.state, sent.provider_id) == ("sent", sms["sid"])
