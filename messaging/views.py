@@ -228,10 +228,22 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
         days_before=_number(request.POST.get("days_before")),
         hours_before=_number(request.POST.get("hours_before")),
         send_time=_time(request.POST.get("send_time")),
+        channel=request.POST.get("channel") or MessageRule.Channel.EMAIL,
+        language=request.POST.get("language") or "en",
     )
     context["warnings"] = message_rule_warnings(rule=draft)
+    context["problems"] = _preview_problems(request, draft)
     template = "messaging/_preview.html" if request.htmx else "messaging/preview_page.html"
     return render(request, template, context)
+
+
+def _preview_problems(request: HttpRequest, draft: MessageRule) -> list:
+    """G11's check as the editor's fields stand: the chosen properties, channel, language."""
+    if draft.channel not in dict(MessageRule.Channel.choices):
+        return []
+    chosen = set(request.POST.getlist("properties"))
+    properties = [p for p in property_list(host=request.host) if str(p.pk) in chosen]
+    return message_rule_problems(rule=draft, properties=properties) if properties else []
 
 
 def _is_number(value) -> bool:

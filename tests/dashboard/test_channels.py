@@ -298,3 +298,22 @@ def test_the_editor_saves_a_language_variant_and_shows_it_when_editing(hannah, h
     assert response.status_code == 200
     assert "Unknown shortcode in the French variant: %code_porte%" in response.text
     assert not MessageRule.objects.filter(name="Bad").exists()
+
+
+def test_the_preview_shows_the_rule_check_as_the_host_types(hannah, estate):
+    # rule G11: the estate's stay has no email, so an email rule with the code cannot reach it
+    data = {
+        "subject": "",
+        "body": "Code: %smartlock_code%",
+        "trigger": "before_check_in",
+        "days_before": "1",
+        "channel": "email",
+        "properties": [estate.property.pk],
+    }
+    preview = hannah.post(reverse("rule_preview"), data, HTTP_HX_REQUEST="true").text
+    assert "no usable address for this message" in preview
+    assert "Ana Silva" in preview
+    without_code = hannah.post(
+        reverse("rule_preview"), {**data, "body": "Welcome!"}, HTTP_HX_REQUEST="true"
+    ).text
+    assert "no usable address" not in without_code
