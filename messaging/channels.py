@@ -13,6 +13,7 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -97,8 +98,13 @@ def _account(reservation: Reservation):
 
 
 def _status_callback() -> str:
-    base = getattr(settings, "PUBLIC_BASE_URL", "")
-    return f"{base.rstrip('/')}{reverse('twilio_status')}" if base else ""
+    """Where Twilio reports delivered/failed (G9): the site's public address; none for a
+    loopback SITE_URL, which Twilio could not reach."""
+    base = settings.SITE_URL
+    host = urlsplit(base).hostname or ""
+    if not host or host == "localhost" or host.startswith("127.") or host == "::1":
+        return ""
+    return f"{base.rstrip('/')}{reverse('twilio_status')}"
 
 
 def sms_console() -> bool:

@@ -479,3 +479,23 @@ def test_a_worker_killed_before_twilio_took_the_sms_sends_it_on_the_retry(
     interrupted, sent = Delivery.objects.order_by("id")
     assert (interrupted.state, interrupted.reason) == ("failed", "interrupted: not sent")
     assert (sent.state, sent.provider_id) == ("sent", sms["sid"])
+
+
+@pytest.mark.parametrize(
+    ("site_url", "expected"),
+    [
+        ("https://locksync.example.com", "https://locksync.example.com/webhooks/twilio/status/"),
+        ("http://127.0.0.1:8000", None),  # Twilio could not reach it
+        ("http://localhost:8000", None),
+    ],
+)
+def test_twilio_is_asked_to_report_delivery_to_the_sites_public_address(
+    clock, prop, account, twilio, settings, site_url, expected
+):
+    # rule G9: without a StatusCallback no delivered/failed state ever arrives
+    settings.SITE_URL = site_url
+    rule(prop, MessageRule.Channel.SMS)
+    book(prop)
+    messages_send_due()
+    [sms] = twilio.messages
+    assert sms.get("StatusCallback") == expected
