@@ -2,10 +2,12 @@
 
 from collections import Counter
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from locksync.dashboard import get_or_404, host_required
@@ -199,7 +201,8 @@ def twilio_account(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Twilio is connected: rules can send by SMS and WhatsApp.")
             return redirect("twilio_account")
-    context = {"form": form, "account": account}
+    inbound = f"{settings.SITE_URL.rstrip('/')}{reverse('twilio_inbound')}"
+    context = {"form": form, "account": account, "inbound_url": inbound}
     return render(request, "messaging/twilio_account.html", context)
 
 

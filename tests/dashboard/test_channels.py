@@ -110,6 +110,7 @@ def test_a_twilio_account_is_checked_with_twilio_and_saved_with_its_token_hidden
     assert (account.sms_from, account.auth_token) == ("+12125550100", TOKEN)
     page = hannah.get(reverse("twilio_account")).text
     assert SID in page and TOKEN not in page
+    assert "/webhooks/twilio/inbound/</code>" in page  # where STOP and START arrive (G10)
 
     # Saving again without the token keeps it.
     hannah.post(reverse("twilio_account"), twilio_form(auth_token="", sms_from="+12125550111"))
