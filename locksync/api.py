@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from properties.models import ApiToken, Host
+from reservations.phones import phone_entry_error
 
 
 @extend_schema_field(
@@ -310,3 +311,10 @@ def document_error_responses(result, generator, request, public):
                 responses.setdefault("415", body("Error", "Unsupported content type."))
             responses.setdefault("429", body("Error", "Too many requests; see Retry-After."))
     return result
+
+
+def check_guest_phone(attrs: dict, *, time_zone: str) -> None:
+    """A guest number SMS and WhatsApp cannot use is refused where it is entered (SPEC G8)."""
+    error = phone_entry_error(raw=attrs.get("guest_phone", ""), time_zone=time_zone)
+    if error:
+        raise serializers.ValidationError({"guest_phone": [error]})

@@ -99,4 +99,10 @@ urlpatterns = [
     path("rules/preview/", messaging_views.rule_preview, name="rule_preview"),
     path("rules/<int:pk>/", messaging_views.rule_detail, name="rule_detail"),
     path("rules/<int:pk>/edit/", messaging_views.rule_edit, name="rule_edit"),
+    path(
+        "rules/<int:pk>/send-skipped/",
+        messaging_views.rule_send_skipped,
+        name="rule_send_skipped",
+    ),
+    path("settings/twilio/", messaging_views.twilio_account, name="twilio_account"),
 ]

@@ -14,7 +14,8 @@ from locksync.api import (
     StrictPrimaryKeyRelatedField,
     WallClockTimeField,
 )
-from messaging.models import Message, MessageRule
+from messaging.models import Delivery, Message, MessageRule
+from messaging.rule_review import message_rule_problems
 from messaging.services import message_rule_create, message_rule_update, message_rule_warnings
 from properties import selectors as property_selectors
 
@@ -23,6 +24,12 @@ from properties import selectors as property_selectors
 class HostPropertiesField(StrictPrimaryKeyRelatedField):
     def get_queryset(self):
         return property_selectors.property_list(host=self.context["view"].host)
+
+
+class RuleCheckSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    message = serializers.CharField()
+    reservations = serializers.ListField(child=serializers.CharField(), help_text="external_id")
 
 
 class MessageRuleSerializer(StrictModelSerializer):
@@ -36,6 +43,10 @@ class MessageRuleSerializer(StrictModelSerializer):
     send_time = WallClockTimeField(required=False, allow_null=True)
     warnings = serializers.SerializerMethodField(
         help_text="Advice about the rule as saved, e.g. a code sent more than 3 days ahead."
+    )
+    checks = serializers.SerializerMethodField(
+        help_text="SPEC G11's check of a rule sending the code or guest link: each problem "
+        "(timing, channel, unreachable, language) with the upcoming stays it affects."
     )
 
     class Meta:
@@ -52,13 +63,27 @@ class MessageRuleSerializer(StrictModelSerializer):
             "send_time",
             "channel",
             "enabled",
+            "language",
+            "variants",
             "warnings",
+            "checks",
         ]
-        read_only_fields = ["id", "warnings"]
+        read_only_fields = ["id", "warnings", "checks"]
         extra_kwargs = {"days_before": {"max_value": 365}, "hours_before": {"max_value": 8760}}
 
     def get_warnings(self, rule: MessageRule) -> list[str]:
         return message_rule_warnings(rule=rule)
+
+    @extend_schema_field(RuleCheckSerializer(many=True))
+    def get_checks(self, rule: MessageRule) -> list[dict]:
+        return [
+            {
+                "kind": problem.kind,
+                "message": problem.message,
+                "reservations": [stay.external_id for stay in problem.stays],
+            }
+            for problem in message_rule_problems(rule=rule)
+        ]
 
 
 class MessageRuleViewSet(
@@ -91,7 +116,18 @@ class MessageRuleViewSet(
         instance.delete()  # its unsent messages go with it; sent ones stay in conversations
 
 
+class DeliverySerializer(serializers.ModelSerializer):
+    """One attempt on one channel: queued, sent, delivered or failed with the reason (G9)."""
+
+    class Meta:
+        model = Delivery
+        fields = ["id", "channel", "recipient", "state", "reason", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
 class MessageSerializer(serializers.ModelSerializer):
+    deliveries = DeliverySerializer(many=True, read_only=True)
+
     class Meta:
         model = Message
         fields = [
@@ -105,10 +141,13 @@ class MessageSerializer(serializers.ModelSerializer):
             "error",
             "sent_at",
             "created_at",
+            "deliveries",
         ]
         read_only_fields = fields
 
 
 def messages_for(reservation) -> list[Message]:
     conversation = getattr(reservation, "conversation", None)
-    return list(conversation.messages.all()) if conversation else []
+    if conversation is None:
+        return []
+    return list(conversation.messages.prefetch_related("deliveries"))

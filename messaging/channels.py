@@ -9,8 +9,11 @@ a failed SMS or WhatsApp message falls back to it before email.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import logging
+import uuid
+from datetime import datetime, timedelta
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -21,6 +24,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from reservations.models import Reservation
+
+log = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
 OPTED_OUT_CODES = {21610, 63014}  # STOP on SMS; the user blocked the WhatsApp sender
@@ -46,6 +51,14 @@ class Channel:
         """Deliver the message and return the provider's id ("" if none), or raise
         ChannelError."""
         raise NotImplementedError
+
+    def already_sent(
+        self, *, reservation: Reservation, recipient: str, body: str, since: datetime
+    ) -> str:
+        """After a worker stopped mid-send: the provider's id of the message if the provider
+        took it after `since`, else "" (then it is sent again; a channel that cannot tell,
+        like email, always says "")."""
+        return ""
 
 
 class EmailChannel(Channel):
@@ -85,14 +98,37 @@ def _account(reservation: Reservation):
 
 
 def _status_callback() -> str:
-    base = getattr(settings, "PUBLIC_BASE_URL", "")
-    return f"{base.rstrip('/')}{reverse('twilio_status')}" if base else ""
+    """Where Twilio reports delivered/failed (G9): the site's public address; none for a
+    loopback SITE_URL, which Twilio could not reach."""
+    base = settings.SITE_URL
+    host = urlsplit(base).hostname or ""
+    if not host or host == "localhost" or host.startswith("127.") or host == "::1":
+        return ""
+    return f"{base.rstrip('/')}{reverse('twilio_status')}"
+
+
+def sms_console() -> bool:
+    """SMS_BACKEND=console (the embedded default): SMS and WhatsApp are printed to the log,
+    not sent; production refuses it, as it refuses console email (settings/production.py)."""
+    return getattr(settings, "SMS_BACKEND", "twilio") == "console"
+
+
+def _console_send(key: str, recipient: str, body: str) -> str:
+    """Print the message where `dev.py run` shows the worker's output, as console email does;
+    the caller stores its Delivery like any other."""
+    sid = f"console-{uuid.uuid4().hex[:24]}"
+    log.info("%s to %s (console SMS backend, not sent):\n%s", key.upper(), recipient, body)
+    return sid
 
 
 class _TwilioChannel(Channel):
     def recipient(self, reservation: Reservation) -> str:
+        if not reservation.guest_phone_valid:
+            return ""
+        if sms_console():
+            return reservation.guest_phone_e164
         account = _account(reservation)
-        if account is None or not self._configured(account) or not reservation.guest_phone_valid:
+        if account is None or not self._configured(account):
             return ""
         return reservation.guest_phone_e164
 
@@ -103,6 +139,8 @@ class _TwilioChannel(Channel):
         raise NotImplementedError
 
     def send(self, *, reservation: Reservation, recipient: str, subject: str, body: str) -> str:
+        if sms_console():
+            return _console_send(self.key, recipient, body)
         account = _account(reservation)
         params = self._params(account, reservation, recipient, body)
         callback = _status_callback()
@@ -117,6 +155,30 @@ class _TwilioChannel(Channel):
         except (TwilioException, OSError) as error:
             raise ChannelError(f"{type(error).__name__}: {error}") from error
         return message.sid
+
+    def _to(self, recipient: str) -> str:
+        return recipient
+
+    def already_sent(
+        self, *, reservation: Reservation, recipient: str, body: str, since: datetime
+    ) -> str:
+        if sms_console():
+            return ""
+        account = _account(reservation)
+        if account is None:
+            return ""
+        try:
+            recent = twilio_client(account).messages.list(to=self._to(recipient), limit=20)
+        except (TwilioException, OSError):
+            return ""  # cannot tell: sending again is better than a guest without a code
+        earliest = since - timedelta(minutes=1)
+        for message in recent:
+            created = message.date_created
+            # A WhatsApp template's text is Twilio's, not ours: the number and time decide.
+            same_text = message.body == body or self.key == "whatsapp"
+            if created is not None and created >= earliest and same_text:
+                return message.sid
+        return ""
 
 
 class SmsChannel(_TwilioChannel):
@@ -148,6 +210,9 @@ def whatsapp_window_open(reservation: Reservation) -> bool:
 
 class WhatsAppChannel(_TwilioChannel):
     key = "whatsapp"
+
+    def _to(self, recipient: str) -> str:
+        return f"whatsapp:{recipient}"
 
     def _configured(self, account) -> bool:
         return bool(account.whatsapp_from)

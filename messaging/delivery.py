@@ -62,8 +62,40 @@ def _message(scheduled, conversation, key, recipient, rendered) -> Message:
     return message
 
 
+def _recover_in_flight(scheduled, key, recipient, rendered) -> Message | None:
+    """A worker stopped while this channel's call was out (its Delivery still "queued"): if
+    the provider took the message, record it as sent instead of sending it twice (G9)."""
+    in_flight = (
+        Delivery.objects.filter(
+            scheduled=scheduled, channel=key, recipient=recipient, state=Delivery.State.QUEUED
+        )
+        .select_related("message")
+        .order_by("-id")
+        .first()
+    )
+    if in_flight is None:
+        return None
+    sid = channel_for(key).already_sent(
+        reservation=scheduled.reservation,
+        recipient=recipient,
+        body=rendered.body,
+        since=in_flight.created_at,
+    )
+    if not sid or in_flight.message is None:
+        in_flight.state, in_flight.reason = Delivery.State.FAILED, "interrupted: not sent"
+        in_flight.save(update_fields=["state", "reason", "updated_at"])
+        return None
+    in_flight.state, in_flight.provider_id = Delivery.State.SENT, sid
+    in_flight.save(update_fields=["state", "provider_id", "updated_at"])
+    log.info("message %s was sent before the interruption (%s)", scheduled.pk, key)
+    return in_flight.message
+
+
 def _attempt(scheduled, conversation, key, recipient, rendered) -> tuple[Message, str]:
     """One attempt on one channel; returns the message and "" or the failure reason."""
+    recovered = _recover_in_flight(scheduled, key, recipient, rendered)
+    if recovered is not None:
+        return recovered, ""
     message = _message(scheduled, conversation, key, recipient, rendered)
     delivery = Delivery.objects.create(
         scheduled=scheduled, message=message, channel=key, recipient=recipient

@@ -9,6 +9,7 @@ from django.db.models import Q
 from locksync.fields import EncryptedTextField
 from locksync.models import TimeStampedModel
 from locksync.monitoring import mask_guest_links
+from reservations.models import GUEST_LANGUAGES
 
 PIN_LIKE = re.compile(r"\d{4,}")
 
@@ -83,12 +84,35 @@ class MessageRule(TimeStampedModel):
     )
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
     enabled = models.BooleanField(default=True)
+    language = models.CharField(
+        max_length=8,
+        choices=GUEST_LANGUAGES,
+        default="en",
+        help_text="The language the subject and message are written in.",
+    )
+    variants = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The message in other languages: {"de": {"subject": "…", "body": "…"}}; a '
+        "stay in one of them gets its variant (SPEC G11, K4).",
+    )
 
     class Meta:
         ordering = ["host_id", "name", "id"]
 
     def __str__(self) -> str:
         return self.name
+
+    def languages(self) -> set[str]:
+        """The languages the rule has a text in."""
+        return {self.language, *self.variants}
+
+    def text_for(self, language: str) -> tuple[str, str]:
+        """Subject and body for a stay in `language`: its variant, else the rule's own text."""
+        variant = self.variants.get(language or "") if isinstance(self.variants, dict) else None
+        if variant:
+            return variant.get("subject", "") or self.subject, variant.get("body", "")
+        return self.subject, self.body
 
     def clean(self) -> None:
         from messaging.rendering import unknown_shortcodes
@@ -97,6 +121,26 @@ class MessageRule(TimeStampedModel):
         if unknown:
             plural = "s" if len(unknown) > 1 else ""
             raise ValidationError({"body": f"Unknown shortcode{plural}: {', '.join(unknown)}"})
+        self._clean_variants()
+
+    def _clean_variants(self) -> None:
+        from messaging.rendering import unknown_shortcodes
+
+        known = dict(GUEST_LANGUAGES)
+        if not isinstance(self.variants, dict):
+            raise ValidationError({"variants": 'Give the variants as {"de": {"body": "…"}}.'})
+        for language, variant in self.variants.items():
+            name = known.get(language)
+            if name is None:
+                raise ValidationError({"variants": f"No such language: {language}."})
+            if not isinstance(variant, dict) or not str(variant.get("body", "")).strip():
+                raise ValidationError({"variants": f"The {name} variant needs a message."})
+            text = f"{variant.get('subject', '')}\n{variant['body']}"
+            unknown = unknown_shortcodes(text)
+            if unknown:
+                raise ValidationError(
+                    {"variants": f"Unknown shortcode in the {name} variant: {', '.join(unknown)}"}
+                )
 
 
 class Conversation(TimeStampedModel):

@@ -28,7 +28,9 @@ def conversation_messages(*, host: Host, reservation) -> list:
     return list(
         Message.objects.filter(
             conversation__reservation=reservation, conversation__reservation__host=host
-        ).order_by("created_at", "id")
+        )
+        .prefetch_related("deliveries")
+        .order_by("created_at", "id")
     )
 
 
@@ -50,3 +52,21 @@ def open_alert_count(*, host: Host) -> int:
 
 def host_alert_get(*, host: Host, pk: int) -> HostAlert:
     return host_alert_list(host=host).get(pk=pk)
+
+
+def unreachable_messages(*, reservation) -> list:
+    """The stay's messages still to go that no channel can deliver (no email, no usable
+    mobile number, or STOP): shown to the host before the send fails (SPEC G8, G11)."""
+    from messaging.delivery import reachable
+    from messaging.models import ScheduledMessage
+
+    waiting = ScheduledMessage.objects.filter(
+        reservation=reservation,
+        rule__isnull=False,
+        state__in=[ScheduledMessage.State.SCHEDULED, ScheduledMessage.State.SKIPPED],
+    ).select_related("rule")
+    return [
+        row
+        for row in waiting
+        if not reachable(reservation=reservation, channel_key=row.rule.channel)
+    ]

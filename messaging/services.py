@@ -124,37 +124,40 @@ def message_rule_warnings(*, rule: MessageRule) -> list[str]:
     return [warning] if lead > CODE_WARNING_LEAD else []
 
 
+RULE_FIELDS = {
+    "name",
+    "subject",
+    "body",
+    "trigger",
+    "days_before",
+    "hours_before",
+    "send_time",
+    "channel",
+    "enabled",
+    "language",
+    "variants",
+}
+
+
+def _check_fields(fields: dict) -> None:
+    unknown = set(fields) - RULE_FIELDS
+    if unknown:
+        raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+
+
 def message_rule_create(
     *,
     host: Host,
-    name: str,
-    body: str,
-    trigger: str,
     properties: list[Property],
-    subject: str = "",
-    days_before: int = 0,
-    hours_before: int = 0,
-    send_time: time | None = None,
-    channel: str = MessageRule.Channel.EMAIL,
-    enabled: bool = True,
     send_to_existing: bool = False,
+    **fields,
 ) -> MessageRule:
     """Save a rule (unknown shortcodes are a ValidationError) and schedule it for the stays
-    already booked at its properties."""
+    already booked at its properties. `fields` are MessageRule's (RULE_FIELDS)."""
+    _check_fields(fields)
     if any(p.host_id != host.pk for p in properties):
         raise ValidationError({"properties": "No such property."})
-    rule = MessageRule(
-        host=host,
-        name=name,
-        subject=subject,
-        body=body,
-        trigger=trigger,
-        days_before=days_before,
-        hours_before=hours_before,
-        send_time=send_time,
-        channel=channel,
-        enabled=enabled,
-    )
+    rule = MessageRule(host=host, **fields)
     rule.full_clean()
     with transaction.atomic():
         rule.save()
@@ -176,20 +179,7 @@ def message_rule_update(
 ) -> MessageRule:
     """Change a rule and reschedule its unsent messages (a sent message stays sent)."""
     properties = changes.pop("properties", None)
-    editable = {
-        "name",
-        "subject",
-        "body",
-        "trigger",
-        "days_before",
-        "hours_before",
-        "send_time",
-        "channel",
-        "enabled",
-    }
-    unknown = set(changes) - editable
-    if unknown:
-        raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+    _check_fields(changes)
     if properties is not None and any(p.host_id != rule.host_id for p in properties):
         raise ValidationError({"properties": "No such property."})
     for name, value in changes.items():
@@ -214,7 +204,7 @@ def message_rule_update(
 # --- scheduling ----------------------------------------------------------------------------
 
 
-def _rule_moment(*, rule: MessageRule, reservation: Reservation, now: datetime) -> datetime:
+def rule_due_moment(*, rule: MessageRule, reservation: Reservation, now: datetime) -> datetime:
     """When the rule's message is due for the reservation (never in the past)."""
     zone = reservation.property.zone
     if rule.trigger == MessageRule.Trigger.BEFORE_CHECK_IN:
@@ -256,7 +246,7 @@ def messages_schedule_for_reservation(*, reservation: Reservation) -> None:
     )
     for rule in rules:
         row = by_rule.pop(rule.pk, None)
-        moment = _rule_moment(rule=rule, reservation=reservation, now=now)
+        moment = rule_due_moment(rule=rule, reservation=reservation, now=now)
         if row is None:
             ScheduledMessage.objects.create(reservation=reservation, rule=rule, send_after=moment)
             continue
@@ -333,7 +323,8 @@ def _template(scheduled: ScheduledMessage) -> tuple[str, str, str]:
     """Subject, body and channel of a scheduled message."""
     if scheduled.rule is not None:
         rule = scheduled.rule
-        return (rule.subject or rule.name, rule.body, rule.channel)
+        subject, body = rule.text_for(scheduled.reservation.language)  # SPEC G11, K4
+        return (subject or rule.name, body, rule.channel)
     subject, body = FOLLOW_UP_TEMPLATES[scheduled.kind]
     # SPEC K4: locksync's own messages go out in the stay's language.
     # G7: the follow-up goes where the guest read the code, falling back like any message.

@@ -2,10 +2,12 @@
 
 from collections import Counter
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from locksync.dashboard import get_or_404, host_required
@@ -17,10 +19,12 @@ from locksync.pagination import (
     search_filter,
     search_query,
 )
-from messaging.forms import MessageRuleForm
+from messaging.forms import MessageRuleForm, TwilioAccountForm
 from messaging.models import MessageRule
 from messaging.rendering import SHORTCODES, CodeMissing, unknown_shortcodes
 from messaging.rendering import render as render_message
+from messaging.rule_checks import message_rule_send_skipped, message_rule_skipped_count
+from messaging.rule_review import message_rule_problems
 from messaging.selectors import (
     host_alert_get,
     host_alert_list,
@@ -33,6 +37,7 @@ from messaging.services import (
     message_rule_update,
     message_rule_warnings,
 )
+from messaging.twilio_accounts import twilio_account_get, twilio_account_remove, twilio_account_save
 from properties.selectors import property_list
 from reservations.selectors import reservation_get, reservation_list_with_codes
 
@@ -100,26 +105,52 @@ def _rule_editor(request: HttpRequest, *, rule: MessageRule | None) -> HttpRespo
             if field != "properties"
         }
         initial["properties"] = [p.pk for p in rule.properties.all()]
+        initial.update(MessageRuleForm.variant_initial(rule))
     form = MessageRuleForm(request.POST or None, initial=initial, properties=properties)
+    problems = []
     if request.method == "POST" and form.is_valid():
-        try:
-            if rule is None:
-                rule = message_rule_create(host=request.host, **form.service_fields())
-            else:
-                rule = message_rule_update(rule=rule, **form.service_fields())
-        except ValidationError as error:
-            form.add_error(None, error)
+        fields = form.service_fields()
+        problems = _problems_before_saving(rule, request.host, fields)
+        if problems and request.POST.get("checked") != "1":
+            pass  # shown with the stays they affect; "Save anyway" posts checked=1 (G11)
         else:
-            # The rule's page shows its warnings (G5); a flash message would repeat them.
-            messages.success(request, f"The rule “{rule.name}” was saved.")
-            return redirect("rule_detail", pk=rule.pk)
+            saved = _save_rule(form, rule, request.host, fields)
+            if saved is not None:
+                # The rule's page shows its warnings (G5); a flash message would repeat them.
+                messages.success(request, f"The rule “{saved.name}” was saved.")
+                return redirect("rule_detail", pk=saved.pk)
     context = {
         "form": form,
         "rule": rule,
+        "problems": problems,
         "shortcodes": SHORTCODES,
         "stays": _preview_stays(request.host),
     }
     return render(request, "messaging/rule_form.html", context)
+
+
+def _problems_before_saving(rule: MessageRule | None, host, fields: dict) -> list:
+    """SPEC G11's check of the rule as it would be saved."""
+    draft = MessageRule(host=host, **{k: v for k, v in fields.items() if k != "properties"})
+    try:
+        draft.full_clean(exclude=["host"])
+    except ValidationError:
+        return []  # refused when saving, with the reason
+    return message_rule_problems(rule=draft, properties=fields["properties"])
+
+
+def _save_rule(form, rule: MessageRule | None, host, fields: dict) -> MessageRule | None:
+    try:
+        if rule is None:
+            return message_rule_create(host=host, **fields)
+        return message_rule_update(rule=rule, **fields)
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            for name, errors in error.error_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            form.add_error(None, error)
+        return None
 
 
 @host_required
@@ -128,9 +159,51 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "rule": rule,
         "warnings": message_rule_warnings(rule=rule),
+        "skipped_count": message_rule_skipped_count(rule=rule),
+        "problems": message_rule_problems(rule=rule),
         "stays": _preview_stays(request.host),
     }
     return render(request, "messaging/rule_detail.html", context)
+
+
+@host_required
+@require_POST
+def rule_send_skipped(request: HttpRequest, pk: int) -> HttpResponse:
+    """The host confirms: the stays booked before the rule was saved get it now (SPEC G11)."""
+    rule = get_or_404(message_rule_get, host=request.host, pk=pk)
+    count = message_rule_send_skipped(rule=rule)
+    plural = "stay gets" if count == 1 else "stays get"
+    messages.success(request, f"{count} existing {plural} “{rule.name}” now.")
+    return redirect("rule_detail", pk=rule.pk)
+
+
+@host_required
+def twilio_account(request: HttpRequest) -> HttpResponse:
+    """Connect the host's own Twilio account for SMS and WhatsApp (SPEC G8)."""
+    account = twilio_account_get(host=request.host)
+    initial = {}
+    if account is not None:
+        initial = {field: getattr(account, field) for field in TwilioAccountForm.base_fields}
+        initial.pop("auth_token")
+    form = TwilioAccountForm(request.POST or None, initial=initial)
+    if account is None:
+        form.fields["auth_token"].required = True
+        form.fields["auth_token"].help_text = "Stored encrypted and never shown again."
+    if request.method == "POST" and request.POST.get("remove") and account is not None:
+        twilio_account_remove(host=request.host)
+        messages.success(request, "Twilio is disconnected: guest messages go by email.")
+        return redirect("twilio_account")
+    if request.method == "POST" and form.is_valid():
+        try:
+            twilio_account_save(host=request.host, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Twilio is connected: rules can send by SMS and WhatsApp.")
+            return redirect("twilio_account")
+    inbound = f"{settings.SITE_URL.rstrip('/')}{reverse('twilio_inbound')}"
+    context = {"form": form, "account": account, "inbound_url": inbound}
+    return render(request, "messaging/twilio_account.html", context)
 
 
 @host_required
@@ -158,10 +231,22 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
         days_before=_number(request.POST.get("days_before")),
         hours_before=_number(request.POST.get("hours_before")),
         send_time=_time(request.POST.get("send_time")),
+        channel=request.POST.get("channel") or MessageRule.Channel.EMAIL,
+        language=request.POST.get("language") or "en",
     )
     context["warnings"] = message_rule_warnings(rule=draft)
+    context["problems"] = _preview_problems(request, draft)
     template = "messaging/_preview.html" if request.htmx else "messaging/preview_page.html"
     return render(request, template, context)
+
+
+def _preview_problems(request: HttpRequest, draft: MessageRule) -> list:
+    """G11's check as the editor's fields stand: the chosen properties, channel, language."""
+    if draft.channel not in dict(MessageRule.Channel.choices):
+        return []
+    chosen = set(request.POST.getlist("properties"))
+    properties = [p for p in property_list(host=request.host) if str(p.pk) in chosen]
+    return message_rule_problems(rule=draft, properties=properties) if properties else []
 
 
 def _is_number(value) -> bool:

@@ -32,6 +32,7 @@ from locksync.api import (
     StrictChoiceField,
     StrictEmailField,
     WallClockTimeField,
+    check_guest_phone,
 )
 from messaging.api import MessageSerializer, messages_for
 from properties.api import HostPropertyField
@@ -208,6 +209,7 @@ class ReservationWriteSerializer(KnownFieldsMixin, serializers.Serializer):
             raise serializers.ValidationError(
                 {"check_out_date": ["Checkout must be after check-in."]}
             )
+        check_guest_phone(attrs, time_zone=prop.time_zone)
         return attrs
 
 
@@ -258,6 +260,7 @@ class ReservationAlterSerializer(KnownFieldsMixin, serializers.Serializer):
             attrs["check_in"] = check_in
         if check_out:
             attrs["check_out"] = check_out
+        check_guest_phone(attrs, time_zone=reservation.property.time_zone)
         return attrs
 
 

@@ -10,6 +10,8 @@ from datetime import date
 from django import forms
 from django.utils import timezone
 
+from reservations.phones import phone_entry_error
+
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
 
@@ -65,6 +67,12 @@ class StayForm(forms.Form):
         if property is None or self.errors:
             return cleaned
         cleaned["property_obj"] = property
+        phone_error = phone_entry_error(
+            raw=cleaned.get("guest_phone", ""), time_zone=property.time_zone
+        )
+        if phone_error:
+            self.add_error("guest_phone", phone_error)  # SPEC G8: SMS needs a real number
+            return cleaned
         cleaned["check_in"] = property.local_datetime(
             cleaned["check_in_date"], cleaned.get("check_in_time") or property.checkin_time
         )

@@ -95,3 +95,19 @@ def phone_normalise(*, raw: str, time_zone: str = "") -> Phone:
         return Phone(raw=raw, e164="", valid=False)
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return Phone(raw=raw, e164=e164, valid=True)
+
+
+def phone_entry_error(*, raw: str, time_zone: str = "") -> str:
+    """Why a number typed by a host (dashboard, API) cannot be used, or "" when it can or is
+    empty. Imports keep what they are given (see above); a person entering it is told."""
+    if not (raw or "").strip():
+        return ""
+    phone = phone_normalise(raw=raw, time_zone=time_zone)
+    if phone.valid:
+        return ""
+    region = region_for_time_zone(time_zone) if time_zone else None
+    read_as = f" (without a country code it is read as a number in {region})" if region else ""
+    return (
+        f"“{raw.strip()}” is not a valid phone number{read_as}: enter it with its country "
+        "code, e.g. +351 912 345 678, or leave it empty."
+    )

@@ -23,7 +23,7 @@ from locksync.pagination import (
     page_from_request,
     search_query,
 )
-from messaging.selectors import conversation_messages, held_messages
+from messaging.selectors import conversation_messages, held_messages, unreachable_messages
 from properties.selectors import property_list
 from reservations.door_views import simulated_locks
 from reservations.forms import ReservationEditForm, ReservationForm
@@ -227,6 +227,7 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
         "reservation": reservation,
         "access": _access(request, reservation),
         "held_messages": held_messages(reservation=reservation),
+        "unreachable_messages": unreachable_messages(reservation=reservation),
         "conversation_messages": conversation_messages(host=request.host, reservation=reservation),
     }
     return render(request, "reservations/conversation.html", context)

@@ -118,6 +118,10 @@ else:
 EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="locksync <noreply@locksync.local>")
+# SMS and WhatsApp: "twilio" sends through each host's own Twilio account (SPEC G8);
+# "console", the embedded default, prints them to the log like console email (refused in
+# production).
+SMS_BACKEND = env("SMS_BACKEND", default="console")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

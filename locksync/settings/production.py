@@ -42,6 +42,16 @@ if EMAIL_BACKEND in UNDELIVERED_MAIL_BACKENDS:
         "production needs a mail server: EMAIL_URL=smtp+tls://user:password@smtp.example.com:587"
     )
 
+# SMS and WhatsApp go through each host's Twilio account; the console backend would print
+# guests' PINs to the log and send nothing (SPEC §3).
+SMS_BACKEND = env("SMS_BACKEND", default="twilio")
+if SMS_BACKEND != "twilio":
+    raise ImproperlyConfigured(
+        f"SMS_BACKEND={SMS_BACKEND} prints every SMS and WhatsApp message (PINs too) to the "
+        "log and sends nothing: production sends through the hosts' Twilio accounts, "
+        "SMS_BACKEND=twilio (the default here)."
+    )
+
 # SQLite and the filesystem broker are for one laptop; in production they lose work under
 # several processes or machines. Allowed only on purpose (a single-box trial).
 if not env.bool("ALLOW_EMBEDDED_IN_PRODUCTION", default=False):

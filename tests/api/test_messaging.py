@@ -90,3 +90,13 @@ def test_the_conversation_shows_what_was_sent_to_the_guest(host, api):
     assert message["state"] == "sent"
     assert message["recipient"] == "ana@example.com"
     assert message["body"] == f"Hi Ana, your code is {reservation.access_code.pin}."
+
+
+def test_a_variant_with_an_unknown_shortcode_is_a_400(host, api):
+    # rule G11
+    prop = PropertyFactory(host=host)
+    payload = rule_payload(prop, variants={"de": {"body": "Code: %tuercode%"}})
+    response = api.post("/api/v1/message-rules/", payload, format="json")
+    assert response.status_code == 400
+    assert "Unknown shortcode in the German variant: %tuercode%" in str(response.json())
+    assert not MessageRule.objects.exists()

@@ -18,6 +18,9 @@ def rule_form(estate, **changes) -> dict:
         "send_time": "",
         "subject": "Your stay at %property_name%",
         "body": "Hi %guest_first_name%, the door code is %smartlock_code%.",
+        # The host read G11's check ("Save anyway"); tests/messaging/test_rule_review.py
+        # covers the check itself.
+        "checked": "1",
         **changes,
     }
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from accesscodes.models import LockCode
 from accesscodes.presentation import local_time
 from messaging.models import ScheduledMessage
+from messaging.rule_checks import message_rule_send_skipped
 from messaging.services import messages_send_due
 from properties.selectors import smart_lock_settings_effective
 from reservations.models import Reservation
@@ -255,6 +256,7 @@ def test_a_message_held_for_a_missing_email_links_the_host_to_the_stays_edit_pag
     settings.SITE_URL = "https://locksync.example"
     reservation = estate.reservation
     assert reservation.guest_email == ""
+    message_rule_send_skipped(rule=estate.rule)  # booked before the rule: confirmed (G11)
     messages_send_due()
 
     edit = reverse("reservation_edit", kwargs={"pk": reservation.pk})
@@ -271,6 +273,7 @@ def test_a_message_held_for_a_missing_code_links_the_host_to_the_stays_panel(
 ):  # rule G4: the Property Access panel on the stay's page says why there is no code
     reservation = estate.reservation
     Reservation.objects.filter(pk=reservation.pk).update(guest_email="ana@example.com")
+    message_rule_send_skipped(rule=estate.rule)  # booked before the rule: confirmed (G11)
     estate.match.delete()
     reservation.access_code.delete()
     messages_send_due()

@@ -54,6 +54,7 @@ def ids_of(estate) -> dict[str, dict[str, int]]:
         "rule_detail": {"pk": estate.rule.pk},
         "alert_resolve": {"pk": estate.property.host.alerts.get().pk},
         "rule_edit": {"pk": estate.rule.pk},
+        "rule_send_skipped": {"pk": estate.rule.pk},
         "ical_feed_new": property_pk,
         "ical_feed_remove": {"pk": estate.feed.pk},
         "ical_feed_confirm_drop": {"pk": estate.feed.pk},

@@ -11,10 +11,13 @@ import base64
 import itertools
 import re
 import threading
+from datetime import UTC, datetime
+from email.utils import format_datetime
 
 from tests.fakes.server import FakeRequest, FakeResponse
 
 MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
+ACCOUNT = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)\.json$")
 
 
 def _error(code: int, message: str, status: int = 400) -> FakeResponse:
@@ -49,13 +52,45 @@ class FakeTwilio:
         user, _, password = base64.b64decode(header[6:]).decode().partition(":")
         return user == sid and self.accounts.get(sid) == password
 
+    def _account(self, request: FakeRequest, sid: str) -> FakeResponse:
+        """GET /Accounts/{sid}.json: the account, or 20003 for a wrong SID or token."""
+        if not self._authorised(request, sid):
+            return _error(20003, "Authenticate", 401)
+        return FakeResponse(
+            200, {"sid": sid, "friendly_name": "My first Twilio account", "status": "active"}
+        )
+
+    def _list(self, request: FakeRequest, sid: str) -> FakeResponse:
+        """GET Messages.json?To=…: the account's messages to that number, newest first."""
+        to = request.query.get("To", "")
+        with self.lock:
+            found = [m for m in self.messages if m["account_sid"] == sid and m["To"] == to]
+        rows = [
+            {
+                "sid": m["sid"],
+                "to": m["To"],
+                "from": m.get("From"),
+                "body": m.get("Body", ""),
+                "status": "sent",
+                "date_created": m["date_created"],
+            }
+            for m in reversed(found)
+        ]
+        meta = {"key": "messages", "next_page_url": None, "page": 0, "page_size": 50}
+        return FakeResponse(200, {"messages": rows, "meta": meta})
+
     def handle(self, request: FakeRequest) -> FakeResponse:
+        account = ACCOUNT.match(request.path)
+        if account and request.method == "GET":
+            return self._account(request, account["sid"])
         match = MESSAGES.match(request.path)
-        if not match or request.method != "POST":
+        if not match or request.method not in ("GET", "POST"):
             return _error(20404, "The requested resource was not found", 404)
         sid = match["sid"]
         if not self._authorised(request, sid):
             return _error(20003, "Authenticate", 401)
+        if request.method == "GET":
+            return self._list(request, sid)
         form = request.form
         to = form.get("To", "")
         with self.lock:
@@ -74,7 +109,12 @@ class FakeTwilio:
                     "window. If you are using WhatsApp, please use a Message Template.",
                 )
             message_sid = f"SM{next(self._ids):032x}"
-            record = {"sid": message_sid, "account_sid": sid, **form}
+            record = {
+                "sid": message_sid,
+                "account_sid": sid,
+                "date_created": format_datetime(datetime.now(UTC), usegmt=True),
+                **form,
+            }
             self.messages.append(record)
         return FakeResponse(
             201,

@@ -370,3 +370,132 @@ def test_saving_a_rule_sends_nothing_to_existing_stays_until_the_host_confirms(c
     assert len(mail.outbox) == 7
     messages_send_due()
     assert len(mail.outbox) == 7
+
+
+def test_two_workers_on_one_due_message_send_it_once(clock, prop, account, twilio, monkeypatch):
+    # rule G9: worker B reaches the row while worker A is inside Twilio's call
+    from messaging import channels
+    from messaging.services import message_send
+
+    rule(prop, MessageRule.Channel.SMS)
+    book(prop)
+    [scheduled] = ScheduledMessage.objects.all()
+    real_send = channels.SmsChannel.send
+    second_worker = []
+
+    def send_while_another_worker_runs(self, **kwargs):
+        second_worker.append(message_send(scheduled_id=scheduled.pk))
+        second_worker.append(messages_send_due())
+        return real_send(self, **kwargs)
+
+    monkeypatch.setattr(channels.SmsChannel, "send", send_while_another_worker_runs)
+    first = message_send(scheduled_id=scheduled.pk)
+    assert first is not None and first.state == ScheduledMessage.State.SENT
+    assert second_worker == [None, 0]  # B found it claimed: nothing due, nothing sent
+    assert len(twilio.messages) == 1
+    assert Delivery.objects.count() == 1
+    clock.shift(timedelta(hours=1))
+    messages_send_due()
+    assert message_send(scheduled_id=scheduled.pk) is None  # a retried task changes nothing
+    assert len(twilio.messages) == 1
+
+
+def test_a_changed_pin_follows_on_whatsapp_with_the_template(
+    clock, prop, account, twilio, django_capture_on_commit_callbacks
+):
+    # rules G7, G8, G10: the correction goes where the guest read the code
+    rule(prop, MessageRule.Channel.WHATSAPP)
+    reservation = book(prop)
+    messages_send_due()
+    with django_capture_on_commit_callbacks(execute=True):
+        new_pin = access_code_pin_replace(
+            access_code=AccessCode.objects.get(reservation=reservation),
+            reason="duplicate_code",
+            avoid=set(),
+        )
+    messages_send_due()
+    first, second = twilio.messages
+    assert first["To"] == second["To"] == f"whatsapp:{GUEST}"
+    assert json.loads(second["ContentVariables"]) == {"1": "Ana", "2": new_pin}
+    assert "Body" not in second  # outside the 24-hour window: the template, never free text
+    assert mail.outbox == []
+
+
+class WorkerKilled(BaseException):
+    """The process dies: nothing after the call runs (not an Exception a batch catches)."""
+
+
+def _kill_after_twilio_answers(monkeypatch, *, twilio_took_it: bool):
+    from messaging import channels
+
+    real_send = channels.SmsChannel.send
+
+    def send_then_die(self, **kwargs):
+        if twilio_took_it:
+            real_send(self, **kwargs)
+        raise WorkerKilled
+
+    monkeypatch.setattr(channels.SmsChannel, "send", send_then_die)
+    return lambda: monkeypatch.setattr(channels.SmsChannel, "send", real_send)
+
+
+def test_a_worker_killed_after_twilio_took_the_sms_does_not_send_it_again(
+    clock, prop, account, twilio, monkeypatch
+):
+    # rule G9 (S4): the retry finds the message at Twilio and records it as sent
+    rule(prop, MessageRule.Channel.SMS)
+    book(prop)
+    revive = _kill_after_twilio_answers(monkeypatch, twilio_took_it=True)
+    with pytest.raises(WorkerKilled):
+        messages_send_due()
+    revive()
+    assert ScheduledMessage.objects.get().state == ScheduledMessage.State.SENDING
+    clock.shift(timedelta(minutes=16))  # past STALE_SENDING: the sweep takes it again
+    messages_send_due()
+    [sms] = twilio.messages
+    [delivery] = Delivery.objects.all()
+    assert (delivery.state, delivery.provider_id) == ("sent", sms["sid"])
+    assert ScheduledMessage.objects.get().state == ScheduledMessage.State.SENT
+    assert Message.objects.get().state == Message.State.SENT
+    messages_send_due()
+    assert len(twilio.messages) == 1
+
+
+def test_a_worker_killed_before_twilio_took_the_sms_sends_it_on_the_retry(
+    clock, prop, account, twilio, monkeypatch
+):
+    # rules G9, S4: nothing at Twilio, so the guest still gets their code, once
+    rule(prop, MessageRule.Channel.SMS)
+    reservation = book(prop)
+    revive = _kill_after_twilio_answers(monkeypatch, twilio_took_it=False)
+    with pytest.raises(WorkerKilled):
+        messages_send_due()
+    revive()
+    assert twilio.messages == []
+    clock.shift(timedelta(minutes=16))
+    messages_send_due()
+    [sms] = twilio.messages
+    assert reservation.access_code.pin in sms["Body"]
+    interrupted, sent = Delivery.objects.order_by("id")
+    assert (interrupted.state, interrupted.reason) == ("failed", "interrupted: not sent")
+    assert (sent.state, sent.provider_id) == ("sent", sms["sid"])
+
+
+@pytest.mark.parametrize(
+    ("site_url", "expected"),
+    [
+        ("https://locksync.example.com", "https://locksync.example.com/webhooks/twilio/status/"),
+        ("http://127.0.0.1:8000", None),  # Twilio could not reach it
+        ("http://localhost:8000", None),
+    ],
+)
+def test_twilio_is_asked_to_report_delivery_to_the_sites_public_address(
+    clock, prop, account, twilio, settings, site_url, expected
+):
+    # rule G9: without a StatusCallback no delivered/failed state ever arrives
+    settings.SITE_URL = site_url
+    rule(prop, MessageRule.Channel.SMS)
+    book(prop)
+    messages_send_due()
+    [sms] = twilio.messages
+    assert sms.get("StatusCallback") == expected

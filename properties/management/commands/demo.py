@@ -28,6 +28,8 @@ from integrations.models import (
     SimulatedDevice,
 )
 from integrations.services import match_create
+from messaging.models import MessageRule
+from messaging.services import message_rule_create
 from properties.models import Host, HostMember, Property, SmartLockSettings
 from reservations.models import Reservation
 from reservations.services import reservation_upsert
@@ -105,6 +107,7 @@ class DemoStay:
     guest_phone: str = ""
 
 
+SMS_RULE = "Door code by SMS"
 ACCEPTED, CANCELLED, INQUIRY = (
     Reservation.Status.ACCEPTED,
     Reservation.Status.CANCELLED,
@@ -201,6 +204,23 @@ class Command(BaseCommand):
             )
         for device_id, property_name in MATCHES:
             match_create(lock=locks[device_id], property=properties[property_name])
+
+        # An SMS conversation (SPEC G8): with the embedded default SMS_BACKEND=console the
+        # worker prints each SMS to its log and records its delivery; guests without a mobile
+        # number get it by email and the host is told once.
+        if not MessageRule.objects.filter(host=host, name=SMS_RULE).exists():
+            message_rule_create(
+                host=host,
+                properties=[properties[BROOKLYN]],
+                name=SMS_RULE,
+                body="Hi %guest_first_name%, your door code for %property_name% is "
+                "%smartlock_code%. Check-in from %checkin_time% on %checkin_date%.",
+                subject="Your door code for %property_name%",
+                trigger=MessageRule.Trigger.BEFORE_CHECK_IN,
+                days_before=1,
+                channel=MessageRule.Channel.SMS,
+                send_to_existing=True,
+            )
 
         created = 0
         for stay in STAYS:
