@@ -60,7 +60,6 @@ def make_estate(host, *, property_name: str, lock_name: str) -> Estate:
         trigger=MessageRule.Trigger.BEFORE_CHECK_IN,
         days_before=1,
         properties=[match.property],
-        send_to_existing=True,  # an established rule, not one just saved (G11)
     )
     feed = ical_feed_create(property=match.property, url=f"https://example.com/{host.pk}.ics")
     return Estate(match.property, match.lock, match, reservation, rule, feed)
