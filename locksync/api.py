@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -192,7 +193,8 @@ def exception_handler(exc, context):
 class HostScopedMixin:
     """For viewsets: `self.host` is the caller's host; a request that fails stores nothing."""
 
-    request: Request
+    # DRF's Request; typed loosely, as the viewsets it mixes into declare it too.
+    request: Any
 
     @property
     def host(self) -> Host | None:

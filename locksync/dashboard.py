@@ -12,9 +12,16 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from properties.models import Host
 from properties.selectors import host_for_user
 
 T = TypeVar("T")
+
+
+class HostRequest(HttpRequest):
+    """The request a `host_required` view gets: the signed-in user's host is on it."""
+
+    host: Host
 
 
 def host_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -26,7 +33,7 @@ def host_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         host = host_for_user(user=request.user)
         if host is None:
             return render(request, "dashboard/home.html", {"host": None}, status=403)
-        request.host = host
+        request.host = host  # type: ignore[attr-defined]  # what makes it a HostRequest
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -99,7 +99,7 @@ def sentry_init(*, dsn: str, environment: str, **options: Any) -> None:
         # Frame locals and request bodies hold PINs (the reservation access API, forms).
         include_local_variables=False,
         max_request_body_size="never",
-        before_send=sentry_before_send,
+        before_send=sentry_before_send,  # type: ignore[arg-type]  # sentry's Event is a dict
         **options,
     )
 

@@ -134,7 +134,10 @@ def _decode(cursor: str, model: type[Model], ordering: Sequence[str]) -> list:
         raise BadCursor(cursor)
     try:
         fields = [model._meta.get_field(spec.lstrip("-")) for spec in ordering]
-        decoded = [field.to_python(value) for field, value in zip(fields, values, strict=True)]
+        decoded = [
+            field.to_python(value)  # type: ignore[union-attr]  # ordering names concrete fields
+            for field, value in zip(fields, values, strict=True)
+        ]
     except (FieldDoesNotExist, ValidationError, TypeError) as error:
         raise BadCursor(cursor) from error
     if any(value is None for value in decoded):

@@ -34,10 +34,10 @@ class Bar:
     width: float
     buffer_before: tuple[float, float] | None
     buffer_after: tuple[float, float] | None
+    starts: datetime
+    ends: datetime
     lane: int = 0
     overlap: bool = False
-    starts: datetime | None = None
-    ends: datetime | None = None
 
 
 @dataclass

@@ -3,12 +3,13 @@
 from collections import defaultdict
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
 from properties.models import Host, Property, SmartLockSettings
 
 
-def host_for_user(*, user: AbstractBaseUser) -> Host | None:
+def host_for_user(*, user: AbstractBaseUser | AnonymousUser) -> Host | None:
     """Return the host the user belongs to, or None (support staff, anonymous)."""
     if not user.is_authenticated:
         return None
@@ -48,5 +49,5 @@ def property_list_with_locks(*, host: Host) -> list[Property]:
         locks_by_property[match.property_id].append(match.lock)
     properties = list(property_list(host=host))
     for property in properties:
-        property.matched_locks = locks_by_property[property.pk]
+        property.matched_locks = locks_by_property[property.pk]  # type: ignore[attr-defined]
     return properties

@@ -6,7 +6,7 @@ from datetime import time
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +23,7 @@ def api_key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token for the user's host; return it with the key, which is never stored."""
     host = host_for_user(user=user)
     if host is None:
@@ -115,13 +115,13 @@ SETTINGS_FIELDS = (
 
 
 @transaction.atomic
-def host_signup(*, email: str, password: str, host_name: str) -> AbstractBaseUser:
+def host_signup(*, email: str, password: str, host_name: str) -> User:
     """Create a user, the host they run and the membership joining them; return the user."""
-    User = get_user_model()  # noqa: N806
-    email = User.objects.normalize_email(email).strip()
-    if User.objects.filter(username__iexact=email).exists():
+    users = get_user_model().objects
+    email = users.normalize_email(email).strip()
+    if users.filter(username__iexact=email).exists():
         raise ValidationError({"email": "An account with this email already exists."})
-    user = User.objects.create_user(username=email, email=email, password=password)
+    user = users.create_user(username=email, email=email, password=password)
     host = Host.objects.create(name=host_name.strip() or email, alert_email=email)
     HostMember.objects.create(user=user, host=host)
     return user

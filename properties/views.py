@@ -23,7 +23,7 @@ from integrations.selectors import (
     match_list,
 )
 from integrations.services import match_create, match_delete
-from locksync.dashboard import get_or_404, host_required, today_overview
+from locksync.dashboard import HostRequest, get_or_404, host_required, today_overview
 from properties import calendar
 from properties.forms import (
     ICalFeedForm,
@@ -89,13 +89,13 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 @host_required
-def property_list_view(request: HttpRequest) -> HttpResponse:
+def property_list_view(request: HostRequest) -> HttpResponse:
     properties = property_list_with_locks(host=request.host)
     return render(request, "properties/list.html", {"properties": properties})
 
 
 @host_required
-def property_new(request: HttpRequest) -> HttpResponse:
+def property_new(request: HostRequest) -> HttpResponse:
     form = PropertyForm(
         request.POST or None, initial={"checkin_time": "16:00", "checkout_time": "11:00"}
     )
@@ -111,7 +111,7 @@ def property_new(request: HttpRequest) -> HttpResponse:
 
 
 @host_required
-def property_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def property_edit(request: HostRequest, pk: int) -> HttpResponse:
     property = get_or_404(property_get, host=request.host, pk=pk)
     initial = {field: getattr(property, field) for field in PropertyForm.base_fields}
     form = PropertyForm(request.POST or None, initial=initial)
@@ -127,7 +127,7 @@ def property_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @host_required
-def property_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def property_detail(request: HostRequest, pk: int) -> HttpResponse:
     property = get_or_404(property_get, host=request.host, pk=pk)
     matches = list(match_list(host=request.host).filter(property=property).order_by("lock__name"))
     matched_ids = {match.lock_id for match in matches}
@@ -151,7 +151,7 @@ def property_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @host_required
-def match_new(request: HttpRequest, pk: int) -> HttpResponse:
+def match_new(request: HostRequest, pk: int) -> HttpResponse:
     """Ask which lock, then show what matching will do before doing it (SPEC M3)."""
     property = get_or_404(property_get, host=request.host, pk=pk)
     form = MatchForm(request.POST or request.GET or None, locks=lock_list(host=request.host))
@@ -175,7 +175,7 @@ def match_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @host_required
-def match_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def match_remove(request: HostRequest, pk: int) -> HttpResponse:
     """Show what unmatching does to existing codes, then unmatch on confirmation (SPEC M4)."""
     match = get_or_404(match_get, host=request.host, pk=pk)
     if request.method == "POST":
@@ -187,7 +187,7 @@ def match_remove(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "properties/unmatch_confirm.html", {"match": match, **preview})
 
 
-def _settings_page(request: HttpRequest, *, property=None) -> HttpResponse:
+def _settings_page(request: HostRequest, *, property=None) -> HttpResponse:
     host = request.host
     if property is None:
         row = smart_lock_settings_own(host=host) or SmartLockSettings(host=host)
@@ -217,18 +217,18 @@ def _settings_page(request: HttpRequest, *, property=None) -> HttpResponse:
 
 
 @host_required
-def host_settings(request: HttpRequest) -> HttpResponse:
+def host_settings(request: HostRequest) -> HttpResponse:
     return _settings_page(request)
 
 
 @host_required
-def property_settings(request: HttpRequest, pk: int) -> HttpResponse:
+def property_settings(request: HostRequest, pk: int) -> HttpResponse:
     return _settings_page(request, property=get_or_404(property_get, host=request.host, pk=pk))
 
 
 @host_required
 @require_POST
-def property_settings_reset(request: HttpRequest, pk: int) -> HttpResponse:
+def property_settings_reset(request: HostRequest, pk: int) -> HttpResponse:
     property = get_or_404(property_get, host=request.host, pk=pk)
     smart_lock_settings_reset(host=request.host, property=property)
     messages.success(request, f"{property.name} follows your default settings again.")
@@ -237,7 +237,7 @@ def property_settings_reset(request: HttpRequest, pk: int) -> HttpResponse:
 
 @host_required
 @require_POST
-def ical_feed_new(request: HttpRequest, pk: int) -> HttpResponse:
+def ical_feed_new(request: HostRequest, pk: int) -> HttpResponse:
     """Add a channel's calendar export; its stays are imported every 15 minutes."""
     property = get_or_404(property_get, host=request.host, pk=pk)
     form = ICalFeedForm(request.POST)
@@ -256,7 +256,7 @@ def ical_feed_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @host_required
-def ical_feed_remove(request: HttpRequest, pk: int) -> HttpResponse:
+def ical_feed_remove(request: HostRequest, pk: int) -> HttpResponse:
     feed = get_or_404(ical_feed_get, host=request.host, pk=pk)
     if request.method == "POST":
         property = feed.property
@@ -267,7 +267,7 @@ def ical_feed_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @host_required
-def property_calendar(request: HttpRequest, pk: int) -> HttpResponse:
+def property_calendar(request: HostRequest, pk: int) -> HttpResponse:
     """Weeks across, one row per lock, each stay's code window as a bar coloured by state."""
     property = get_or_404(property_get, host=request.host, pk=pk)
     today = timezone.now().astimezone(property.zone).date()
@@ -277,8 +277,8 @@ def property_calendar(request: HttpRequest, pk: int) -> HttpResponse:
         first_day = today
     if not 2000 <= first_day.year <= 2100:
         first_day = today
-    weeks = request.GET.get("weeks", "")
-    weeks = int(weeks) if weeks.isascii() and weeks.isdigit() and len(weeks) < 3 else 4
+    asked = request.GET.get("weeks", "")
+    weeks = int(asked) if asked.isascii() and asked.isdigit() and len(asked) < 3 else 4
     weeks = max(1, min(weeks, calendar.MAX_WEEKS))
     first_day = calendar.week_start(first_day)
     context = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import time, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -252,7 +253,7 @@ class Command(BaseCommand):
         today = timezone.now().astimezone(property.zone).date()
         arrival = today + timedelta(days=stay.arrives_in_days)
         number = int(stay.external_id.split("-")[1])
-        details = {
+        details: dict[str, Any] = {
             "host": host,
             "external_id": stay.external_id,
             "property": property,
