@@ -30,6 +30,20 @@ CHECK_WORDS: dict[str, str] = {
 }
 
 
+# Steps at the same moment read in this order (a write before its confirmation).
+KIND_ORDER = [
+    "write",
+    "confirm",
+    "works_from",
+    "check_in",
+    "message",
+    "check",
+    "check_out",
+    "works_until",
+    "remove",
+]
+
+
 @dataclass(frozen=True)
 class Step:
     at: datetime | None  # None: it waits on something else (a retry, the lock's answer)
@@ -70,7 +84,11 @@ def stay_timeline(*, reservation: Reservation, now: datetime | None = None) -> l
         )
         for check in reservation.stay_checks.all()
     ]
-    return sorted(steps, key=lambda step: (step.at is None, step.at or now, step.kind))
+    return sorted(steps, key=lambda step: (step.at is None, step.at or now, _order(step.kind)))
+
+
+def _order(kind: str) -> int:
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
 
 
 def _lock_steps(lock_code: LockCode, now: datetime) -> list[Step]:
@@ -84,7 +102,8 @@ def _lock_steps(lock_code: LockCode, now: datetime) -> list[Step]:
         at = lock_code.next_attempt_at if lock_code.state == LockCode.State.FAILED else None
         at = at or send_time(lock_code, now)
         steps.append(Step(at, "write", f"PIN {pin} is written to {lock}", False, lock))
-        steps.append(Step(None, "confirm", f"Confirmed when {lock} shows it", False, lock))
+        what = f"Confirmed when {lock} shows it (read back within minutes of the write)"
+        steps.append(Step(at, "confirm", what, False, lock))
     elif lock_code.state == LockCode.State.SETTING:
         steps.append(
             Step(lock_code.last_attempt_at, "write", f"PIN {pin} written to {lock}", True, lock)

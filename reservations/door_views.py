@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accesscodes.engine.provisioning import NOT_ON_LOCK
 from accesscodes.presentation import local_time
 from integrations.models import Lock
 from integrations.simulator_keypad import KeypadAnswer, keypad_try
@@ -54,10 +55,16 @@ def reservation_simulate_entry(request: HttpRequest, pk: int) -> HttpResponse:
     if access_code is None or not locks:
         messages.error(request, "This stay has no code on a simulated lock to try.")
         return redirect("reservation_detail", pk=reservation.pk)
-    pins = {lc.lock_id: lc.pin or access_code.pin for lc in access_code.lock_codes.all()}
+    lock_codes = {lock_code.lock_id: lock_code for lock_code in access_code.lock_codes.all()}
     for lock in locks:
-        pin = pins.get(lock.pk, access_code.pin)
+        lock_code = lock_codes.get(lock.pk)
+        pin = (lock_code and lock_code.pin) or access_code.pin
         answer = keypad_try(device_id=lock.remote_id, pin=pin, at=at)
         text = f"Typing {pin} {moment}. {_sentence(lock, answer, reservation.property)}"
+        if answer.why == "no_code" and lock_code and lock_code.state in NOT_ON_LOCK:
+            due = lock_code.next_attempt_at
+            text += (
+                f" It is due on the lock {local_time(due, reservation.property)}." if due else ""
+            )
         (messages.success if answer.opens else messages.warning)(request, text)
     return redirect("reservation_detail", pk=reservation.pk)

@@ -87,6 +87,8 @@ def test_the_timeline_planned_at_booking_is_what_then_happens(
     [message_at] = [step.at for step in steps if step.kind == "message"]
     checks = sorted(step.at for step in steps if step.kind == "check")
     assert write_at == works_from - timedelta(days=3)  # the simulator's lead time (S2)
+    kinds = [step.kind for step in steps]
+    assert kinds.index("write") + 1 == kinds.index("confirm")
     assert checks and all(check < stay.check_in for check in checks[:2])
 
     clock.move_to(write_at - MINUTE)
@@ -170,7 +172,9 @@ def test_simulate_entering_the_code_shows_what_the_guest_sees_at_the_door(
         return " ".join(str(message) for message in page.context["messages"])
 
     assert f"Typing {pin} now. Front door" in door("now")
-    assert "the lock holds no code with this PIN" in door("check_in")
+    before = door("check_in")
+    assert "the lock holds no code with this PIN" in before
+    assert "It is due on the lock" in before
     clock.move_to(planned(stay_timeline(reservation=stay), "write") + MINUTE)
     run_jobs()
     assert "the door stays shut; the code works from" in door("now")
