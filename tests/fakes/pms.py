@@ -5,6 +5,7 @@ are often null, Guesty mints at most 5 tokens a day."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from datetime import UTC, datetime
@@ -28,6 +29,8 @@ class FakePms:
         self.hidden: set[str] = set()  # ids the API no longer returns (404)
         self.calls: list[tuple[str, str]] = []
         self.writes: list[tuple[str, dict]] = []
+        self.threads: dict[str, list[str]] = {}  # reservation id -> messages posted
+        self.refuse_messages = 0  # status the send-message endpoint answers, 0: accepted
 
     def handle(self, request: FakeRequest) -> FakeResponse:
         with self.lock:
@@ -314,6 +317,11 @@ class FakeGuesty(FakePms):
         if path == "/reservations":
             items = [r for key, r in sorted(self.reservations.items()) if key not in self.hidden]
             return FakeResponse(200, {"results": items, "count": len(items)})
+        custom = re.fullmatch(r"/reservations-v3/([^/]+)/custom-fields", path)
+        if custom and request.method == "PUT":
+            return self._custom_fields(custom.group(1), request.json)
+        if path.startswith("/communication/conversations"):
+            return self._conversation(path, request)
         match = re.fullmatch(r"/reservations/([^/]+)", path)
         if match:
             reservation = self.visible(match.group(1))
@@ -321,3 +329,32 @@ class FakeGuesty(FakePms):
                 return FakeResponse(404, {"error": {"message": "Reservation not found"}})
             return FakeResponse(200, reservation)
         return FakeResponse(404, {"error": "no route"})
+
+    def _custom_fields(self, remote_id: str, body: dict) -> FakeResponse:
+        reservation = self.visible(remote_id)
+        if reservation is None:
+            return FakeResponse(404, {"error": {"message": "Reservation not found"}})
+        fields = body.get("customFields") if isinstance(body, dict) else None
+        if not fields or any(not isinstance(f.get("value"), str) for f in fields):
+            # Guesty rejects a custom-field value that is not a string.
+            return FakeResponse(400, {"error": {"message": "value must be a string"}})
+        self.writes.append((remote_id, body))
+        values = reservation.setdefault("customFields", {})
+        values.update({f["fieldId"]: f["value"] for f in fields})
+        return FakeResponse(200, {"customFields": fields})
+
+    def _conversation(self, path: str, request: FakeRequest) -> FakeResponse:
+        if path == "/communication/conversations":
+            filters = json.loads(request.query.get("filters") or "[]")
+            wanted = {f.get("value") for f in filters if f.get("field") == "reservation._id"}
+            items = [
+                {"_id": f"conv-{key}", "reservation": {"_id": key}}
+                for key in self.reservations
+                if key in wanted and key not in self.hidden
+            ]
+            return FakeResponse(200, {"status": 200, "data": {"conversations": items}})
+        match = re.fullmatch(r"/communication/conversations/conv-([^/]+)/send-message", path)
+        if not match or self.visible(match.group(1)) is None:
+            return FakeResponse(404, {"error": {"message": "Conversation not found"}})
+        self.threads.setdefault(match.group(1), []).append(request.json["body"])
+        return FakeResponse(200, {"status": 200})
