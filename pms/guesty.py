@@ -53,6 +53,7 @@ class GuestyAdapter(PmsAdapter):
     }
     has_door_code_field = True
     can_send_messages = True
+    message_limits = (("connection", 120, 60),)  # the Open API's 120 requests a minute
 
     def _mint(self) -> tuple[str, int]:
         token_url = getattr(settings, "GUESTY_TOKEN_URL", "https://open-api.guesty.com/oauth2")

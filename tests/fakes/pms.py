@@ -47,6 +47,14 @@ class FakePms:
     def route(self, request: FakeRequest) -> FakeResponse:
         raise NotImplementedError
 
+    def post_message(self, remote_id: str, body: str, status: int) -> FakeResponse:
+        """A message into the guest thread, or the refusal a test switched on (G8)."""
+        if self.refuse_messages:
+            headers = {"Retry-After": "3600"} if self.refuse_messages == 429 else None
+            return FakeResponse(self.refuse_messages, {"error": "refused"}, headers)
+        self.threads.setdefault(remote_id, []).append(body)
+        return FakeResponse(status, {"status": "success", "data": {"sent": True}})
+
     def visible(self, remote_id: str) -> dict | None:
         if remote_id in self.hidden:
             return None
@@ -116,8 +124,7 @@ class FakeHospitable(FakePms):
             if reservation is None:
                 return FakeResponse(404, {"message": "Not found"})
             if match.group(2):
-                self.writes.append((match.group(1), request.json))
-                return FakeResponse(202, {"data": {"sent": True}})
+                return self.post_message(match.group(1), request.json["body"], 202)
             return FakeResponse(
                 200, {"data": self._out(reservation, request.query.get("include", ""))}
             )
@@ -165,10 +172,11 @@ class FakeSmoobu(FakePms):
             reservation = self.visible(match.group(1))
             if reservation is None:
                 return FakeResponse(404, {"title": "Not Found"})
-            if request.method == "PUT" or match.group(2):
+            if match.group(2):
+                return self.post_message(match.group(1), request.json["messageBody"], 200)
+            if request.method == "PUT":
                 self.writes.append((match.group(1), request.json))
-                if request.method == "PUT":
-                    reservation.update(request.json)
+                reservation.update(request.json)
                 return FakeResponse(200, {"success": True})
             return FakeResponse(200, reservation)
         return FakeResponse(404, {"title": "no route"})
@@ -251,6 +259,8 @@ class FakeHostaway(FakePms):
                 and r["departureDate"] >= q.get("departureStartDate", "")
             ]
             return FakeResponse(200, {"status": "success", "result": items})
+        if path.startswith("/conversations"):
+            return self._conversation(path, request)
         match = re.fullmatch(r"/reservations/(\d+)", path)
         if match:
             reservation = self.visible(match.group(1))
@@ -261,6 +271,17 @@ class FakeHostaway(FakePms):
                 reservation.update(request.json)
             return FakeResponse(200, {"status": "success", "result": reservation})
         return FakeResponse(404, {"status": "fail"})
+
+    def _conversation(self, path: str, request: FakeRequest) -> FakeResponse:
+        if path == "/conversations":
+            wanted = request.query.get("reservationId", "")
+            items = [{"id": int(wanted) + 9000, "reservationId": int(wanted)}]
+            known = wanted in self.reservations and wanted not in self.hidden
+            return FakeResponse(200, {"status": "success", "result": items if known else []})
+        match = re.fullmatch(r"/conversations/(\d+)/messages", path)
+        if not match:
+            return FakeResponse(404, {"status": "fail"})
+        return self.post_message(str(int(match.group(1)) - 9000), request.json["body"], 200)
 
 
 class FakeGuesty(FakePms):
@@ -356,5 +377,4 @@ class FakeGuesty(FakePms):
         match = re.fullmatch(r"/communication/conversations/conv-([^/]+)/send-message", path)
         if not match or self.visible(match.group(1)) is None:
             return FakeResponse(404, {"error": {"message": "Conversation not found"}})
-        self.threads.setdefault(match.group(1), []).append(request.json["body"])
-        return FakeResponse(200, {"status": 200})
+        return self.post_message(match.group(1), request.json["body"], 200)
