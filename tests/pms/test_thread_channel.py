@@ -111,3 +111,13 @@ def test_a_direct_booking_has_no_thread_and_goes_by_email(prop, host, lock):  # 
     messages_send_due()
     assert len(guest_mail(reservation)) == 1
     assert not Delivery.objects.filter(channel="pms").exists()
+
+
+def test_a_rule_naming_the_pms_thread_saves_and_posts_there(request, prop):  # rule G8
+    saved = rule(prop, channel=MessageRule.Channel.PMS)
+    assert MessageRule.objects.get(pk=saved.pk).channel == "pms"
+    guesty, remote_id, reservation = imported(request, "guesty")
+    messages_send_due()
+    [text] = guesty.threads[remote_id]
+    assert text.endswith(reservation.access_code.pin)
+    assert guest_mail(reservation) == []
