@@ -53,7 +53,8 @@ class GuestyAdapter(PmsAdapter):
     }
     has_door_code_field = True
     can_send_messages = True
-    message_limits = (("connection", 120, 60),)  # the Open API's 120 requests a minute
+    # The Open API's 15 requests a second and 120 a minute (its docs/rate-limits page).
+    message_limits = (("connection", 15, 1), ("connection", 120, 60))
 
     def _mint(self) -> tuple[str, int]:
         token_url = getattr(settings, "GUESTY_TOKEN_URL", "https://open-api.guesty.com/oauth2")

@@ -40,7 +40,8 @@ class HostawayAdapter(PmsAdapter):
     }
     has_door_code_field = True
     can_send_messages = True
-    message_limits = (("connection", 30, 60),)  # 30 messages a minute
+    # 30 messages a minute; 15 requests per 10 s, and a message takes two (find, post).
+    message_limits = (("connection", 7, 10), ("connection", 30, 60))
 
     def _base(self) -> str:
         return getattr(settings, "HOSTAWAY_API_URL", "https://api.hostaway.com/v1")

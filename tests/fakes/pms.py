@@ -31,6 +31,8 @@ class FakePms:
         self.writes: list[tuple[str, dict]] = []
         self.threads: dict[str, list[str]] = {}  # reservation id -> messages posted
         self.refuse_messages = 0  # status the send-message endpoint answers, 0: accepted
+        self.refusals_left: int | None = None  # how many sends it refuses; None: all
+        self.retry_after = "3600"  # the Retry-After of a 429
 
     def handle(self, request: FakeRequest) -> FakeResponse:
         with self.lock:
@@ -49,8 +51,10 @@ class FakePms:
 
     def post_message(self, remote_id: str, body: str, status: int) -> FakeResponse:
         """A message into the guest thread, or the refusal a test switched on (G8)."""
-        if self.refuse_messages:
-            headers = {"Retry-After": "3600"} if self.refuse_messages == 429 else None
+        if self.refuse_messages and self.refusals_left != 0:
+            if self.refusals_left is not None:
+                self.refusals_left -= 1
+            headers = {"Retry-After": self.retry_after} if self.refuse_messages == 429 else None
             return FakeResponse(self.refuse_messages, {"error": "refused"}, headers)
         self.threads.setdefault(remote_id, []).append(body)
         return FakeResponse(status, {"status": "success", "data": {"sent": True}})

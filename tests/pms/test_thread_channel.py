@@ -121,3 +121,42 @@ def test_a_rule_naming_the_pms_thread_saves_and_posts_there(request, prop):  # r
     [text] = guesty.threads[remote_id]
     assert text.endswith(reservation.access_code.pin)
     assert guest_mail(reservation) == []
+
+
+def test_a_short_429_is_waited_out_and_the_message_still_lands_in_the_thread(
+    request, prop, monkeypatch
+):
+    # rule G8: Guesty's 429 says when to come back; a few seconds are waited, then it posts
+    waits = []
+    monkeypatch.setattr("pms.channel.clock.sleep", waits.append)
+    guesty = request.getfixturevalue("guesty")
+    guesty.refuse_messages, guesty.refusals_left, guesty.retry_after = 429, 1, "2"
+    rule(prop)
+    _, remote_id, reservation = imported(request, "guesty")
+    messages_send_due()
+    assert waits == [2.0]
+    assert guesty.threads[remote_id][0].endswith(reservation.access_code.pin)
+    assert guest_mail(reservation) == []
+    assert not HostAlert.objects.filter(kind=HostAlert.Kind.CHANNEL_FALLBACK).exists()
+
+
+def test_the_per_thread_window_opens_again_exactly_a_minute_later(request, prop):
+    # rule G8: Hospitable's 2 messages a minute per reservation, at the boundary
+    import time_machine
+
+    from pms.channel import throttle_wait
+    from pms.models import PmsBooking
+
+    imported(request, "hospitable")
+    booking = PmsBooking.objects.get()
+    limits = (("reservation", 2, 60),)
+    with time_machine.travel("2027-03-01 10:00:00+00:00", tick=False) as traveller:
+        assert throttle_wait(booking, limits) == 0
+        assert throttle_wait(booking, limits) == 0
+        assert throttle_wait(booking, limits) == 60
+        traveller.shift(59)
+        assert throttle_wait(booking, limits) == 1
+        traveller.shift(1)
+        assert throttle_wait(booking, limits) == 0
+        assert throttle_wait(booking, limits) == 0
+        assert throttle_wait(booking, limits) == 60
