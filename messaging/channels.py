@@ -260,9 +260,12 @@ def register(
             order.append("email")
 
 
+from pms.channel import PmsThreadChannel  # noqa: E402 (it subclasses Channel above)
+
 register(SmsChannel, best=True)
 register(WhatsAppChannel)
 register(EmailChannel, best=True, fallback=True)
+register(PmsThreadChannel, best=True, first=True, fallback=True)
 
 
 def channel_for(key: str) -> Channel:

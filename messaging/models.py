@@ -66,6 +66,7 @@ class MessageRule(TimeStampedModel):
         SMS = "sms", "SMS"
         WHATSAPP = "whatsapp", "WhatsApp"
         EMAIL = "email", "Email"
+        PMS = "pms", "Booking platform thread"
 
     host = models.ForeignKey("properties.Host", on_delete=models.CASCADE, related_name="rules")
     properties = models.ManyToManyField("properties.Property", related_name="message_rules")

@@ -101,6 +101,9 @@ class PmsAdapter:
     has_door_code_field: ClassVar[bool] = False
     # Whether guests' messages can be posted to the PMS's thread.
     can_send_messages: ClassVar[bool] = False
+    # The PMS's documented message limits: (scope, count, seconds), scope "connection" (per
+    # token) or "reservation" (per thread); kept by pms.channel before every send (G8).
+    message_limits: ClassVar[tuple[tuple[str, int, int], ...]] = (("connection", 30, 60),)
 
     def __init__(self, connection: PmsConnection) -> None:
         self.connection = connection

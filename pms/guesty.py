@@ -2,7 +2,10 @@
 valid 24 hours, so one token is cached in the shared cache for every worker (Q6);
 `reservation.created.v2` / `reservation.updated.v2` webhooks (the old `reservation.new` /
 `reservation.updated` still read); `plannedArrival` / `plannedDeparture` ("16:00") or the
-`checkIn` / `checkOut` instants."""
+`checkIn` / `checkOut` instants. The PIN is written into a reservation custom field the host
+names by its id (`PUT /reservations-v3/{id}/custom-fields`, the value as a string, which Guesty
+requires); guest messages go to the reservation's conversation
+(`POST /communication/conversations/{id}/send-message`, module `platform`: the OTA's thread)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,15 @@ from datetime import date, datetime
 from django.conf import settings
 
 from pms import base
-from pms.base import BadWebhook, PmsAdapter, PmsListingInfo, PmsReservation, WebhookHint
+from pms.base import (
+    BadWebhook,
+    PmsAdapter,
+    PmsListingInfo,
+    PmsReservation,
+    Reason,
+    VendorError,
+    WebhookHint,
+)
 from pms.http import answer, body_key, client, parse_instant, text
 from pms.tokens import cached_token
 
@@ -35,7 +46,15 @@ FIELDS = (
 class GuestyAdapter(PmsAdapter):
     key = "guesty"
     label = "Guesty"
-    credential_fields = {"client_id": "Client ID", "client_secret": "Client secret"}
+    credential_fields = {
+        "client_id": "Client ID",
+        "client_secret": "Client secret",
+        "door_code_field_id": "Door-code custom field ID (optional)",
+    }
+    has_door_code_field = True
+    can_send_messages = True
+    # The Open API's 15 requests a second and 120 a minute (its docs/rate-limits page).
+    message_limits = (("connection", 15, 1), ("connection", 120, 60))
 
     def _mint(self) -> tuple[str, int]:
         token_url = getattr(settings, "GUESTY_TOKEN_URL", "https://open-api.guesty.com/oauth2")
@@ -113,6 +132,32 @@ class GuestyAdapter(PmsAdapter):
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise BadWebhook("not a Guesty webhook") from error
         return [WebhookHint(event_key=event_key, kind=kind, reservation_id=reservation_id)]
+
+    def write_door_code(self, remote_id: str, pin: str) -> None:
+        field_id = text(self.credentials.get("door_code_field_id"))
+        if not field_id:
+            raise VendorError(Reason.REJECTED, "Guesty: no door-code custom field is named")
+        body = {"customFields": [{"fieldId": field_id, "value": str(pin)}]}
+        response = self._http().put(f"reservations-v3/{remote_id}/custom-fields", json=body)
+        answer(response, "Guesty")
+
+    def send_message(self, remote_id: str, text_: str) -> None:
+        params = {
+            "filters": json.dumps(
+                [{"field": "reservation._id", "operator": "$eq", "value": remote_id}]
+            ),
+            "limit": 1,
+        }
+        found = answer(self._http().get("communication/conversations", params=params), "Guesty")
+        items = ((found or {}).get("data") or {}).get("conversations") or []
+        if not items:
+            raise VendorError(Reason.REJECTED, "Guesty has no conversation for this reservation")
+        conversation = text(items[0].get("_id"))
+        body = {"module": {"type": "platform"}, "body": text_}
+        response = self._http().post(
+            f"communication/conversations/{conversation}/send-message", json=body
+        )
+        answer(response, "Guesty")
 
     @staticmethod
     def _read(item) -> PmsReservation | None:

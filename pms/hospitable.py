@@ -27,6 +27,8 @@ class HospitableAdapter(PmsAdapter):
         "webhook_signing_secret": "Webhook signing secret (optional)",
     }
     can_send_messages = True
+    # 2 a minute per reservation, 50 per 5 minutes per token (pms/README.md).
+    message_limits = (("reservation", 2, 60), ("connection", 50, 300))
 
     def _http(self):
         base_url = getattr(settings, "HOSPITABLE_API_URL", "https://public.api.hospitable.com/v2")

@@ -11,7 +11,15 @@ from datetime import date, datetime
 from django.conf import settings
 
 from pms import base
-from pms.base import BadWebhook, PmsAdapter, PmsListingInfo, PmsReservation, WebhookHint
+from pms.base import (
+    BadWebhook,
+    PmsAdapter,
+    PmsListingInfo,
+    PmsReservation,
+    Reason,
+    VendorError,
+    WebhookHint,
+)
 from pms.http import answer, body_key, client, text
 from pms.tokens import cached_token, token_forget
 
@@ -31,6 +39,9 @@ class HostawayAdapter(PmsAdapter):
         "webhook_password": "Webhook password (optional)",
     }
     has_door_code_field = True
+    can_send_messages = True
+    # 30 messages a minute; 15 requests per 10 s, and a message takes two (find, post).
+    message_limits = (("connection", 7, 10), ("connection", 30, 60))
 
     def _base(self) -> str:
         return getattr(settings, "HOSTAWAY_API_URL", "https://api.hostaway.com/v1")
@@ -114,6 +125,18 @@ class HostawayAdapter(PmsAdapter):
             json={"doorCode": pin, "doorCodeVendor": "locksync"},
         )
         answer(response, "Hostaway")
+
+    def send_message(self, remote_id: str, text_: str) -> None:
+        """Into the reservation's conversation (`POST /v1/conversations/{id}/messages`),
+        through the booking channel's own thread."""
+        params = {"reservationId": remote_id, "limit": 1}
+        found = answer(self._call("GET", "conversations", params=params), "Hostaway")
+        items = (found or {}).get("result") or []
+        if not items:
+            raise VendorError(Reason.REJECTED, "Hostaway has no conversation for this reservation")
+        body = {"body": text_, "communicationType": "channel"}
+        path = f"conversations/{text(items[0].get('id'))}/messages"
+        answer(self._call("POST", path, json=body), "Hostaway")
 
     @staticmethod
     def _read(item) -> PmsReservation | None:

@@ -22,6 +22,7 @@ class SmoobuAdapter(PmsAdapter):
     credential_fields = {"api_key": "API key"}
     has_door_code_field = True
     can_send_messages = True
+    message_limits = (("connection", 60, 60),)  # well under Smoobu's per-key request limit
 
     def _http(self):
         base_url = getattr(settings, "SMOOBU_API_URL", "https://login.smoobu.com/api")

@@ -5,6 +5,7 @@ are often null, Guesty mints at most 5 tokens a day."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from datetime import UTC, datetime
@@ -28,6 +29,10 @@ class FakePms:
         self.hidden: set[str] = set()  # ids the API no longer returns (404)
         self.calls: list[tuple[str, str]] = []
         self.writes: list[tuple[str, dict]] = []
+        self.threads: dict[str, list[str]] = {}  # reservation id -> messages posted
+        self.refuse_messages = 0  # status the send-message endpoint answers, 0: accepted
+        self.refusals_left: int | None = None  # how many sends it refuses; None: all
+        self.retry_after = "3600"  # the Retry-After of a 429
 
     def handle(self, request: FakeRequest) -> FakeResponse:
         with self.lock:
@@ -43,6 +48,16 @@ class FakePms:
 
     def route(self, request: FakeRequest) -> FakeResponse:
         raise NotImplementedError
+
+    def post_message(self, remote_id: str, body: str, status: int) -> FakeResponse:
+        """A message into the guest thread, or the refusal a test switched on (G8)."""
+        if self.refuse_messages and self.refusals_left != 0:
+            if self.refusals_left is not None:
+                self.refusals_left -= 1
+            headers = {"Retry-After": self.retry_after} if self.refuse_messages == 429 else None
+            return FakeResponse(self.refuse_messages, {"error": "refused"}, headers)
+        self.threads.setdefault(remote_id, []).append(body)
+        return FakeResponse(status, {"status": "success", "data": {"sent": True}})
 
     def visible(self, remote_id: str) -> dict | None:
         if remote_id in self.hidden:
@@ -113,8 +128,7 @@ class FakeHospitable(FakePms):
             if reservation is None:
                 return FakeResponse(404, {"message": "Not found"})
             if match.group(2):
-                self.writes.append((match.group(1), request.json))
-                return FakeResponse(202, {"data": {"sent": True}})
+                return self.post_message(match.group(1), request.json["body"], 202)
             return FakeResponse(
                 200, {"data": self._out(reservation, request.query.get("include", ""))}
             )
@@ -162,10 +176,11 @@ class FakeSmoobu(FakePms):
             reservation = self.visible(match.group(1))
             if reservation is None:
                 return FakeResponse(404, {"title": "Not Found"})
-            if request.method == "PUT" or match.group(2):
+            if match.group(2):
+                return self.post_message(match.group(1), request.json["messageBody"], 200)
+            if request.method == "PUT":
                 self.writes.append((match.group(1), request.json))
-                if request.method == "PUT":
-                    reservation.update(request.json)
+                reservation.update(request.json)
                 return FakeResponse(200, {"success": True})
             return FakeResponse(200, reservation)
         return FakeResponse(404, {"title": "no route"})
@@ -248,6 +263,8 @@ class FakeHostaway(FakePms):
                 and r["departureDate"] >= q.get("departureStartDate", "")
             ]
             return FakeResponse(200, {"status": "success", "result": items})
+        if path.startswith("/conversations"):
+            return self._conversation(path, request)
         match = re.fullmatch(r"/reservations/(\d+)", path)
         if match:
             reservation = self.visible(match.group(1))
@@ -258,6 +275,17 @@ class FakeHostaway(FakePms):
                 reservation.update(request.json)
             return FakeResponse(200, {"status": "success", "result": reservation})
         return FakeResponse(404, {"status": "fail"})
+
+    def _conversation(self, path: str, request: FakeRequest) -> FakeResponse:
+        if path == "/conversations":
+            wanted = request.query.get("reservationId", "")
+            items = [{"id": int(wanted) + 9000, "reservationId": int(wanted)}]
+            known = wanted in self.reservations and wanted not in self.hidden
+            return FakeResponse(200, {"status": "success", "result": items if known else []})
+        match = re.fullmatch(r"/conversations/(\d+)/messages", path)
+        if not match:
+            return FakeResponse(404, {"status": "fail"})
+        return self.post_message(str(int(match.group(1)) - 9000), request.json["body"], 200)
 
 
 class FakeGuesty(FakePms):
@@ -314,6 +342,11 @@ class FakeGuesty(FakePms):
         if path == "/reservations":
             items = [r for key, r in sorted(self.reservations.items()) if key not in self.hidden]
             return FakeResponse(200, {"results": items, "count": len(items)})
+        custom = re.fullmatch(r"/reservations-v3/([^/]+)/custom-fields", path)
+        if custom and request.method == "PUT":
+            return self._custom_fields(custom.group(1), request.json)
+        if path.startswith("/communication/conversations"):
+            return self._conversation(path, request)
         match = re.fullmatch(r"/reservations/([^/]+)", path)
         if match:
             reservation = self.visible(match.group(1))
@@ -321,3 +354,31 @@ class FakeGuesty(FakePms):
                 return FakeResponse(404, {"error": {"message": "Reservation not found"}})
             return FakeResponse(200, reservation)
         return FakeResponse(404, {"error": "no route"})
+
+    def _custom_fields(self, remote_id: str, body: dict) -> FakeResponse:
+        reservation = self.visible(remote_id)
+        if reservation is None:
+            return FakeResponse(404, {"error": {"message": "Reservation not found"}})
+        fields = body.get("customFields") if isinstance(body, dict) else None
+        if not fields or any(not isinstance(f.get("value"), str) for f in fields):
+            # Guesty rejects a custom-field value that is not a string.
+            return FakeResponse(400, {"error": {"message": "value must be a string"}})
+        self.writes.append((remote_id, body))
+        values = reservation.setdefault("customFields", {})
+        values.update({f["fieldId"]: f["value"] for f in fields})
+        return FakeResponse(200, {"customFields": fields})
+
+    def _conversation(self, path: str, request: FakeRequest) -> FakeResponse:
+        if path == "/communication/conversations":
+            filters = json.loads(request.query.get("filters") or "[]")
+            wanted = {f.get("value") for f in filters if f.get("field") == "reservation._id"}
+            items = [
+                {"_id": f"conv-{key}", "reservation": {"_id": key}}
+                for key in self.reservations
+                if key in wanted and key not in self.hidden
+            ]
+            return FakeResponse(200, {"status": 200, "data": {"conversations": items}})
+        match = re.fullmatch(r"/communication/conversations/conv-([^/]+)/send-message", path)
+        if not match or self.visible(match.group(1)) is None:
+            return FakeResponse(404, {"error": {"message": "Conversation not found"}})
+        return self.post_message(match.group(1), request.json["body"], 200)

@@ -49,5 +49,5 @@ def test_messages_go_to_the_pms_thread_where_it_has_one(
     smoobu.add("801", listing="101", arrival=day(1), departure=day(3))
     adapter_for(hospitable_connection).send_message("res-1", "Your code is ready")
     adapter_for(smoobu_connection).send_message("801", "Ihr Code ist bereit")
-    assert hospitable.writes == [("res-1", {"body": "Your code is ready"})]
-    assert smoobu.writes == [("801", {"subject": "", "messageBody": "Ihr Code ist bereit"})]
+    assert hospitable.threads == {"res-1": ["Your code is ready"]}
+    assert smoobu.threads == {"801": ["Ihr Code ist bereit"]}

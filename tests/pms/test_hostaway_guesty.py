@@ -11,6 +11,7 @@ import time_machine
 from celery.exceptions import Retry
 from django.utils import timezone
 
+from accesscodes.engine.provisioning import access_code_pin_replace
 from pms.base import VendorError
 from pms.models import PmsConnection
 from pms.registry import adapter_for
@@ -156,3 +157,40 @@ def test_guesty_outage_during_a_webhook_cancels_nothing(client, guesty, guesty_c
         post_webhook(client, guesty_connection, guesty_hook("g4", event_id="later"))
     guesty.down = False
     assert stay().status == Reservation.Status.ACCEPTED
+
+
+def test_guesty_pin_is_written_into_the_door_code_custom_field_and_again_when_it_changes(
+    client, guesty, guesty_connection, lock
+):  # rule Q5
+    guesty_connection.credentials = {
+        **guesty_connection.credentials,
+        "door_code_field_id": "cf-door",
+    }
+    guesty_connection.save(update_fields=["credentials"])
+    guesty.add("g9", listing="gl-1", arrival=day(1), departure=day(3))
+    post_webhook(client, guesty_connection, guesty_hook("g9", "reservation.created.v2"))
+    settle()
+    pin = stay().access_code.pin
+    assert codes_on(lock) == {"GY-g9": pin}
+    assert write_backs_due() == 1
+    assert guesty.reservations["g9"]["customFields"] == {"cf-door": pin}
+    post_webhook(client, guesty_connection, guesty_hook("g9", event_id="echo"))  # the write's echo
+    assert stay().access_code.pin == pin
+    assert write_backs_due() == 0
+    new_pin = access_code_pin_replace(access_code=stay().access_code, reason="test", avoid=set())
+    settle()
+    assert codes_on(lock) == {"GY-g9": new_pin}
+    assert write_backs_due() == 1
+    assert guesty.reservations["g9"]["customFields"] == {"cf-door": new_pin}
+    assert len(guesty.writes) == 2
+    assert len(guesty.tokens) == 1
+
+
+def test_guesty_without_a_door_code_field_writes_nothing(client, guesty, guesty_connection, lock):
+    # rule Q5
+    guesty.add("g10", listing="gl-1", arrival=day(1), departure=day(3))
+    post_webhook(client, guesty_connection, guesty_hook("g10", "reservation.created.v2"))
+    settle()
+    assert codes_on(lock)
+    assert write_backs_due() == 0
+    assert "customFields" not in guesty.reservations["g10"]
