@@ -223,6 +223,10 @@ if not REDIS_URL:
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
+# Every task has a time limit (issue #21): a task stuck on a dead socket is stopped, not left
+# holding a worker. A task may set tighter ones (the lock pass does, with its lease).
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
@@ -280,6 +284,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # "not arrived N hours after check-in" notices: due StayCheck rows only (SPEC H6, K5).
     "stay-checks": {"task": "guests.tasks.stay_checks_due", "schedule": 60.0},
 }
+# A sweep that waited in the queue past its next run is dropped, not run late on top of the
+# next one (each sweep takes what is due then, so nothing is lost). Never under a minute: the
+# real-process tests sweep every second on busy workers.
+for _entry in CELERY_BEAT_SCHEDULE.values():
+    if _entry["schedule"] <= 300.0:
+        _entry["options"] = {"expires": max(_entry["schedule"], 60.0)}
 
 # iCal feeds (SPEC F1): only public addresses are fetched. A self-hosted feed on a private
 # network (a PMS on the LAN) needs ICAL_ALLOW_PRIVATE_ADDRESSES=1; loopback, link-local and
