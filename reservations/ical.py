@@ -85,6 +85,9 @@ class ParsedFeed:
     stays: list[Stay]
     blocked: int = 0
     skipped: list[str] = field(default_factory=list)  # one line per unreadable event (F2)
+    # The UIDs of unreadable events: still listed, so never counted missing (F2, F3). None
+    # when one had no UID: then nobody can be counted missing from this fetch.
+    unreadable_uids: set[str] | None = field(default_factory=set)
 
 
 @dataclass
@@ -124,6 +127,10 @@ def _guest_name(summary: str, source: str) -> str:
 class UnreadableEvent(ValueError):
     """One event of a feed cannot be read; it is skipped (SPEC F2)."""
 
+    def __init__(self, message: str, *, uid: str = "") -> None:
+        super().__init__(message)
+        self.uid = uid
+
 
 def _stay_from_event(event, feed: ICalFeed) -> Stay | None:
     """Read one stay; None for a blocked-dates event. Raises UnreadableEvent."""
@@ -136,18 +143,18 @@ def _stay_from_event(event, feed: ICalFeed) -> Stay | None:
     start, end = event.get("DTSTART"), event.get("DTEND")
     try:
         if start is None:
-            raise UnreadableEvent(f"{uid}: no start date")
+            raise UnreadableEvent(f"{uid}: no start date", uid=uid)
         check_in = _instant(start.dt, property=prop, default_time=prop.checkin_time)
         end_day = end.dt if end is not None else start.dt + timedelta(days=1)
         check_out = _instant(end_day, property=prop, default_time=prop.checkout_time)
     except UnreadableEvent:
         raise
     except Exception as error:  # icalendar's broken properties, OverflowError at year 9999
-        raise UnreadableEvent(f"{uid}: unreadable dates") from error
+        raise UnreadableEvent(f"{uid}: unreadable dates", uid=uid) from error
     if check_in.year > timezone.now().year + MAX_YEARS_AHEAD:
-        raise UnreadableEvent(f"{uid}: dated {check_in.year}")
+        raise UnreadableEvent(f"{uid}: dated {check_in.year}", uid=uid)
     if check_out <= check_in:
-        raise UnreadableEvent(f"{uid}: ends before it starts")
+        raise UnreadableEvent(f"{uid}: ends before it starts", uid=uid)
     description = _text(event, "DESCRIPTION")
     code = RESERVATION_CODE.search(description)
     phone = PHONE_LAST_4.search(description)
@@ -179,6 +186,8 @@ def ical_parse(*, text: str, feed: ICalFeed) -> ParsedFeed:
             stay = _stay_from_event(event, feed)
         except UnreadableEvent as error:
             parsed.skipped.append(str(error)[:200])
+            if parsed.unreadable_uids is not None:
+                parsed.unreadable_uids = parsed.unreadable_uids | {error.uid} if error.uid else None
             continue
         if stay is None:
             parsed.blocked += 1
@@ -237,7 +246,10 @@ def ical_feed_import(*, feed: ICalFeed) -> ImportResult:
         seen_uids.add(stay.uid)
         if stay.check_out > now:  # past stays stay as they were
             _import_stay(feed=feed, stay=stay, now=now, result=result)
-    _handle_missing(feed=feed, seen_uids=seen_uids, now=now, result=result)
+    if parsed.unreadable_uids is not None:  # an unreadable event cancels nothing (F2)
+        _handle_missing(
+            feed=feed, seen_uids=seen_uids | parsed.unreadable_uids, now=now, result=result
+        )
 
     previous_error = feed.last_error
     skipped = [f"skipped unreadable event {line}" for line in parsed.skipped]

@@ -98,6 +98,33 @@ def test_the_same_unreadable_event_is_reported_once_not_every_fetch(feed, clock)
     assert HostAlert.objects.filter(kind=HostAlert.Kind.FEED_PROBLEM).count() == 1
 
 
+def test_a_stay_whose_event_turns_unreadable_is_never_cancelled_for_it(feed, clock):
+    # rules F2, F3: counted as missing too, it was cancelled after two fetches an hour apart
+    fetch(feed, calendar(*STAYS.values()))
+    broken_b = event("b", "2026XX12", "20260315")
+    for _ in range(3):
+        clock.shift(timedelta(hours=2))
+        result = fetch(feed, calendar(STAYS["a"], broken_b, STAYS["c"]))
+        assert (result.skipped, result.cancelled) == (1, 0)
+    assert status(feed, "b") == Reservation.Status.ACCEPTED
+    assert ICalSeen.objects.get(feed=feed, uid="b").missing_fetches == 0
+
+
+def test_an_unreadable_event_without_uid_keeps_every_stay_from_being_counted_missing(
+    feed, clock
+):  # rules F2, F3: nobody can say which stay it was
+    fetch(feed, calendar(*STAYS.values()))
+    no_uid = event("x", "20260312", "20260315").replace("UID:x\r\n", "")
+    for _ in range(3):
+        clock.shift(timedelta(hours=2))
+        result = fetch(feed, calendar(STAYS["a"], no_uid, STAYS["c"]))
+        assert result.cancelled == 0
+    assert status(feed, "b") == Reservation.Status.ACCEPTED
+    clock.shift(timedelta(hours=2))
+    fetch(feed, calendar(STAYS["a"], STAYS["c"]))  # readable again and b gone: counted now
+    assert ICalSeen.objects.get(feed=feed, uid="b").missing_fetches == 1
+
+
 # -- F3 --
 
 
