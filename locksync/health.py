@@ -22,7 +22,7 @@ class Broker(HealthCheck):
 
         try:
             with app.connection_for_write() as connection:
-                connection.ensure_connection(max_retries=1, timeout=3)
+                connection.ensure_connection(max_retries=1, timeout=settings.BROKER_CHECK_TIMEOUT)
         except Exception as error:  # kombu raises transport-specific errors
             raise ServiceUnavailable("the Celery broker cannot be reached") from error
 
@@ -32,7 +32,12 @@ class BeatHeartbeat(HealthCheck):
     """Celery beat ticked recently, so periodic work (sweeps, imports, messages) is enqueued."""
 
     def run(self) -> None:
-        last_tick = cache.get(BEAT_HEARTBEAT_KEY)
+        try:
+            last_tick = cache.get(BEAT_HEARTBEAT_KEY)
+        except Exception as error:  # the cache is down: the Cache check says so too
+            raise ServiceUnavailable(
+                "beat's heartbeat cannot be read: the cache is down"
+            ) from error
         if last_tick is None:
             raise ServiceUnavailable("beat has not ticked")
         age = time.time() - float(last_tick)

@@ -102,9 +102,19 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="")
+# A cache that is down or frozen must not take pages down with it (issue #21): calls give up
+# after CACHE_SOCKET_TIMEOUT seconds and the callers degrade (rate limits count per process).
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.3)
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_timeout": CACHE_SOCKET_TIMEOUT,
+                "socket_connect_timeout": CACHE_SOCKET_TIMEOUT,
+            },
+        }
     }
 else:
     # A file cache is shared by web and worker processes, unlike the per-process locmem cache.
@@ -305,6 +315,8 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
 # /healthz fails when beat has not ticked for this long.
 BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=300)
+# /healthz answers within about a second even when the broker hangs.
+BROKER_CHECK_TIMEOUT = env.float("BROKER_CHECK_TIMEOUT", default=0.5)
 
 # Error reports go to Sentry only when SENTRY_DSN is set; PINs are scrubbed before sending.
 SENTRY_DSN = env("SENTRY_DSN", default="")
