@@ -74,8 +74,9 @@ def guest_page(*, reservation: Reservation, now: datetime | None = None) -> Gues
         # SPEC K2: never before the lock's send time, so a code is not shown before the lock
         # could have it.
         reveal_at = max(host_reveal, item.send_at)
-        visible = reveal_at <= now < ends_at
-        backup_ready = item.backup is not None and item.backup.state == item.backup.State.SET
+        visible = ends_at is not None and reveal_at <= now < ends_at
+        backup = item.backup
+        backup_ready = backup is not None and backup.state == backup.State.SET
         locks.append(
             GuestLock(
                 lock_id=item.lock.pk,
@@ -83,7 +84,7 @@ def guest_page(*, reservation: Reservation, now: datetime | None = None) -> Gues
                 ready=item.ready,
                 code=item.code if visible else "",
                 reveal_at=reveal_at.astimezone(zone),
-                backup_pin=item.backup.pin if visible and backup_ready else "",
+                backup_pin=backup.pin if backup is not None and visible and backup_ready else "",
             )
         )
     first_reveal = min((lock.reveal_at for lock in locks), default=None)
@@ -122,12 +123,12 @@ def stay_panel(*, reservation: Reservation) -> StayPanel:
     """Arrival, the last and next pre-arrival check, and silent locks, for the host's panel."""
     arrival = Arrival.objects.filter(reservation=reservation).first()
     checks = list(StayCheck.objects.filter(reservation=reservation).order_by("due_at", "id"))
-    done = [c for c in checks if c.state == StayCheck.State.DONE and c.finished_at]
+    done = [c for c in checks if c.state == StayCheck.State.DONE and c.finished_at is not None]
     pending = [c for c in checks if c.state == StayCheck.State.PENDING]
     locks = Lock.objects.filter(matches__property=reservation.property).select_related("connection")
     return StayPanel(
         arrival=arrival,
-        last_check=max(done, key=lambda c: c.finished_at, default=None),
+        last_check=max(done, key=lambda c: c.finished_at or c.due_at, default=None),
         next_check=pending[0] if pending else None,
         silent_locks=[lock.name for lock in locks if not lock_reports_entries(lock=lock)],
         zone_name=reservation.property.time_zone,

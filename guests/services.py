@@ -18,7 +18,7 @@ from guests.models import GuestLink, GuestSettings, PropertyGuestInfo
 from messaging.models import HostAlert
 from messaging.services import host_alert_raise
 from properties.models import Host, Property
-from reservations.models import Reservation
+from reservations.models import GUEST_LANGUAGES, Reservation
 
 # SPEC K1: a link works until 24 hours after checkout.
 LINK_GRACE = timedelta(hours=24)
@@ -194,7 +194,7 @@ def _tell_host(*, reservation: Reservation, lock_name: str, backup_name: str | N
 
 def stay_language_set(*, reservation: Reservation, language: str) -> Reservation:
     """Set the language of the guest's page and messages; "" follows their browser (K4)."""
-    known = {code for code, _ in Reservation._meta.get_field("language").choices}
+    known = {code for code, _ in GUEST_LANGUAGES}
     if language and language not in known:
         raise ValueError(f"Unknown language {language!r}")
     if reservation.language != language:

@@ -26,7 +26,7 @@ from guests.services import (
     guest_settings_get,
     guest_settings_update,
 )
-from locksync.dashboard import get_or_404, host_required
+from locksync.dashboard import HostRequest, get_or_404, host_required
 from properties.selectors import property_get
 from reservations.models import Reservation
 from reservations.selectors import reservation_get
@@ -144,7 +144,7 @@ class GuestSettingsForm(forms.ModelForm):
 
 
 @host_required
-def guest_settings_view(request: HttpRequest) -> HttpResponse:
+def guest_settings_view(request: HostRequest) -> HttpResponse:
     host = request.host
     current = guest_settings_get(host=host)
     initial = {"reveal_before_days": current.reveal_before.days}
@@ -175,7 +175,7 @@ class CheckinNotesForm(forms.Form):
 
 
 @host_required
-def checkin_notes_view(request: HttpRequest, pk: int) -> HttpResponse:
+def checkin_notes_view(request: HostRequest, pk: int) -> HttpResponse:
     prop = get_or_404(property_get, host=request.host, pk=pk)
     info = PropertyGuestInfo.objects.filter(property=prop).first()
     initial = {"checkin_notes": info.checkin_notes if info else ""}
@@ -189,7 +189,7 @@ def checkin_notes_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @host_required
 @require_POST
-def guest_page_open_view(request: HttpRequest, pk: int) -> HttpResponse:
+def guest_page_open_view(request: HostRequest, pk: int) -> HttpResponse:
     """Let the host see the stay's guest page: a fresh link, opened at once."""
     reservation = get_or_404(reservation_get, host=request.host, pk=pk)
     if reservation.status != Reservation.Status.ACCEPTED:
@@ -200,7 +200,7 @@ def guest_page_open_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @host_required
 @require_POST
-def guest_links_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+def guest_links_revoke_view(request: HostRequest, pk: int) -> HttpResponse:
     """The host turns off the links sent so far; the next message with %guest_link% carries a
     new one (SPEC K1)."""
     reservation = get_or_404(reservation_get, host=request.host, pk=pk)

@@ -20,7 +20,7 @@ class Command(BaseCommand):
     help = "Compile the project's .po files to .mo with polib."
 
     def handle(self, *args, **options) -> None:
-        import polib  # a development dependency: only needed when translations change
+        import polib  # type: ignore[import-untyped]  # dev dependency, no stubs; only for .po edits
 
         for po_path in catalogs():
             po = polib.pofile(str(po_path))
