@@ -92,18 +92,20 @@ def smartlock_codes_for_reservation(*, reservation) -> list[tuple[Lock, str]]:
     return [(row.lock, row.code) for row in guest_lock_codes(reservation=reservation) if row.code]
 
 
-def lock_our_codes(*, host: Host, lock: Lock) -> dict[str, str]:
-    """Our codes on a lock by vendor code id, each with what it is for (guest or backup)."""
+def lock_our_codes(*, host: Host, lock: Lock, vendor_code_ids: list[str]) -> dict[str, str]:
+    """Which of the codes a lock lists now are ours, by vendor code id, each with what it is
+    for (guest or backup). Looked up by the ids listed, never over the lock's whole history:
+    removed codes keep their vendor id (issue #21: 0.7 s for a lock with 2,000 past stays)."""
     ours: dict[str, str] = {}
     lock_codes = (
         lock_code_list(host=host)
-        .filter(lock=lock)
-        .exclude(vendor_code_id="")
+        .filter(lock=lock, vendor_code_id__in=vendor_code_ids)
         .select_related("access_code__reservation")
     )
     for lock_code in lock_codes:
         ours[lock_code.vendor_code_id] = lock_code.access_code.reservation.guest_name
-    for backup in backup_code_list(host=host).filter(lock=lock).exclude(vendor_code_id=""):
+    backups = backup_code_list(host=host).filter(lock=lock, vendor_code_id__in=vendor_code_ids)
+    for backup in backups:
         ours[backup.vendor_code_id] = backup.name
     return ours
 

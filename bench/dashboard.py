@@ -55,7 +55,14 @@ from django.utils import timezone  # noqa: E402
 from accesscodes.models import AccessCode, LockCode  # noqa: E402
 from bench.figures import Figure, database_setup, record  # noqa: E402
 from integrations.base import LockCapabilities  # noqa: E402
-from integrations.models import Lock, LockConnection, Match  # noqa: E402
+from integrations.models import (  # noqa: E402
+    Lock,
+    LockConnection,
+    Match,
+    SimulatedAccount,
+    SimulatedCode,
+    SimulatedDevice,
+)
 from locksync.dashboard import host_required  # noqa: E402
 from locksync.fields import encrypt_text  # noqa: E402
 from messaging.models import HostAlert  # noqa: E402
@@ -70,6 +77,9 @@ LEAD = timedelta(days=3)
 GRACE = timedelta(hours=24)
 TARGET_P95_MS = 100.0
 DEFAULT_STAYS = 10_000
+# One lock that has had this many guests, their removed codes keeping vendor ids (issue #21).
+HISTORY_STAYS = 2000
+HISTORY_LOCK = "bench-dash-history"
 BATCH = 2000
 
 
@@ -82,7 +92,12 @@ def say(message: str) -> None:
 
 def lock_code_fields(check_in, check_out, cancelled: bool, now, rng: random.Random) -> dict:
     if cancelled or check_out + GRACE <= now:
-        return {"state": LockCode.State.REMOVED, "removed_at": min(now, check_out + GRACE)}
+        # A removed code keeps the vendor id it had, as the engine leaves it (issue #21).
+        return {
+            "state": LockCode.State.REMOVED,
+            "removed_at": min(now, check_out + GRACE),
+            "vendor_code_id": f"simcode-{rng.getrandbits(48):012x}",
+        }
     if check_out <= now:
         return {"state": LockCode.State.SET, "delete_after": check_out + GRACE, "set_at": now}
     if check_in - LEAD > now:
@@ -211,7 +226,80 @@ def load(stays: int, rng: random.Random) -> Host:
             )
             for n in range(ALERTS)
         )
+    history_lock(host, connection_, rng, now)
     return host
+
+
+def history_lock(host: Host, connection_: LockConnection, rng: random.Random, now) -> Lock:
+    """One more property whose simulated lock has had HISTORY_STAYS guests, each code removed
+    and keeping its vendor id, and holds three codes now: its page must not read them all."""
+    prop = Property.objects.create(host=host, name="History flat", time_zone="Europe/Lisbon")
+    account = SimulatedAccount.objects.create(api_key=f"bench-history-{rng.getrandbits(32)}")
+    device = SimulatedDevice.objects.create(account=account, device_id=HISTORY_LOCK, name="Old")
+    lock = Lock.objects.create(
+        connection=connection_,
+        remote_id=device.device_id,
+        name="Old door",
+        capabilities=LockCapabilities().to_json(),
+        last_seen_at=now,
+    )
+    connection_.credentials = {"api_key": account.api_key}
+    connection_.save(update_fields=["credentials"])
+    Match.objects.create(lock=lock, property=prop)
+    stays = []
+    for n in range(HISTORY_STAYS + 3):
+        check_in = now + timedelta(days=3 * (n - HISTORY_STAYS))
+        stays.append(
+            Reservation(
+                host=host,
+                property=prop,
+                external_id=f"BENCH-HISTORY-{n}",
+                guest_name=f"{rng.choice(FIRST)} {rng.choice(LAST)} h{n}",
+                check_in=check_in,
+                check_out=check_in + timedelta(days=2),
+                status="accepted",
+                source="api",
+            )
+        )
+    stays = Reservation.objects.bulk_create(stays, batch_size=BATCH)
+    codes = AccessCode.objects.bulk_create(
+        (
+            AccessCode(
+                reservation=r,
+                pin="0000",
+                name=r.guest_name,
+                starts_at=r.check_in,
+                ends_at=r.check_out,
+            )
+            for r in stays
+        ),
+        batch_size=BATCH,
+    )
+    lock_codes = [
+        LockCode(
+            access_code=ac,
+            lock=lock,
+            pin="0000",
+            name_on_lock=ac.name[:20],
+            **lock_code_fields(ac.starts_at, ac.ends_at, False, now, rng),
+        )
+        for ac in codes
+    ]
+    LockCode.objects.bulk_create(lock_codes, batch_size=BATCH)
+    SimulatedCode.objects.bulk_create(
+        SimulatedCode(
+            device=device,
+            code_id=lock_code.vendor_code_id,
+            pin="0000",
+            name=lock_code.name_on_lock,
+            starts_at=lock_code.access_code.starts_at,
+            ends_at=lock_code.access_code.ends_at,
+            applies_at=now,
+        )
+        for lock_code in lock_codes
+        if lock_code.state != LockCode.State.REMOVED and lock_code.vendor_code_id
+    )
+    return lock
 
 
 FIRST = ["Ana", "Bruno", "Chloé", "Dmitri", "Emma", "Farid", "Grace", "Hiro", "Inês", "Jonas"]
@@ -289,6 +377,12 @@ def pages(host: Host, client: Client) -> list[tuple[str, str]]:
         ("conversation", reverse("conversation", args=[current.pk])),
         ("home", reverse("home")),
     ]
+    old = Lock.objects.filter(connection__host=host, remote_id=HISTORY_LOCK).first()
+    if old is not None:
+        found.append(
+            (f"lock page ({HISTORY_STAYS:,} past stays)", reverse("lock_detail", args=[old.pk]))
+        )
+
     # The property calendar, where the dashboard has one.
     calendar = optional_url("property_calendar", host.properties.first().pk)
     if calendar:

@@ -176,7 +176,8 @@ def _live_codes(host, lock) -> dict:
             "codes": None,
             "codes_error": f"We could not read the codes from the lock ({error.message}).",
         }
-    ours = lock_our_codes(host=host, lock=lock)
+    listed = [remote.remote_id for remote in remote_codes if remote.remote_id]
+    ours = lock_our_codes(host=host, lock=lock, vendor_code_ids=listed)
     codes = [
         {
             "remote": remote,

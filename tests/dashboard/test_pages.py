@@ -3,6 +3,8 @@
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -11,7 +13,7 @@ from integrations.models import Match, SimulatedDevice
 from properties.models import SmartLockSettings
 from reservations.models import Reservation
 from tests.dashboard.conftest import book, settle
-from tests.factories import LockFactory, SimulatedCodeFactory
+from tests.factories import LockCodeFactory, LockFactory, SimulatedCodeFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -130,6 +132,39 @@ def test_the_lock_page_marks_our_codes_apart_from_pre_existing_ones(hannah, esta
     assert "Cleaner" in page and "pre-existing" in page
     assert "9051" not in page  # a hand-made code's PIN is the host's business, not ours to show
     assert "Seaside Cottage" in page
+
+
+def test_the_lock_page_reads_only_the_codes_the_lock_lists_now(
+    hannah, estate
+):  # issue #21: removed codes keep their vendor id; the page must not load the lock's history
+    settle()
+    past = [
+        LockCodeFactory(
+            lock=estate.lock,
+            state=LockCode.State.REMOVED,
+            vendor_code_id=f"simcode-gone-{n}",
+            access_code__reservation__property=estate.property,
+            access_code__reservation__guest_name=f"Past Guest {n}",
+        )
+        for n in range(5)
+    ]
+    SimulatedCodeFactory(
+        device=device(estate.lock), name="Reused id", code_id=past[0].vendor_code_id
+    )
+    url = reverse("lock_detail", kwargs={"pk": estate.lock.pk})
+    with CaptureQueriesContext(connection) as queries:
+        page = hannah.get(url).text
+    assert "Ana Silva" in page  # still listed and ours
+    assert "Past Guest 0" in page  # a removed code the lock still lists is ours, named
+    assert "Past Guest 1" not in page
+    [lookup] = [
+        q["sql"]
+        for q in queries
+        if 'FROM "accesscodes_lockcode"' in q["sql"]
+        and "vendor_code_id" in q["sql"]
+        and " IN " in q["sql"]
+    ]
+    assert "simcode-gone-1" not in lookup
 
 
 def test_an_offline_lock_shows_the_troubleshooting_advice_and_why_codes_cannot_be_read(
