@@ -4,22 +4,9 @@ the webhook events received. Credentials and webhook secrets are never shown (SP
 from django.contrib import admin
 from django.utils.html import format_html_join
 
+from accesscodes.admin import MASK
+from messaging.admin import ReadOnlyAdmin
 from pms.models import PmsBooking, PmsConnection, PmsEvent, PmsListing
-
-MASK = "••••"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records the import writes: support reads them, nobody adds, edits or deletes them."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(PmsConnection)
